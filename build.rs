@@ -1,0 +1,23 @@
+//! Compiles `proto/` with protox (no system `protoc` needed) and keeps the
+//! encoded descriptor set for gRPC server reflection.
+use prost::Message;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "proto/miroir/v1/common.proto",
+        "proto/miroir/v1/admin.proto",
+        "proto/miroir/v1/router.proto",
+        "proto/miroir/v1/raft.proto",
+    ];
+    for f in &files {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let fds = protox::compile(files, ["proto"])?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("miroir_descriptor.bin"), fds.encode_to_vec())?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Miroir shards and replicates Meilisearch behind a Raft-replicated control plane.
+//!
+//! # Layout
+//! - [`placement`]: which shard a primary key belongs to, and which nodes hold a shard.
+//! - [`state`]: the replicated state and its typed commands (pure rules, no I/O).
+//! - [`coordinator`]: the Raft member: sled storage, gRPC services, bootstrap, metrics.
+//! - [`ctl`]: the operator CLI behind `miroir-ctl`.
+//! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
+
+pub mod placement;
+pub mod state;

@@ -1,0 +1,87 @@
+//! The typed commands of the Raft log. Every change to the replicated state is
+//! one of these: checked without state before it is proposed, and checked
+//! against the state again when it is applied, so that a refused command
+//! changes nothing on any coordinator.
+
+use serde::{Deserialize, Serialize};
+
+use super::commands::{
+    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, InitCluster, RemoveNode,
+    SetConfig, SetNodeState, SetPrimaryKey,
+};
+use super::error::CommandError;
+use super::ids::TaskUid;
+use super::index::Index;
+use super::node::Node;
+use super::settings::Setting;
+use super::ClusterState;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    InitCluster(InitCluster),
+    SetConfig(SetConfig),
+    AddNode(AddNode),
+    SetNodeState(SetNodeState),
+    RemoveNode(RemoveNode),
+    CreateIndex(CreateIndex),
+    SetPrimaryKey(SetPrimaryKey),
+    DeleteIndex(DeleteIndex),
+    AllocateTaskIds(AllocateTaskIds),
+    CommitTasks(CommitTasks),
+}
+
+/// What a successfully applied command returns to its proposer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandResponse {
+    Done,
+    Setting { key: String, setting: Setting },
+    Node(Node),
+    Index(Index),
+    TaskBlock { first: TaskUid, count: u32 },
+    Committed(u32),
+}
+
+/// The result of one log entry, as the state machine reports it.
+pub type CommandResult = Result<CommandResponse, CommandError>;
+
+/// Facts about the log entry being applied. Commands take their inputs from
+/// here or from their own fields, never from the clock, so replay is exact.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyCtx {
+    pub log_index: u64,
+}
+
+impl Command {
+    /// The checks that need no state; run before proposing.
+    pub fn validate(&self) -> Result<(), CommandError> {
+        match self {
+            Command::InitCluster(c) => c.validate(),
+            Command::SetConfig(c) => c.validate(),
+            Command::AddNode(c) => c.validate(),
+            Command::SetNodeState(c) => c.validate(),
+            Command::RemoveNode(c) => c.validate(),
+            Command::CreateIndex(c) => c.validate(),
+            Command::SetPrimaryKey(c) => c.validate(),
+            Command::DeleteIndex(c) => c.validate(),
+            Command::AllocateTaskIds(c) => c.validate(),
+            Command::CommitTasks(c) => c.validate(),
+        }
+    }
+
+    /// Validates against `state` and, only if every check passes, changes it.
+    pub fn apply(self, state: &mut ClusterState, ctx: ApplyCtx) -> CommandResult {
+        self.validate()?;
+        match self {
+            Command::InitCluster(c) => c.apply(state),
+            Command::SetConfig(c) => c.apply(state, ctx),
+            Command::AddNode(c) => c.apply(state),
+            Command::SetNodeState(c) => c.apply(state),
+            Command::RemoveNode(c) => c.apply(state),
+            Command::CreateIndex(c) => c.apply(state),
+            Command::SetPrimaryKey(c) => c.apply(state),
+            Command::DeleteIndex(c) => c.apply(state),
+            Command::AllocateTaskIds(c) => c.apply(state),
+            Command::CommitTasks(c) => c.apply(state),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+use serde::{Deserialize, Serialize};
+
+use crate::state::command::{ApplyCtx, CommandResponse, CommandResult};
+use crate::state::error::CommandError;
+use crate::state::settings::Settings;
+use crate::state::ClusterState;
+
+/// The first entry a new cluster commits: it names the cluster, so that a
+/// second bootstrap (which would start another history) is detectable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitCluster {
+    pub cluster_id: String,
+}
+
+impl InitCluster {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        if self.cluster_id.is_empty() {
+            return Err(CommandError::invalid("cluster id must not be empty"));
+        }
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        if let Some(id) = &state.cluster_id {
+            return Err(CommandError::precondition(format!(
+                "this cluster is already initialized as {id}"
+            )));
+        }
+        state.cluster_id = Some(self.cluster_id);
+        Ok(CommandResponse::Done)
+    }
+}
+
+/// Changes one cluster setting, optionally only if it is still at a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetConfig {
+    pub key: String,
+    pub value: String,
+    pub expect_version: Option<u64>,
+}
+
+impl SetConfig {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        Settings::validate(&self.key, &self.value)
+    }
+
+    pub fn apply(self, state: &mut ClusterState, ctx: ApplyCtx) -> CommandResult {
+        let current = state.settings.version(&self.key);
+        if let Some(expected) = self.expect_version {
+            if expected != current {
+                return Err(CommandError::precondition(format!(
+                    "{} is at version {current}, not {expected}: read it again and retry",
+                    self.key
+                )));
+            }
+        }
+        state.settings.set(&self.key, &self.value, ctx.log_index);
+        let setting = crate::state::settings::Setting {
+            value: self.value,
+            version: ctx.log_index,
+        };
+        Ok(CommandResponse::Setting { key: self.key, setting })
+    }
+}

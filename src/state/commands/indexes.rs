@@ -1,0 +1,167 @@
+use serde::{Deserialize, Serialize};
+
+use crate::placement;
+use crate::state::command::{CommandResponse, CommandResult};
+use crate::state::error::CommandError;
+use crate::state::ids::{IndexUid, ShardId};
+use crate::state::index::{
+    validate_primary_key, validate_replication_factor, validate_shards, Index,
+};
+use crate::state::node::{GroupState, NodeState};
+use crate::state::shard_map::{Fence, ShardAssignment, ShardMap};
+use crate::state::ClusterState;
+
+/// Registers an index and places its shards on the active groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateIndex {
+    pub uid: IndexUid,
+    pub primary_key: Option<String>,
+    /// None: the `default_shards` setting at apply time.
+    pub shards: Option<u32>,
+    /// None: the `default_replication_factor` setting at apply time.
+    pub replication_factor: Option<u32>,
+    /// Stamped by the proposer so that replay gives the same record.
+    pub created_at_ms: u64,
+}
+
+impl CreateIndex {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        IndexUid::parse(&self.uid.0)?;
+        if let Some(pk) = &self.primary_key {
+            validate_primary_key(pk)?;
+        }
+        if let Some(s) = self.shards {
+            validate_shards(s)?;
+        }
+        if let Some(rf) = self.replication_factor {
+            validate_replication_factor(rf)?;
+        }
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        if state.indexes.contains_key(&self.uid) {
+            return Err(CommandError::exists(format!("index `{}` already exists", self.uid)));
+        }
+        let shards = self
+            .shards
+            .unwrap_or(state.settings.int("default_shards") as u32);
+        let rf = self
+            .replication_factor
+            .unwrap_or(state.settings.int("default_replication_factor") as u32);
+        let shard_map = place(state, &self.uid, shards, rf)?;
+        let index = Index {
+            uid: self.uid.clone(),
+            primary_key: self.primary_key,
+            shards,
+            replication_factor: rf,
+            created_at_ms: self.created_at_ms,
+        };
+        state.indexes.insert(self.uid.clone(), index.clone());
+        state.shard_maps.insert(self.uid, shard_map);
+        Ok(CommandResponse::Index(index))
+    }
+}
+
+/// Computes a fresh shard map over every active group's active nodes.
+fn place(
+    state: &mut ClusterState,
+    uid: &IndexUid,
+    shards: u32,
+    rf: u32,
+) -> Result<ShardMap, CommandError> {
+    let groups: Vec<_> = state
+        .groups
+        .values()
+        .filter(|g| g.state == GroupState::Active)
+        .map(|g| g.id)
+        .collect();
+    if groups.is_empty() {
+        return Err(CommandError::precondition(
+            "no active replica group: add Meilisearch nodes with `miroir-ctl nodes add` first",
+        ));
+    }
+    let mut members = Vec::new();
+    for g in groups {
+        let active: Vec<_> = state
+            .nodes
+            .values()
+            .filter(|n| n.group == g && n.state == NodeState::Active)
+            .map(|n| n.id.clone())
+            .collect();
+        if active.len() < rf as usize {
+            return Err(CommandError::precondition(format!(
+                "replica group {g} has {} active node(s), fewer than the replication factor {rf}: add nodes or lower the replication factor",
+                active.len()
+            )));
+        }
+        members.push(active);
+    }
+    let assignments = (0..shards)
+        .map(|s| {
+            let owners: Vec<_> = members
+                .iter()
+                .flat_map(|group| placement::owners(ShardId(s), group, rf as usize))
+                .collect();
+            ShardAssignment {
+                shard: ShardId(s),
+                read: owners.clone(),
+                write: owners,
+                fence: Fence::Open,
+            }
+        })
+        .collect();
+    Ok(ShardMap {
+        index: uid.clone(),
+        epoch: state.next_epoch(),
+        shards: assignments,
+    })
+}
+
+/// Fixes an index's primary key. Setting the same key again is a no-op, so
+/// that routers racing to set an inferred key all succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPrimaryKey {
+    pub uid: IndexUid,
+    pub primary_key: String,
+}
+
+impl SetPrimaryKey {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        IndexUid::parse(&self.uid.0)?;
+        validate_primary_key(&self.primary_key)
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        let index = state.index_mut(&self.uid)?;
+        match &index.primary_key {
+            Some(pk) if *pk != self.primary_key => Err(CommandError::precondition(format!(
+                "index `{}` already has the primary key `{pk}`; a primary key cannot change once set",
+                self.uid
+            ))),
+            _ => {
+                index.primary_key = Some(self.primary_key);
+                Ok(CommandResponse::Index(index.clone()))
+            }
+        }
+    }
+}
+
+/// Forgets an index and its shard map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteIndex {
+    pub uid: IndexUid,
+}
+
+impl DeleteIndex {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        IndexUid::parse(&self.uid.0).map(|_| ())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        state.index_mut(&self.uid)?;
+        state.indexes.remove(&self.uid);
+        state.shard_maps.remove(&self.uid);
+        Ok(CommandResponse::Done)
+    }
+}

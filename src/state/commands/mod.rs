@@ -1,0 +1,12 @@
+//! One file per family of commands; each command struct has its stateless
+//! `validate` and its `apply` side by side.
+
+mod cluster;
+mod indexes;
+mod nodes;
+mod tasks;
+
+pub use cluster::{InitCluster, SetConfig};
+pub use indexes::{CreateIndex, DeleteIndex, SetPrimaryKey};
+pub use nodes::{AddNode, RemoveNode, SetNodeState};
+pub use tasks::{AllocateTaskIds, CommitTasks};

@@ -1,0 +1,103 @@
+//! Typed identifiers, so that a node id is never mistaken for an index uid.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::CommandError;
+
+/// A Meilisearch node's stable id (placement hashes its UTF-8 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub String);
+
+/// A replica group: a pool of nodes that together hold every shard RF times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GroupId(pub u32);
+
+/// A client-visible index uid.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IndexUid(pub String);
+
+/// One of an index's S hash buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ShardId(pub u32);
+
+/// A shard-map version; strictly increasing across the whole cluster.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct Epoch(pub u64);
+
+/// A Miroir task uid, as clients see it in `taskUid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TaskUid(pub u64);
+
+const NODE_ID_MAX: usize = 128;
+const INDEX_UID_MAX: usize = 400;
+
+impl NodeId {
+    /// Node ids are short, printable and free of separators used by the CLI.
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        let ok = !s.is_empty()
+            && s.len() <= NODE_ID_MAX
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if ok {
+            Ok(NodeId(s.to_string()))
+        } else {
+            Err(CommandError::invalid(format!(
+                "invalid node id `{s}`: use 1 to {NODE_ID_MAX} characters from a-z, A-Z, 0-9, '-', '_' and '.'"
+            )))
+        }
+    }
+}
+
+impl IndexUid {
+    /// Meilisearch's rule: 1 to 400 bytes of `a-zA-Z0-9`, `-` and `_`.
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        let ok = !s.is_empty()
+            && s.len() <= INDEX_UID_MAX
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(IndexUid(s.to_string()))
+        } else {
+            Err(CommandError::invalid(format!(
+                "invalid index uid `{s}`: an index uid is 1 to {INDEX_UID_MAX} characters from a-z, A-Z, 0-9, '-' and '_'"
+            )))
+        }
+    }
+}
+
+macro_rules! display {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    )*};
+}
+display!(NodeId, GroupId, IndexUid, ShardId, Epoch, TaskUid);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Index uids follow Meilisearch's character and length rules.
+    #[test]
+    fn index_uid_rules() {
+        assert!(IndexUid::parse("movies_2-b").is_ok());
+        assert!(IndexUid::parse("").is_err());
+        assert!(IndexUid::parse("has space").is_err());
+        assert!(IndexUid::parse("é").is_err());
+        assert!(IndexUid::parse(&"a".repeat(400)).is_ok());
+        assert!(IndexUid::parse(&"a".repeat(401)).is_err());
+    }
+
+    /// Node ids refuse separators and empty strings.
+    #[test]
+    fn node_id_rules() {
+        assert!(NodeId::parse("meili-0.search").is_ok());
+        assert!(NodeId::parse("a,b").is_err());
+        assert!(NodeId::parse("").is_err());
+    }
+}

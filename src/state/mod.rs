@@ -1,0 +1,75 @@
+//! The replicated state: what the coordinators agree on through Raft.
+//!
+//! This module is pure data and rules, with no I/O: the coordinator's state
+//! machine feeds it committed [`Command`]s in log order.
+//!
+//! # Layout
+//! - [`ids`]: typed identifiers.
+//! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`]: the records and their rules.
+//! - [`command`]: the Raft log payload; [`commands`]: one file per command family.
+//! - [`error`]: why a command was refused.
+
+pub mod command;
+pub mod commands;
+pub mod error;
+pub mod ids;
+pub mod index;
+pub mod node;
+pub mod settings;
+pub mod shard_map;
+pub mod tasks;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use command::{ApplyCtx, Command, CommandResponse, CommandResult};
+pub use error::CommandError;
+pub use ids::{Epoch, GroupId, IndexUid, NodeId, ShardId, TaskUid};
+pub use index::Index;
+pub use node::{GroupState, Node, NodeState, ReplicaGroup};
+pub use settings::Settings;
+pub use shard_map::{Fence, ShardAssignment, ShardMap};
+pub use tasks::{NodeTask, TaskRecord, TaskRegistry, TaskStatus};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterState {
+    /// Set by the first committed entry; identifies this cluster's history.
+    pub cluster_id: Option<String>,
+    pub settings: Settings,
+    pub nodes: BTreeMap<NodeId, Node>,
+    pub groups: BTreeMap<GroupId, ReplicaGroup>,
+    pub indexes: BTreeMap<IndexUid, Index>,
+    pub shard_maps: BTreeMap<IndexUid, ShardMap>,
+    pub tasks: TaskRegistry,
+    /// The last epoch handed to any shard map.
+    pub last_epoch: Epoch,
+    /// Bumped on every node or group change, so watchers resend the node list.
+    pub topology_version: u64,
+}
+
+impl ClusterState {
+    pub fn next_epoch(&mut self) -> Epoch {
+        self.last_epoch.0 += 1;
+        self.last_epoch
+    }
+
+    pub fn node_mut(&mut self, id: &NodeId) -> Result<&mut Node, CommandError> {
+        self.nodes.get_mut(id).ok_or_else(|| {
+            CommandError::not_found(format!(
+                "no node `{id}`: `miroir-ctl nodes list` shows the registered nodes"
+            ))
+        })
+    }
+
+    pub fn index_mut(&mut self, uid: &IndexUid) -> Result<&mut Index, CommandError> {
+        self.indexes.get_mut(uid).ok_or_else(|| {
+            CommandError::not_found(format!(
+                "no index `{uid}`: `miroir-ctl indexes list` shows the existing indexes"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

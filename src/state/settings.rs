@@ -1,0 +1,223 @@
+//! Cluster-wide settings, kept in the state machine so that every coordinator
+//! and router agrees on them. Each known key has a default, a validator and a
+//! description; keys under `user.` are free-form operator annotations.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::CommandError;
+use super::index::{MAX_REPLICATION_FACTOR, MAX_SHARDS};
+
+/// Prefix of free-form keys (operators' notes, the partition suite's registers).
+pub const USER_PREFIX: &str = "user.";
+const USER_VALUE_MAX: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// An integer within an inclusive range.
+    Int { min: u64, max: u64 },
+    /// One of a fixed set of words.
+    OneOf(&'static [&'static str]),
+}
+
+#[derive(Debug)]
+pub struct Spec {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub kind: Kind,
+    pub description: &'static str,
+}
+
+pub const SPECS: &[Spec] = &[
+    Spec {
+        key: "default_shards",
+        default: "64",
+        kind: Kind::Int { min: 1, max: MAX_SHARDS as u64 },
+        description: "shards S of an index created without an explicit count",
+    },
+    Spec {
+        key: "default_replication_factor",
+        default: "1",
+        kind: Kind::Int { min: 1, max: MAX_REPLICATION_FACTOR as u64 },
+        description: "copies of each shard inside each replica group (RF) for new indexes",
+    },
+    Spec {
+        key: "lease_ms",
+        default: "5000",
+        kind: Kind::Int { min: 500, max: 60_000 },
+        description: "how long a router may write under a shard-map epoch without renewing its lease",
+    },
+    Spec {
+        key: "drain_timeout_s",
+        default: "3600",
+        kind: Kind::Int { min: 10, max: 7 * 86_400 },
+        description: "how long a node drain may run before it is reported stuck",
+    },
+    Spec {
+        key: "anti_entropy_interval_s",
+        default: "0",
+        kind: Kind::Int { min: 0, max: 7 * 86_400 },
+        description: "seconds between anti-entropy passes (0 turns them off)",
+    },
+    Spec {
+        key: "unavailable_shard_policy",
+        default: "partial",
+        kind: Kind::OneOf(&["partial", "fail"]),
+        description: "when no replica of a shard answers: `partial` results marked degraded, or `fail` with 503",
+    },
+    Spec {
+        key: "task_retention",
+        default: "100000",
+        kind: Kind::Int { min: 1000, max: 10_000_000 },
+        description: "task records kept in the registry; the oldest are dropped beyond this",
+    },
+];
+
+pub fn spec(key: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.key == key)
+}
+
+/// A setting's value and the log index that last changed it (0 = default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setting {
+    pub value: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Only settings that were set; the rest take their spec's default.
+    values: BTreeMap<String, Setting>,
+}
+
+/// One setting as shown to operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingView {
+    pub key: String,
+    pub value: String,
+    pub version: u64,
+    pub description: String,
+}
+
+impl Settings {
+    /// Checks a key and value without looking at state.
+    pub fn validate(key: &str, value: &str) -> Result<(), CommandError> {
+        if let Some(name) = key.strip_prefix(USER_PREFIX) {
+            if name.is_empty() || name.len() > 128 {
+                return Err(CommandError::invalid(
+                    "a user key is `user.` followed by 1 to 128 characters",
+                ));
+            }
+            if value.len() > USER_VALUE_MAX {
+                return Err(CommandError::invalid(format!(
+                    "value of {key} is {} bytes; user values hold at most {USER_VALUE_MAX}",
+                    value.len()
+                )));
+            }
+            return Ok(());
+        }
+        let Some(spec) = spec(key) else {
+            let known: Vec<&str> = SPECS.iter().map(|s| s.key).collect();
+            return Err(CommandError::not_found(format!(
+                "unknown setting `{key}`; known settings: {}, or any `user.` key",
+                known.join(", ")
+            )));
+        };
+        match spec.kind {
+            Kind::Int { min, max } => match value.parse::<u64>() {
+                Ok(v) if (min..=max).contains(&v) => Ok(()),
+                _ => Err(CommandError::invalid(format!(
+                    "invalid value `{value}` for {key}: give a whole number from {min} to {max}"
+                ))),
+            },
+            Kind::OneOf(words) if words.contains(&value) => Ok(()),
+            Kind::OneOf(words) => Err(CommandError::invalid(format!(
+                "invalid value `{value}` for {key}: use one of {}",
+                words.join(", ")
+            ))),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<SettingView> {
+        let description = match spec(key) {
+            Some(s) => s.description.to_string(),
+            None if key.starts_with(USER_PREFIX) => "operator annotation".to_string(),
+            None => return None,
+        };
+        let (value, version) = match (self.values.get(key), spec(key)) {
+            (Some(s), _) => (s.value.clone(), s.version),
+            (None, Some(spec)) => (spec.default.to_string(), 0),
+            (None, None) => (String::new(), 0),
+        };
+        Some(SettingView { key: key.to_string(), value, version, description })
+    }
+
+    /// Every known setting, then every user key that was set.
+    pub fn all(&self) -> Vec<SettingView> {
+        let mut out: Vec<SettingView> = SPECS.iter().filter_map(|s| self.get(s.key)).collect();
+        out.extend(
+            self.values
+                .keys()
+                .filter(|k| k.starts_with(USER_PREFIX))
+                .filter_map(|k| self.get(k)),
+        );
+        out
+    }
+
+    pub fn version(&self, key: &str) -> u64 {
+        self.values.get(key).map_or(0, |s| s.version)
+    }
+
+    pub fn set(&mut self, key: &str, value: &str, version: u64) {
+        self.values
+            .insert(key.to_string(), Setting { value: value.to_string(), version });
+    }
+
+    /// A known integer setting (always valid, since values are validated on set).
+    pub fn int(&self, key: &str) -> u64 {
+        let v = self.get(key).map(|s| s.value).unwrap_or_default();
+        v.parse().unwrap_or_else(|_| {
+            spec(key).and_then(|s| s.default.parse().ok()).unwrap_or(0)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Defaults parse under their own validators.
+    #[test]
+    fn defaults_are_valid() {
+        for s in SPECS {
+            Settings::validate(s.key, s.default).unwrap();
+        }
+    }
+
+    #[test]
+    fn validation() {
+        assert!(Settings::validate("lease_ms", "100").is_err());
+        assert!(Settings::validate("lease_ms", "abc").is_err());
+        assert!(Settings::validate("lease_ms", "2000").is_ok());
+        assert!(matches!(
+            Settings::validate("nope", "1"),
+            Err(CommandError::NotFound(_))
+        ));
+        assert!(Settings::validate("unavailable_shard_policy", "fail").is_ok());
+        assert!(Settings::validate("unavailable_shard_policy", "maybe").is_err());
+        assert!(Settings::validate("user.k1", "anything").is_ok());
+        assert!(Settings::validate("user.", "x").is_err());
+    }
+
+    #[test]
+    fn versions_track_changes() {
+        let mut s = Settings::default();
+        assert_eq!(s.get("lease_ms").unwrap().version, 0);
+        s.set("lease_ms", "3000", 17);
+        assert_eq!(s.get("lease_ms").unwrap().value, "3000");
+        assert_eq!(s.version("lease_ms"), 17);
+        assert_eq!(s.int("lease_ms"), 3000);
+        assert!(s.get("user.x").unwrap().value.is_empty());
+    }
+}
