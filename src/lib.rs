@@ -7,5 +7,8 @@
 //! - [`ctl`]: the operator CLI behind `miroir-ctl`.
 //! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
 
+pub mod coordinator;
+pub mod logging;
+pub mod pb;
 pub mod placement;
 pub mod state;

@@ -53,7 +53,11 @@ pub fn owners<'a>(
         .map(|n| (rendezvous_weight(shard, n), n))
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.into_iter().take(rf).map(|(_, n)| n.clone()).collect()
+    scored
+        .into_iter()
+        .take(rf)
+        .map(|(_, n)| n.clone())
+        .collect()
 }
 
 #[cfg(test)]

@@ -96,5 +96,8 @@ fn keys_spread_over_shards() {
     for i in 0..16_000i128 {
         counts[shard_for_key(&PrimaryKeyValue::Integer(i), 16).0 as usize] += 1;
     }
-    assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+    assert!(
+        counts.iter().all(|&c| (800..1200).contains(&c)),
+        "{counts:?}"
+    );
 }

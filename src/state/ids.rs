@@ -40,7 +40,8 @@ impl NodeId {
     pub fn parse(s: &str) -> Result<Self, CommandError> {
         let ok = !s.is_empty()
             && s.len() <= NODE_ID_MAX
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if ok {
             Ok(NodeId(s.to_string()))
         } else {
@@ -56,7 +57,8 @@ impl IndexUid {
     pub fn parse(s: &str) -> Result<Self, CommandError> {
         let ok = !s.is_empty()
             && s.len() <= INDEX_UID_MAX
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(IndexUid(s.to_string()))
         } else {

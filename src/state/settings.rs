@@ -139,18 +139,31 @@ impl Settings {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<SettingView> {
-        let description = match spec(key) {
+    /// What a key is for (empty for unknown keys).
+    pub fn description(key: &str) -> String {
+        match spec(key) {
             Some(s) => s.description.to_string(),
             None if key.starts_with(USER_PREFIX) => "operator annotation".to_string(),
-            None => return None,
-        };
+            None => String::new(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<SettingView> {
+        if spec(key).is_none() && !key.starts_with(USER_PREFIX) {
+            return None;
+        }
+        let description = Self::description(key);
         let (value, version) = match (self.values.get(key), spec(key)) {
             (Some(s), _) => (s.value.clone(), s.version),
             (None, Some(spec)) => (spec.default.to_string(), 0),
             (None, None) => (String::new(), 0),
         };
-        Some(SettingView { key: key.to_string(), value, version, description })
+        Some(SettingView {
+            key: key.to_string(),
+            value,
+            version,
+            description,
+        })
     }
 
     /// Every known setting, then every user key that was set.
@@ -170,16 +183,20 @@ impl Settings {
     }
 
     pub fn set(&mut self, key: &str, value: &str, version: u64) {
-        self.values
-            .insert(key.to_string(), Setting { value: value.to_string(), version });
+        self.values.insert(
+            key.to_string(),
+            Setting {
+                value: value.to_string(),
+                version,
+            },
+        );
     }
 
     /// A known integer setting (always valid, since values are validated on set).
     pub fn int(&self, key: &str) -> u64 {
         let v = self.get(key).map(|s| s.value).unwrap_or_default();
-        v.parse().unwrap_or_else(|_| {
-            spec(key).and_then(|s| s.default.parse().ok()).unwrap_or(0)
-        })
+        v.parse()
+            .unwrap_or_else(|_| spec(key).and_then(|s| s.default.parse().ok()).unwrap_or(0))
     }
 }
 

@@ -50,7 +50,10 @@ impl TaskStatus {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Canceled)
+        matches!(
+            self,
+            TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Canceled
+        )
     }
 
     /// A task only moves forward: a finished task is never reopened.
@@ -170,7 +173,13 @@ mod tests {
         r.check(&[rec(0, TaskStatus::Succeeded)]).unwrap();
         r.commit(vec![rec(0, TaskStatus::Succeeded)], 10);
         assert!(r.check(&[rec(0, TaskStatus::Enqueued)]).is_err());
-        r.commit(vec![rec(1, TaskStatus::Enqueued), rec(2, TaskStatus::Enqueued)], 2);
-        assert_eq!(r.records.keys().map(|k| k.0).collect::<Vec<_>>(), vec![1, 2]);
+        r.commit(
+            vec![rec(1, TaskStatus::Enqueued), rec(2, TaskStatus::Enqueued)],
+            2,
+        );
+        assert_eq!(
+            r.records.keys().map(|k| k.0).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 }

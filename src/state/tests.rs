@@ -35,7 +35,9 @@ fn fleet(groups: u32, per_group: u32) -> ClusterState {
     let mut s = ClusterState::default();
     for g in 0..groups {
         for n in 0..per_group {
-            add_node(&format!("g{g}n{n}"), g).apply(&mut s, ctx(1)).unwrap();
+            add_node(&format!("g{g}n{n}"), g)
+                .apply(&mut s, ctx(1))
+                .unwrap();
         }
     }
     s
@@ -46,7 +48,9 @@ fn fleet(groups: u32, per_group: u32) -> ClusterState {
 #[test]
 fn create_index_places_rf_copies_per_group() {
     let mut s = fleet(2, 3);
-    create("movies", Some(32), Some(2)).apply(&mut s, ctx(2)).unwrap();
+    create("movies", Some(32), Some(2))
+        .apply(&mut s, ctx(2))
+        .unwrap();
     let map = &s.shard_maps[&IndexUid("movies".into())];
     assert_eq!(map.shards.len(), 32);
     assert_eq!(map.epoch, Epoch(1));
@@ -54,7 +58,11 @@ fn create_index_places_rf_copies_per_group() {
         assert_eq!(a.read, a.write);
         assert_eq!(a.fence, Fence::Open);
         for g in 0..2 {
-            let in_group = a.read.iter().filter(|n| s.nodes[n].group == GroupId(g)).count();
+            let in_group = a
+                .read
+                .iter()
+                .filter(|n| s.nodes[n].group == GroupId(g))
+                .count();
             assert_eq!(in_group, 2);
         }
     }
@@ -67,9 +75,13 @@ fn create_index_places_rf_copies_per_group() {
 #[test]
 fn create_index_uses_default_settings() {
     let mut s = fleet(1, 2);
-    Command::SetConfig(SetConfig { key: "default_shards".into(), value: "8".into(), expect_version: None })
-        .apply(&mut s, ctx(5))
-        .unwrap();
+    Command::SetConfig(SetConfig {
+        key: "default_shards".into(),
+        value: "8".into(),
+        expect_version: None,
+    })
+    .apply(&mut s, ctx(5))
+    .unwrap();
     create("a", None, None).apply(&mut s, ctx(6)).unwrap();
     assert_eq!(s.indexes[&IndexUid("a".into())].shards, 8);
     assert_eq!(s.indexes[&IndexUid("a".into())].replication_factor, 1);
@@ -79,28 +91,75 @@ fn create_index_uses_default_settings() {
 #[test]
 fn refused_commands_change_nothing() {
     let mut s = fleet(1, 2);
-    create("movies", Some(4), None).apply(&mut s, ctx(2)).unwrap();
-    assert!(matches!(refused(&mut s, add_node("g0n0", 0)), CommandError::AlreadyExists(_)));
-    assert!(matches!(refused(&mut s, create("movies", None, None)), CommandError::AlreadyExists(_)));
-    assert!(matches!(refused(&mut s, create("m", Some(0), None)), CommandError::InvalidArgument(_)));
-    assert!(matches!(refused(&mut s, create("m", Some(100_000), None)), CommandError::InvalidArgument(_)));
-    assert!(matches!(refused(&mut s, create("bad uid", None, None)), CommandError::InvalidArgument(_)));
-    assert!(matches!(refused(&mut s, create("m", None, Some(3))), CommandError::FailedPrecondition(_)));
-    let drain_unknown = Command::SetNodeState(SetNodeState { id: NodeId("zz".into()), state: NodeState::Draining });
-    assert!(matches!(refused(&mut s, drain_unknown), CommandError::NotFound(_)));
-    let remove_active = Command::RemoveNode(RemoveNode { id: NodeId("g0n0".into()) });
-    assert!(matches!(refused(&mut s, remove_active), CommandError::FailedPrecondition(_)));
-    let back_to_joining = Command::SetNodeState(SetNodeState { id: NodeId("g0n0".into()), state: NodeState::Joining });
-    assert!(matches!(refused(&mut s, back_to_joining), CommandError::InvalidArgument(_)));
-    let bad_cas = Command::SetConfig(SetConfig { key: "lease_ms".into(), value: "2000".into(), expect_version: Some(7) });
-    assert!(matches!(refused(&mut s, bad_cas), CommandError::FailedPrecondition(_)));
+    create("movies", Some(4), None)
+        .apply(&mut s, ctx(2))
+        .unwrap();
+    assert!(matches!(
+        refused(&mut s, add_node("g0n0", 0)),
+        CommandError::AlreadyExists(_)
+    ));
+    assert!(matches!(
+        refused(&mut s, create("movies", None, None)),
+        CommandError::AlreadyExists(_)
+    ));
+    assert!(matches!(
+        refused(&mut s, create("m", Some(0), None)),
+        CommandError::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        refused(&mut s, create("m", Some(100_000), None)),
+        CommandError::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        refused(&mut s, create("bad uid", None, None)),
+        CommandError::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        refused(&mut s, create("m", None, Some(3))),
+        CommandError::FailedPrecondition(_)
+    ));
+    let drain_unknown = Command::SetNodeState(SetNodeState {
+        id: NodeId("zz".into()),
+        state: NodeState::Draining,
+    });
+    assert!(matches!(
+        refused(&mut s, drain_unknown),
+        CommandError::NotFound(_)
+    ));
+    let remove_active = Command::RemoveNode(RemoveNode {
+        id: NodeId("g0n0".into()),
+    });
+    assert!(matches!(
+        refused(&mut s, remove_active),
+        CommandError::FailedPrecondition(_)
+    ));
+    let back_to_joining = Command::SetNodeState(SetNodeState {
+        id: NodeId("g0n0".into()),
+        state: NodeState::Joining,
+    });
+    assert!(matches!(
+        refused(&mut s, back_to_joining),
+        CommandError::InvalidArgument(_)
+    ));
+    let bad_cas = Command::SetConfig(SetConfig {
+        key: "lease_ms".into(),
+        value: "2000".into(),
+        expect_version: Some(7),
+    });
+    assert!(matches!(
+        refused(&mut s, bad_cas),
+        CommandError::FailedPrecondition(_)
+    ));
 }
 
 /// An index needs an active group to live on.
 #[test]
 fn create_index_without_nodes_is_refused() {
     let mut s = ClusterState::default();
-    assert!(matches!(refused(&mut s, create("m", None, None)), CommandError::FailedPrecondition(_)));
+    assert!(matches!(
+        refused(&mut s, create("m", None, None)),
+        CommandError::FailedPrecondition(_)
+    ));
 }
 
 /// A primary key is set once; setting the same key again is accepted.
@@ -108,11 +167,22 @@ fn create_index_without_nodes_is_refused() {
 fn primary_key_is_set_once() {
     let mut s = fleet(1, 1);
     create("m", Some(1), None).apply(&mut s, ctx(2)).unwrap();
-    let set = |pk: &str| Command::SetPrimaryKey(SetPrimaryKey { uid: IndexUid("m".into()), primary_key: pk.into() });
+    let set = |pk: &str| {
+        Command::SetPrimaryKey(SetPrimaryKey {
+            uid: IndexUid("m".into()),
+            primary_key: pk.into(),
+        })
+    };
     set("id").apply(&mut s, ctx(3)).unwrap();
     set("id").apply(&mut s, ctx(4)).unwrap();
-    assert!(matches!(refused(&mut s, set("other")), CommandError::FailedPrecondition(_)));
-    assert!(matches!(refused(&mut s, set("_miroir_shard")), CommandError::InvalidArgument(_)));
+    assert!(matches!(
+        refused(&mut s, set("other")),
+        CommandError::FailedPrecondition(_)
+    ));
+    assert!(matches!(
+        refused(&mut s, set("_miroir_shard")),
+        CommandError::InvalidArgument(_)
+    ));
 }
 
 /// A node that holds shards cannot be removed even when drained; a node that
@@ -123,11 +193,27 @@ fn remove_node_rules() {
     add_node("spare", 5).apply(&mut s, ctx(2)).unwrap();
     create("m", Some(2), None).apply(&mut s, ctx(3)).unwrap();
     // Groups are all active here because both existed before the index.
-    let drain = |id: &str| Command::SetNodeState(SetNodeState { id: NodeId(id.into()), state: NodeState::Draining });
+    let drain = |id: &str| {
+        Command::SetNodeState(SetNodeState {
+            id: NodeId(id.into()),
+            state: NodeState::Draining,
+        })
+    };
     drain("g0n0").apply(&mut s, ctx(4)).unwrap();
-    let rm = |id: &str| Command::RemoveNode(RemoveNode { id: NodeId(id.into()) });
-    assert!(matches!(refused(&mut s, rm("g0n0")), CommandError::FailedPrecondition(_)));
-    Command::DeleteIndex(DeleteIndex { uid: IndexUid("m".into()) }).apply(&mut s, ctx(5)).unwrap();
+    let rm = |id: &str| {
+        Command::RemoveNode(RemoveNode {
+            id: NodeId(id.into()),
+        })
+    };
+    assert!(matches!(
+        refused(&mut s, rm("g0n0")),
+        CommandError::FailedPrecondition(_)
+    ));
+    Command::DeleteIndex(DeleteIndex {
+        uid: IndexUid("m".into()),
+    })
+    .apply(&mut s, ctx(5))
+    .unwrap();
     rm("g0n0").apply(&mut s, ctx(6)).unwrap();
     assert!(!s.groups.contains_key(&GroupId(0)));
 }
@@ -159,7 +245,12 @@ fn epochs_increase() {
 fn state_round_trips_through_json() {
     let mut s = fleet(2, 2);
     create("a", Some(4), Some(2)).apply(&mut s, ctx(2)).unwrap();
-    Command::AllocateTaskIds(AllocateTaskIds { router: "r1".into(), count: 5 }).apply(&mut s, ctx(3)).unwrap();
+    Command::AllocateTaskIds(AllocateTaskIds {
+        router: "r1".into(),
+        count: 5,
+    })
+    .apply(&mut s, ctx(3))
+    .unwrap();
     let json = serde_json::to_vec(&s).unwrap();
     let back: ClusterState = serde_json::from_slice(&json).unwrap();
     assert_eq!(s, back);

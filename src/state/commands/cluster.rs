@@ -59,6 +59,9 @@ impl SetConfig {
             value: self.value,
             version: ctx.log_index,
         };
-        Ok(CommandResponse::Setting { key: self.key, setting })
+        Ok(CommandResponse::Setting {
+            key: self.key,
+            setting,
+        })
     }
 }

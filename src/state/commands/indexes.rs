@@ -41,7 +41,10 @@ impl CreateIndex {
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
         if state.indexes.contains_key(&self.uid) {
-            return Err(CommandError::exists(format!("index `{}` already exists", self.uid)));
+            return Err(CommandError::exists(format!(
+                "index `{}` already exists",
+                self.uid
+            )));
         }
         let shards = self
             .shards

@@ -37,13 +37,21 @@ impl AddNode {
         let fresh = state.indexes.is_empty();
         state.groups.entry(self.group).or_insert(ReplicaGroup {
             id: self.group,
-            state: if fresh { GroupState::Active } else { GroupState::Initializing },
+            state: if fresh {
+                GroupState::Active
+            } else {
+                GroupState::Initializing
+            },
         });
         let node = Node {
             id: self.id.clone(),
             address: self.address,
             group: self.group,
-            state: if fresh { NodeState::Active } else { NodeState::Joining },
+            state: if fresh {
+                NodeState::Active
+            } else {
+                NodeState::Joining
+            },
         };
         state.nodes.insert(self.id, node.clone());
         state.topology_version += 1;

@@ -22,7 +22,10 @@ impl AllocateTaskIds {
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
         let first = state.tasks.allocate(self.count)?;
-        Ok(CommandResponse::TaskBlock { first, count: self.count })
+        Ok(CommandResponse::TaskBlock {
+            first,
+            count: self.count,
+        })
     }
 }
 

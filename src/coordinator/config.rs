@@ -1,0 +1,254 @@
+//! Coordinator configuration: flags (each also an environment variable),
+//! validated into a [`CoordinatorConfig`] before anything starts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::typ::CoordinatorId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "invalid --peers entry `{0}`: write ID=HOST:PORT, e.g. 1=10.0.0.1:7701,2=10.0.0.2:7701"
+    )]
+    BadPeer(String),
+    #[error("coordinator id {0} appears twice in --peers")]
+    DuplicatePeer(CoordinatorId),
+    #[error("this coordinator's id {0} is not in --peers, and --advertise is not set: say where peers reach it")]
+    NotInPeers(CoordinatorId),
+    #[error("coordinator ids start at 1 (0 is reserved)")]
+    ZeroId,
+    #[error("give --id (or MIROIR_ID), or --pod-name with --service for a StatefulSet")]
+    NoId,
+    #[error("pod name `{0}` does not end in an ordinal (NAME-N), as StatefulSet pods do")]
+    BadPodName(String),
+    #[error("--tls-cert and --tls-key go together")]
+    HalfTls,
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("invalid Raft timing: {0}")]
+    Raft(String),
+}
+
+/// Command-line flags of `miroir-coordinator`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CoordinatorArgs {
+    /// This coordinator's Raft id (1, 2, 3, ...). Not needed with --pod-name.
+    #[arg(long, env = "MIROIR_ID")]
+    pub id: Option<CoordinatorId>,
+    /// Where the Raft log, vote and snapshots live (a persistent volume in Kubernetes).
+    #[arg(long, env = "MIROIR_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The gRPC address to listen on (peers, operators and routers all use it).
+    #[arg(long, env = "MIROIR_LISTEN", default_value = "0.0.0.0:7701")]
+    pub listen: SocketAddr,
+    /// The initial voters, as ID=HOST:PORT,... (this coordinator included).
+    /// Used only for the very first start; later the Raft log holds the membership.
+    #[arg(long, env = "MIROIR_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
+    /// The address peers use to reach this coordinator, if not the one in --peers.
+    #[arg(long, env = "MIROIR_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// StatefulSet mode: the pod's name (e.g. `miroir-coordinator-2`, id 3). Defaults to $HOSTNAME when --service is set.
+    #[arg(long, env = "POD_NAME")]
+    pub pod_name: Option<String>,
+    /// StatefulSet mode: the headless service name, optionally with namespace (`miroir-coordinator.search`).
+    #[arg(long, env = "MIROIR_SERVICE")]
+    pub service: Option<String>,
+    /// StatefulSet mode: how many replicas the initial cluster has.
+    #[arg(long, env = "MIROIR_REPLICAS", default_value_t = 3)]
+    pub replicas: u32,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, env = "MIROIR_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Require this key on every gRPC call (`authorization: Bearer KEY`).
+    #[arg(long, env = "MIROIR_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// PEM certificate for TLS on the gRPC port (with --tls-key).
+    #[arg(long, env = "MIROIR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "MIROIR_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle used to verify peers' certificates (defaults to --tls-cert).
+    #[arg(long, env = "MIROIR_TLS_CA")]
+    pub tls_ca: Option<PathBuf>,
+    /// Raft heartbeat interval in milliseconds.
+    #[arg(long, env = "MIROIR_HEARTBEAT_MS", default_value_t = 100)]
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomized election timeout in milliseconds (the upper bound is twice this).
+    #[arg(long, env = "MIROIR_ELECTION_TIMEOUT_MS", default_value_t = 500)]
+    pub election_timeout_ms: u64,
+    /// Take a snapshot after this many log entries since the last one.
+    #[arg(long, env = "MIROIR_SNAPSHOT_EVERY", default_value_t = 5000)]
+    pub snapshot_every: u64,
+    /// Log entries kept behind a snapshot for slow followers.
+    #[arg(long, env = "MIROIR_KEEP_LOGS", default_value_t = 1000)]
+    pub keep_logs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+    pub ca: Vec<u8>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct CoordinatorConfig {
+    pub id: CoordinatorId,
+    pub data_dir: PathBuf,
+    /// Initial voters and their addresses (for bootstrap only).
+    pub peers: BTreeMap<CoordinatorId, String>,
+    pub advertise: String,
+    pub admin_key: Option<String>,
+    pub tls: Option<TlsFiles>,
+    pub heartbeat: Duration,
+    pub election_timeout: Duration,
+    pub snapshot_every: u64,
+    pub keep_logs: u64,
+}
+
+impl CoordinatorArgs {
+    pub fn into_config(self) -> Result<CoordinatorConfig, ConfigError> {
+        let (id, peers) = match (&self.service, self.id) {
+            (Some(service), _) => {
+                let pod = self
+                    .pod_name
+                    .clone()
+                    .or_else(|| std::env::var("HOSTNAME").ok())
+                    .ok_or(ConfigError::NoId)?;
+                statefulset_peers(&pod, service, self.replicas, self.listen.port())?
+            }
+            (None, Some(id)) => (id, parse_peers(&self.peers)?),
+            (None, None) => return Err(ConfigError::NoId),
+        };
+        if id == 0 {
+            return Err(ConfigError::ZeroId);
+        }
+        let advertise = match (&self.advertise, peers.get(&id)) {
+            (Some(a), _) => a.clone(),
+            (None, Some(a)) => a.clone(),
+            (None, None) if peers.is_empty() => self.listen.to_string(),
+            (None, None) => return Err(ConfigError::NotInPeers(id)),
+        };
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => {
+                let read =
+                    |p: &PathBuf| std::fs::read(p).map_err(|e| ConfigError::Read(p.clone(), e));
+                let cert = read(c)?;
+                let ca = match &self.tls_ca {
+                    Some(p) => read(p)?,
+                    None => cert.clone(),
+                };
+                Some(TlsFiles {
+                    key: read(k)?,
+                    cert,
+                    ca,
+                })
+            }
+            (None, None) => None,
+            _ => return Err(ConfigError::HalfTls),
+        };
+        if self.heartbeat_ms == 0 || self.election_timeout_ms <= self.heartbeat_ms * 2 {
+            return Err(ConfigError::Raft(
+                "the election timeout must exceed two heartbeats".into(),
+            ));
+        }
+        Ok(CoordinatorConfig {
+            id,
+            data_dir: self.data_dir,
+            peers,
+            advertise,
+            admin_key: self.admin_key.filter(|k| !k.is_empty()),
+            tls,
+            heartbeat: Duration::from_millis(self.heartbeat_ms),
+            election_timeout: Duration::from_millis(self.election_timeout_ms),
+            snapshot_every: self.snapshot_every.max(1),
+            keep_logs: self.keep_logs,
+        })
+    }
+}
+
+/// Parses `1=host:port,2=host:port`.
+pub fn parse_peers(entries: &[String]) -> Result<BTreeMap<CoordinatorId, String>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for e in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        let (id, addr) = e
+            .split_once('=')
+            .ok_or_else(|| ConfigError::BadPeer(e.to_string()))?;
+        let id: CoordinatorId = id
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::BadPeer(e.to_string()))?;
+        let addr = addr.trim();
+        if addr.is_empty() || !addr.contains(':') {
+            return Err(ConfigError::BadPeer(e.to_string()));
+        }
+        if id == 0 {
+            return Err(ConfigError::ZeroId);
+        }
+        if out.insert(id, addr.to_string()).is_some() {
+            return Err(ConfigError::DuplicatePeer(id));
+        }
+    }
+    Ok(out)
+}
+
+/// StatefulSet pods are `NAME-ORDINAL`; coordinator ids are ordinal + 1 and
+/// peers are reached by their stable DNS names through the headless service.
+pub fn statefulset_peers(
+    pod: &str,
+    service: &str,
+    replicas: u32,
+    port: u16,
+) -> Result<(CoordinatorId, BTreeMap<CoordinatorId, String>), ConfigError> {
+    let (set, ordinal) = pod
+        .rsplit_once('-')
+        .and_then(|(set, n)| n.parse::<u64>().ok().map(|n| (set, n)))
+        .ok_or_else(|| ConfigError::BadPodName(pod.to_string()))?;
+    let peers = (0..u64::from(replicas))
+        .map(|i| (i + 1, format!("{set}-{i}.{service}:{port}")))
+        .collect();
+    Ok((ordinal + 1, peers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_parse() {
+        let p = parse_peers(&["1=a:1".into(), " 2 = b:2 ".into()]).unwrap();
+        assert_eq!(p[&1], "a:1");
+        assert_eq!(p[&2], "b:2");
+        assert!(matches!(
+            parse_peers(&["1=a:1".into(), "1=b:2".into()]),
+            Err(ConfigError::DuplicatePeer(1))
+        ));
+        assert!(parse_peers(&["x=a:1".into()]).is_err());
+        assert!(parse_peers(&["1=a".into()]).is_err());
+        assert!(matches!(
+            parse_peers(&["0=a:1".into()]),
+            Err(ConfigError::ZeroId)
+        ));
+    }
+
+    /// Pod `name-2` is coordinator 3, and peers use the headless service's DNS names.
+    #[test]
+    fn statefulset_derivation() {
+        let (id, peers) =
+            statefulset_peers("miroir-coordinator-2", "miroir-coordinator.search", 3, 7701)
+                .unwrap();
+        assert_eq!(id, 3);
+        assert_eq!(
+            peers[&1],
+            "miroir-coordinator-0.miroir-coordinator.search:7701"
+        );
+        assert_eq!(peers.len(), 3);
+        assert!(statefulset_peers("nope", "svc", 3, 1).is_err());
+    }
+}

@@ -1,0 +1,321 @@
+//! The operator's gRPC API. Writes become Raft commands; reads are linearizable.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tonic::{Request, Response, Status};
+
+use super::status::cluster_status;
+use crate::coordinator::app::{App, LeaderRequest};
+use crate::coordinator::error::AppError;
+use crate::pb::v1::admin_server::Admin;
+use crate::pb::v1::*;
+use crate::state::commands::{
+    AddNode, CreateIndex, DeleteIndex, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
+};
+use crate::state::settings::Settings;
+use crate::state::{Command, CommandError, CommandResponse, GroupId, IndexUid, NodeId, NodeState};
+
+pub struct AdminService {
+    app: App,
+}
+
+impl AdminService {
+    pub fn new(app: App) -> Self {
+        AdminService { app }
+    }
+
+    async fn node_command(&self, cmd: Command) -> Result<Response<Node>, Status> {
+        match self.app.propose(cmd).await? {
+            CommandResponse::Node(n) => Ok(Response::new((&n).into())),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn set_state(
+        &self,
+        req: Request<NodeRef>,
+        state: NodeState,
+    ) -> Result<Response<Node>, Status> {
+        let id = NodeId::parse(&req.into_inner().id).map_err(AppError::from)?;
+        self.node_command(Command::SetNodeState(SetNodeState { id, state }))
+            .await
+    }
+
+    async fn index_command(&self, cmd: Command) -> Result<Response<Index>, Status> {
+        match self.app.propose(cmd).await? {
+            CommandResponse::Index(i) => Ok(Response::new((&i).into())),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn membership(
+        &self,
+        req: LeaderRequest,
+    ) -> Result<Response<ClusterStatusResponse>, Status> {
+        self.app.on_leader(req).await?;
+        Ok(Response::new(cluster_status(&self.app).await))
+    }
+}
+
+fn unexpected(r: CommandResponse) -> Status {
+    Status::internal(format!("unexpected command response {r:?}"))
+}
+
+fn index_uid(s: &str) -> Result<IndexUid, Status> {
+    IndexUid::parse(s).map_err(|e| AppError::from(e).into())
+}
+
+fn coordinator_id(id: u64) -> Result<u64, Status> {
+    if id == 0 {
+        return Err(Status::invalid_argument("coordinator ids start at 1"));
+    }
+    Ok(id)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn non_zero(v: u32) -> Option<u32> {
+    (v != 0).then_some(v)
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn cluster_status(
+        &self,
+        _: Request<ClusterStatusRequest>,
+    ) -> Result<Response<ClusterStatusResponse>, Status> {
+        Ok(Response::new(cluster_status(&self.app).await))
+    }
+
+    async fn add_member(
+        &self,
+        req: Request<AddMemberRequest>,
+    ) -> Result<Response<ClusterStatusResponse>, Status> {
+        let r = req.into_inner();
+        if r.address.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "give the new member's gRPC address (host:port)",
+            ));
+        }
+        let id = coordinator_id(r.id)?;
+        self.membership(LeaderRequest::AddMember {
+            id,
+            address: r.address,
+            learner_only: r.learner_only,
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        req: Request<RemoveMemberRequest>,
+    ) -> Result<Response<ClusterStatusResponse>, Status> {
+        let id = coordinator_id(req.into_inner().id)?;
+        self.membership(LeaderRequest::RemoveMember { id }).await
+    }
+
+    async fn transfer_leader(
+        &self,
+        req: Request<TransferLeaderRequest>,
+    ) -> Result<Response<ClusterStatusResponse>, Status> {
+        let to = coordinator_id(req.into_inner().to)?;
+        self.membership(LeaderRequest::TransferLeader { to }).await
+    }
+
+    async fn add_node(&self, req: Request<AddNodeRequest>) -> Result<Response<Node>, Status> {
+        let r = req.into_inner();
+        let id = NodeId::parse(&r.id).map_err(AppError::from)?;
+        self.node_command(Command::AddNode(AddNode {
+            id,
+            address: r.address,
+            group: GroupId(r.group),
+        }))
+        .await
+    }
+
+    async fn list_nodes(
+        &self,
+        _: Request<ListNodesRequest>,
+    ) -> Result<Response<ListNodesResponse>, Status> {
+        let resp = self
+            .app
+            .read(|s| {
+                let nodes = s.nodes.values().map(Into::into).collect();
+                let groups = s
+                    .groups
+                    .values()
+                    .map(|g| ReplicaGroup {
+                        id: g.id.0,
+                        state: g.state.as_str().to_string(),
+                        nodes: s
+                            .nodes
+                            .values()
+                            .filter(|n| n.group == g.id)
+                            .map(|n| n.id.0.clone())
+                            .collect(),
+                    })
+                    .collect();
+                ListNodesResponse { nodes, groups }
+            })
+            .await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn drain_node(&self, req: Request<NodeRef>) -> Result<Response<Node>, Status> {
+        self.set_state(req, NodeState::Draining).await
+    }
+
+    async fn mark_node_failed(&self, req: Request<NodeRef>) -> Result<Response<Node>, Status> {
+        self.set_state(req, NodeState::Failed).await
+    }
+
+    async fn activate_node(&self, req: Request<NodeRef>) -> Result<Response<Node>, Status> {
+        self.set_state(req, NodeState::Active).await
+    }
+
+    async fn remove_node(
+        &self,
+        req: Request<NodeRef>,
+    ) -> Result<Response<RemoveNodeResponse>, Status> {
+        let id = NodeId::parse(&req.into_inner().id).map_err(AppError::from)?;
+        self.app
+            .propose(Command::RemoveNode(RemoveNode { id: id.clone() }))
+            .await?;
+        Ok(Response::new(RemoveNodeResponse { id: id.0 }))
+    }
+
+    async fn create_index(
+        &self,
+        req: Request<CreateIndexRequest>,
+    ) -> Result<Response<Index>, Status> {
+        let r = req.into_inner();
+        self.index_command(Command::CreateIndex(CreateIndex {
+            uid: index_uid(&r.uid)?,
+            primary_key: r.primary_key.filter(|p| !p.is_empty()),
+            shards: non_zero(r.shards),
+            replication_factor: non_zero(r.replication_factor),
+            created_at_ms: now_ms(),
+        }))
+        .await
+    }
+
+    async fn set_primary_key(
+        &self,
+        req: Request<SetPrimaryKeyRequest>,
+    ) -> Result<Response<Index>, Status> {
+        let r = req.into_inner();
+        self.index_command(Command::SetPrimaryKey(SetPrimaryKey {
+            uid: index_uid(&r.uid)?,
+            primary_key: r.primary_key,
+        }))
+        .await
+    }
+
+    async fn list_indexes(
+        &self,
+        _: Request<ListIndexesRequest>,
+    ) -> Result<Response<ListIndexesResponse>, Status> {
+        let indexes = self
+            .app
+            .read(|s| s.indexes.values().map(Into::into).collect())
+            .await?;
+        Ok(Response::new(ListIndexesResponse { indexes }))
+    }
+
+    async fn describe_index(
+        &self,
+        req: Request<IndexRef>,
+    ) -> Result<Response<DescribeIndexResponse>, Status> {
+        let uid = index_uid(&req.into_inner().uid)?;
+        let found = self
+            .app
+            .read(|s| {
+                let index = s.indexes.get(&uid)?;
+                let map = s.shard_maps.get(&uid)?;
+                let mut per_node: BTreeMap<String, u32> = BTreeMap::new();
+                for a in &map.shards {
+                    for n in &a.read {
+                        *per_node.entry(n.0.clone()).or_default() += 1;
+                    }
+                }
+                Some(DescribeIndexResponse {
+                    index: Some(index.into()),
+                    shard_map: Some(map.into()),
+                    shards_per_node: per_node.into_iter().collect(),
+                })
+            })
+            .await?;
+        found.map(Response::new).ok_or_else(|| no_index(&uid))
+    }
+
+    async fn delete_index(
+        &self,
+        req: Request<IndexRef>,
+    ) -> Result<Response<DeleteIndexResponse>, Status> {
+        let uid = index_uid(&req.into_inner().uid)?;
+        self.app
+            .propose(Command::DeleteIndex(DeleteIndex { uid: uid.clone() }))
+            .await?;
+        Ok(Response::new(DeleteIndexResponse { uid: uid.0 }))
+    }
+
+    async fn get_shard_map(&self, req: Request<IndexRef>) -> Result<Response<ShardMap>, Status> {
+        let uid = index_uid(&req.into_inner().uid)?;
+        let map = self
+            .app
+            .read(|s| s.shard_maps.get(&uid).map(Into::into))
+            .await?;
+        map.map(Response::new).ok_or_else(|| no_index(&uid))
+    }
+
+    async fn get_config(
+        &self,
+        req: Request<GetConfigRequest>,
+    ) -> Result<Response<GetConfigResponse>, Status> {
+        let key = req.into_inner().key;
+        let entries: Vec<ConfigEntry> = if key.is_empty() {
+            self.app
+                .read(|s| s.settings.all().into_iter().map(Into::into).collect())
+                .await?
+        } else {
+            if let Err(e @ CommandError::NotFound(_)) = Settings::validate(&key, "") {
+                return Err(AppError::from(e).into());
+            }
+            let one = self.app.read(|s| s.settings.get(&key)).await?;
+            one.into_iter().map(Into::into).collect()
+        };
+        Ok(Response::new(GetConfigResponse { entries }))
+    }
+
+    async fn set_config(
+        &self,
+        req: Request<SetConfigRequest>,
+    ) -> Result<Response<ConfigEntry>, Status> {
+        let r = req.into_inner();
+        let cmd = Command::SetConfig(SetConfig {
+            key: r.key,
+            value: r.value,
+            expect_version: r.expect_version,
+        });
+        match self.app.propose(cmd).await? {
+            CommandResponse::Setting { key, setting } => Ok(Response::new(ConfigEntry {
+                description: Settings::description(&key),
+                key,
+                value: setting.value,
+                version: setting.version,
+            })),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn no_index(uid: &IndexUid) -> Status {
+    Status::not_found(format!(
+        "no index `{uid}`: `miroir-ctl indexes list` shows the existing indexes"
+    ))
+}

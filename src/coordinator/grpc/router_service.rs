@@ -1,0 +1,212 @@
+//! What routers ask of the coordinators: shard maps, task uids, task records.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::coordinator::app::App;
+use crate::coordinator::error::AppError;
+use crate::pb::v1::router_server::Router;
+use crate::pb::v1::*;
+use crate::state::commands::{AllocateTaskIds, CommitTasks};
+use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
+
+const MAX_LIST: u32 = 1000;
+
+pub struct RouterService {
+    app: App,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl RouterService {
+    pub fn new(app: App, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        RouterService { app, shutdown }
+    }
+}
+
+/// What a watcher has been sent so far, to compute the next event.
+#[derive(Default)]
+struct Sent {
+    epochs: BTreeMap<IndexUid, Epoch>,
+    topology: Option<u64>,
+}
+
+impl Sent {
+    /// The event that brings a watcher from what it was sent to `s`, if any.
+    fn diff(&mut self, s: &ClusterState, full: bool, applied: u64) -> Option<ShardMapEvent> {
+        let changed: Vec<ShardMap> = s
+            .shard_maps
+            .values()
+            .filter(|m| self.epochs.get(&m.index) != Some(&m.epoch))
+            .map(Into::into)
+            .collect();
+        let deleted: Vec<String> = self
+            .epochs
+            .keys()
+            .filter(|k| !s.shard_maps.contains_key(*k))
+            .map(|k| k.0.clone())
+            .collect();
+        let topology_changed = self.topology != Some(s.topology_version);
+        if !full && changed.is_empty() && deleted.is_empty() && !topology_changed {
+            return None;
+        }
+        self.epochs = s
+            .shard_maps
+            .values()
+            .map(|m| (m.index.clone(), m.epoch))
+            .collect();
+        self.topology = Some(s.topology_version);
+        Some(ShardMapEvent {
+            full,
+            changed,
+            deleted,
+            nodes: if topology_changed || full {
+                s.nodes.values().map(Into::into).collect()
+            } else {
+                vec![]
+            },
+            applied_index: applied,
+        })
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<ShardMapEvent, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Router for RouterService {
+    type WatchShardMapsStream = EventStream;
+
+    async fn watch_shard_maps(
+        &self,
+        req: Request<WatchShardMapsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let router = req.into_inner().router_id;
+        // The first event is linearizable: a router never starts from a map
+        // older than one already committed when it connected.
+        self.app.read_barrier().await?;
+        let state = self.app.state.clone();
+        let mut changes = state.subscribe();
+        let shutdown = self.shutdown.clone();
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(async move {
+            let mut sent = Sent::default();
+            let mut full = true;
+            loop {
+                let applied = *changes.borrow_and_update();
+                let event = state.read(|s| sent.diff(s, full, applied));
+                full = false;
+                if let Some(ev) = event {
+                    if tx.send(Ok(ev)).await.is_err() {
+                        break;
+                    }
+                }
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { break },
+                    _ = tx.closed() => break,
+                    _ = shutdown.cancelled() => {
+                        let _ = tx.send(Err(Status::unavailable("coordinator shutting down: reconnect to another"))).await;
+                        break;
+                    }
+                }
+            }
+            tracing::debug!(%router, "shard-map watch ended");
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn allocate_task_ids(
+        &self,
+        req: Request<AllocateTaskIdsRequest>,
+    ) -> Result<Response<TaskIdBlock>, Status> {
+        let r = req.into_inner();
+        let cmd = Command::AllocateTaskIds(AllocateTaskIds {
+            router: r.router_id,
+            count: r.count,
+        });
+        match self.app.propose(cmd).await? {
+            CommandResponse::TaskBlock { first, count } => Ok(Response::new(TaskIdBlock {
+                first: first.0,
+                count,
+            })),
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
+    async fn commit_tasks(
+        &self,
+        req: Request<CommitTasksRequest>,
+    ) -> Result<Response<CommitTasksResponse>, Status> {
+        let tasks = req
+            .into_inner()
+            .tasks
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::from)?;
+        match self
+            .app
+            .propose(Command::CommitTasks(CommitTasks { tasks }))
+            .await?
+        {
+            CommandResponse::Committed(n) => {
+                Ok(Response::new(CommitTasksResponse { committed: n }))
+            }
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
+    async fn get_task(&self, req: Request<GetTaskRequest>) -> Result<Response<TaskRecord>, Status> {
+        let uid = TaskUid(req.into_inner().uid);
+        let found = self
+            .app
+            .read(|s| s.tasks.records.get(&uid).map(Into::into))
+            .await?;
+        found
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("task `{uid}` not found")))
+    }
+
+    async fn list_tasks(
+        &self,
+        req: Request<ListTasksRequest>,
+    ) -> Result<Response<ListTasksResponse>, Status> {
+        let r = req.into_inner();
+        let statuses = r
+            .statuses
+            .iter()
+            .map(|s| TaskStatus::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(AppError::from)?;
+        let limit = if r.limit == 0 {
+            20
+        } else {
+            r.limit.min(MAX_LIST)
+        } as usize;
+        let from = if r.from == 0 { u64::MAX } else { r.from };
+        let resp = self
+            .app
+            .read(|s| {
+                let matches = |t: &&crate::state::TaskRecord| {
+                    (r.index_uids.is_empty() || r.index_uids.contains(&t.index_uid))
+                        && (statuses.is_empty() || statuses.contains(&t.status))
+                };
+                let total = s.tasks.records.values().filter(matches).count() as u64;
+                let mut page = s
+                    .tasks
+                    .records
+                    .range(..=TaskUid(from))
+                    .rev()
+                    .map(|(_, t)| t)
+                    .filter(matches);
+                let tasks: Vec<TaskRecord> = page.by_ref().take(limit).map(Into::into).collect();
+                let next = page.next().map(|t| t.uid.0);
+                ListTasksResponse { tasks, next, total }
+            })
+            .await?;
+        Ok(Response::new(resp))
+    }
+}

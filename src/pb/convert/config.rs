@@ -1,0 +1,13 @@
+use crate::pb::v1;
+use crate::state::settings::SettingView;
+
+impl From<SettingView> for v1::ConfigEntry {
+    fn from(s: SettingView) -> Self {
+        v1::ConfigEntry {
+            key: s.key,
+            value: s.value,
+            version: s.version,
+            description: s.description,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! `From`/`TryFrom` between generated messages and domain types, one file per type.
+
+mod config;
+mod index;
+mod node;
+mod shard_map;
+mod task;

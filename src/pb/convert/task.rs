@@ -1,0 +1,55 @@
+use crate::pb::v1;
+use crate::state::{CommandError, NodeId, NodeTask, TaskRecord, TaskStatus, TaskUid};
+
+impl From<&TaskRecord> for v1::TaskRecord {
+    fn from(t: &TaskRecord) -> Self {
+        v1::TaskRecord {
+            uid: t.uid.0,
+            index_uid: t.index_uid.clone(),
+            kind: t.kind.clone(),
+            status: t.status.as_str().to_string(),
+            node_tasks: t
+                .node_tasks
+                .iter()
+                .map(|n| v1::NodeTask {
+                    node: n.node.0.clone(),
+                    task_uid: n.task_uid,
+                    status: n.status.as_str().to_string(),
+                })
+                .collect(),
+            error: t.error.clone(),
+            enqueued_at_ms: t.enqueued_at_ms,
+            finished_at_ms: t.finished_at_ms,
+            details: t.details.clone(),
+        }
+    }
+}
+
+impl TryFrom<v1::TaskRecord> for TaskRecord {
+    type Error = CommandError;
+
+    fn try_from(t: v1::TaskRecord) -> Result<Self, CommandError> {
+        let node_tasks = t
+            .node_tasks
+            .into_iter()
+            .map(|n| {
+                Ok(NodeTask {
+                    node: NodeId::parse(&n.node)?,
+                    task_uid: n.task_uid,
+                    status: TaskStatus::parse(&n.status)?,
+                })
+            })
+            .collect::<Result<_, CommandError>>()?;
+        Ok(TaskRecord {
+            uid: TaskUid(t.uid),
+            index_uid: t.index_uid,
+            kind: t.kind,
+            status: TaskStatus::parse(&t.status)?,
+            node_tasks,
+            error: t.error,
+            enqueued_at_ms: t.enqueued_at_ms,
+            finished_at_ms: t.finished_at_ms,
+            details: t.details,
+        })
+    }
+}

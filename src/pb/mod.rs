@@ -1,0 +1,14 @@
+//! Generated gRPC types (package `miroir.v1`) and their conversions to and
+//! from the domain types in [`crate::state`]. Generated types stop at the
+//! service edge; handlers call `.into()` and work with domain types.
+
+#[allow(clippy::all, missing_docs)]
+pub mod v1 {
+    tonic::include_proto!("miroir.v1");
+}
+
+mod convert;
+
+/// The encoded descriptors of every Miroir proto, served by gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/miroir_descriptor.bin"));
