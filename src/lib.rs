@@ -8,6 +8,7 @@
 //! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
 
 pub mod coordinator;
+pub mod ctl;
 pub mod logging;
 pub mod pb;
 pub mod placement;

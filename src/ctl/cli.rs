@@ -1,0 +1,166 @@
+//! The command line of `miroir-ctl`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Operate a Miroir cluster through any coordinator.
+///
+/// Exit codes: 0 done; 1 the cluster refused the request (bad argument,
+/// unknown id, invalid transition, wrong key); 2 wrong usage; 3 no coordinator
+/// or leader could be reached (retry later).
+#[derive(Debug, Parser)]
+#[command(name = "miroir-ctl", version)]
+pub struct Cli {
+    /// Any coordinator's gRPC address; requests reach the leader from there.
+    #[arg(
+        long,
+        short = 'c',
+        env = "MIROIR_COORDINATOR",
+        default_value = "127.0.0.1:7701",
+        global = true
+    )]
+    pub coordinator: String,
+    /// The admin key, if the cluster requires one.
+    #[arg(long, env = "MIROIR_ADMIN_KEY", hide_env_values = true, global = true)]
+    pub admin_key: Option<String>,
+    /// CA certificate (PEM) to verify coordinators' TLS certificates; turns TLS on.
+    #[arg(long, env = "MIROIR_TLS_CA", global = true)]
+    pub tls_ca: Option<PathBuf>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Give up on a request after this many seconds.
+    #[arg(long, default_value_t = 30, global = true)]
+    pub timeout: u64,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Coordinator membership and health.
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+    /// Meilisearch nodes and replica groups.
+    #[command(subcommand)]
+    Nodes(NodesCmd),
+    /// Indexes as the coordinators know them.
+    #[command(subcommand)]
+    Indexes(IndexesCmd),
+    /// Shard maps.
+    #[command(subcommand)]
+    Shards(ShardsCmd),
+    /// Cluster-wide settings.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCmd {
+    /// Leader, term, commit index, and every member's progress.
+    Status,
+    /// Members with their roles and addresses.
+    Members,
+    /// Add a coordinator: it joins as a learner, catches up, then becomes a voter.
+    /// With an existing id and a new address, updates the member's address.
+    AddMember {
+        #[arg(long)]
+        id: u64,
+        /// Its gRPC address (host:port) as the other coordinators reach it.
+        #[arg(long)]
+        address: String,
+        /// Keep it a non-voting learner.
+        #[arg(long)]
+        learner: bool,
+    },
+    /// Remove a coordinator from the cluster.
+    RemoveMember {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Hand leadership to another voter.
+    TransferLeader {
+        #[arg(long)]
+        to: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodesCmd {
+    /// Nodes and replica groups.
+    List,
+    /// Register a Meilisearch node in a replica group.
+    Add {
+        #[arg(long)]
+        id: String,
+        /// The node's Meilisearch URL, e.g. http://10.0.0.5:7700.
+        #[arg(long)]
+        address: String,
+        #[arg(long, default_value_t = 0)]
+        group: u32,
+    },
+    /// Start emptying a node.
+    Drain { id: String },
+    /// Mark a node failed so routers stop reading from it.
+    MarkFailed { id: String },
+    /// Return a drained or failed node to service.
+    Activate { id: String },
+    /// Forget a node that holds no shard.
+    Remove { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexesCmd {
+    List,
+    /// Register an index and place its shards.
+    Create(CreateIndexArgs),
+    /// An index with its shard counts per node.
+    Describe {
+        uid: String,
+    },
+    /// Fix the primary key of an index created without one.
+    SetPrimaryKey {
+        uid: String,
+        primary_key: String,
+    },
+    Delete {
+        uid: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateIndexArgs {
+    pub uid: String,
+    #[arg(long)]
+    pub primary_key: Option<String>,
+    /// Number of shards (default: the `default_shards` setting).
+    #[arg(long)]
+    pub shards: Option<u32>,
+    /// Copies of each shard per replica group (default: `default_replication_factor`).
+    #[arg(long)]
+    pub replication_factor: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShardsCmd {
+    /// Every shard of an index with its read and write sets and fence.
+    List {
+        #[arg(long)]
+        index: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// One setting, or all of them.
+    Get { key: Option<String> },
+    /// Change a setting.
+    Set {
+        key: String,
+        value: String,
+        /// Apply only if the setting is still at this version (0 = never set).
+        #[arg(long)]
+        expect_version: Option<u64>,
+    },
+}
