@@ -1,0 +1,1 @@
+// filled in with docs/grpc-api.md

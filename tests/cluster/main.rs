@@ -1,0 +1,10 @@
+//! Cluster tests: real coordinator processes on loopback, attacked with kills,
+//! pauses, restarts and membership changes, checked through the public API.
+
+mod bad_input;
+mod crash;
+mod election;
+mod grpc_docs;
+mod membership;
+mod minority;
+mod util;
