@@ -15,6 +15,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fds = protox::compile(files, ["proto"])?;
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("miroir_descriptor.bin"), fds.encode_to_vec())?;
+    // The etcd baseline of the coordinator benchmark: client only.
+    println!("cargo:rerun-if-changed=proto/bench/etcd_kv.proto");
+    let etcd = protox::compile(["proto/bench/etcd_kv.proto"], ["proto"])?;
+    tonic_prost_build::configure()
+        .build_server(false)
+        .compile_fds(etcd)?;
+
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -7,6 +7,14 @@ pub mod v1 {
     tonic::include_proto!("miroir.v1");
 }
 
+/// A client for the few calls of etcd's v3 API that the coordinator
+/// benchmark needs for its side-by-side etcd baseline. Not used by Miroir.
+#[doc(hidden)]
+#[allow(clippy::all, missing_docs)]
+pub mod etcd {
+    tonic::include_proto!("etcdserverpb");
+}
+
 mod convert;
 
 /// The encoded descriptors of every Miroir proto, served by gRPC reflection.

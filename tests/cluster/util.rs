@@ -191,6 +191,10 @@ impl Cluster {
             .collect()
     }
 
+    pub fn pid(&self, id: u64) -> Option<u32> {
+        self.members[&id].child.as_ref().map(Child::id)
+    }
+
     pub fn addr(&self, id: u64) -> String {
         self.members[&id].addr.clone()
     }

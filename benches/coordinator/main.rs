@@ -1,0 +1,260 @@
+//! Coordinator benchmark: a local 3-member Miroir cluster with durable storage
+//! against a 3-member etcd cluster started in the same run, side by side.
+//!
+//! `cargo bench --bench coordinator` (or `make bench`); `-- --quick` for the
+//! short smoke run that `make test` does. Figures are printed as a table with
+//! the Miroir/etcd ratio, and written to target/bench/coordinator.json.
+
+#[path = "../../tests/cluster/util.rs"]
+mod util;
+
+mod stats;
+mod targets;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stats::{disk_mib, rss_mib, Run};
+use targets::{Client, EtcdCluster, Target};
+
+/// Keys are overwritten in a bounded key space, so the state stays the same
+/// size and any growth of disk or memory comes from the log and its storage.
+const KEYS: usize = 1000;
+
+struct Plan {
+    single: usize,
+    concurrent: usize,
+    reads: usize,
+    sustained: usize,
+    clients: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Plan {
+                single: 200,
+                concurrent: 2000,
+                reads: 200,
+                sustained: 5000,
+                clients: 64,
+            }
+        } else {
+            Plan {
+                single: 2000,
+                concurrent: 20_000,
+                reads: 2000,
+                sustained: 100_000,
+                clients: 64,
+            }
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+struct Figures {
+    rows: Vec<(String, f64)>,
+}
+
+impl Figures {
+    fn add(&mut self, name: &str, v: f64) {
+        println!("  {name:<44} {v:>10.2}");
+        self.rows.push((name.to_string(), v));
+    }
+    fn get(&self, name: &str) -> Option<f64> {
+        self.rows.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+}
+
+/// `ops` writes from `clients` concurrent clients, all sent to `member`.
+async fn writes(t: &Target, member: usize, clients: usize, ops: usize, offset: usize) -> Run {
+    let channels: Vec<Client> = (0..clients.clamp(1, 4))
+        .map(|_| t.client(member, Duration::from_secs(10)))
+        .collect();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let mut c = channels[i % channels.len()].clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut lat = vec![];
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= ops {
+                        return lat;
+                    }
+                    let key = format!("b{}", (n + offset) % KEYS);
+                    let t0 = Instant::now();
+                    c.put(&key, &format!("v{n}"))
+                        .await
+                        .expect("write failed during the benchmark");
+                    lat.push(t0.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut latencies = vec![];
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    Run {
+        ops,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+async fn reads(t: &Target, member: usize, ops: usize) -> Run {
+    let mut c = t.client(member, Duration::from_secs(10));
+    let started = Instant::now();
+    let mut latencies = vec![];
+    for n in 0..ops {
+        let t0 = Instant::now();
+        c.get(&format!("b{}", n % KEYS))
+            .await
+            .expect("read failed during the benchmark");
+        latencies.push(t0.elapsed());
+    }
+    Run {
+        ops,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+/// Kills the leader and measures until a write through a survivor succeeds.
+async fn failover(t: &mut Target) -> Duration {
+    let leader = t.leader().await;
+    let survivors: Vec<Client> = t
+        .members()
+        .into_iter()
+        .filter(|m| *m != leader)
+        .map(|m| t.client(m, Duration::from_millis(300)))
+        .collect();
+    t.kill(leader);
+    let started = Instant::now();
+    let mut i = 0;
+    loop {
+        let mut c = survivors[i % survivors.len()].clone();
+        i += 1;
+        if c.put("failover", "x").await.is_ok() {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no write succeeded after the leader was killed"
+        );
+    }
+}
+
+fn resources(t: &Target, f: &mut Figures, label: &str) {
+    let members = t.members();
+    let disk = members
+        .iter()
+        .map(|m| disk_mib(&t.data_dir(*m)))
+        .fold(0.0, f64::max);
+    let rss = members
+        .iter()
+        .filter_map(|m| t.pid(*m))
+        .map(rss_mib)
+        .fold(0.0, f64::max);
+    f.add(
+        &format!("disk after {label} commits, MiB (max member)"),
+        disk,
+    );
+    f.add(&format!("RSS after {label} commits, MiB (max member)"), rss);
+}
+
+async fn run(mut t: Target, plan: &Plan) -> Figures {
+    println!("\n{}:", t.name());
+    let mut f = Figures::default();
+    let leader = t.leader().await;
+    writes(&t, leader, 8, 500, 0).await; // warm-up
+    let one = writes(&t, leader, 1, plan.single, 0).await;
+    f.add("write, 1 client: commits/s", one.per_sec());
+    f.add("write, 1 client: p50 ms", one.percentile_ms(0.5));
+    f.add("write, 1 client: p99 ms", one.percentile_ms(0.99));
+    let many = writes(&t, leader, plan.clients, plan.concurrent, 0).await;
+    f.add(
+        &format!("write, {} clients: commits/s", plan.clients),
+        many.per_sec(),
+    );
+    f.add(
+        &format!("write, {} clients: p50 ms", plan.clients),
+        many.percentile_ms(0.5),
+    );
+    f.add(
+        &format!("write, {} clients: p99 ms", plan.clients),
+        many.percentile_ms(0.99),
+    );
+    let r = reads(&t, leader, plan.reads).await;
+    f.add("linearizable read: p50 ms", r.percentile_ms(0.5));
+    f.add("linearizable read: p99 ms", r.percentile_ms(0.99));
+
+    let done = 500 + plan.single + plan.concurrent;
+    let half = plan.sustained / 2;
+    writes(&t, leader, plan.clients, half.saturating_sub(done), 0).await;
+    resources(&t, &mut f, &half.to_string());
+    writes(&t, leader, plan.clients, plan.sustained - half.max(done), 0).await;
+    resources(&t, &mut f, &plan.sustained.to_string());
+
+    let ms = failover(&mut t).await.as_secs_f64() * 1000.0;
+    f.add("leader kill -> next successful write, ms", ms);
+    f
+}
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let plan = Plan::new(quick);
+    println!(
+        "coordinator benchmark ({}): 3 members each, loopback, durable storage; {} keys overwritten",
+        if quick { "quick" } else { "full" },
+        KEYS
+    );
+    let miroir = run(
+        Target::Miroir(util::Cluster::start_with(
+            3,
+            &["--snapshot-every", "5000", "--keep-logs", "1000"],
+            None,
+        )),
+        &plan,
+    )
+    .await;
+    let etcd = if EtcdCluster::available() {
+        Some(run(Target::Etcd(EtcdCluster::start()), &plan).await)
+    } else {
+        println!("\netcd is not installed (`make deps-bench` installs Debian's etcd-server): no baseline");
+        None
+    };
+    report(&miroir, etcd.as_ref(), quick);
+}
+
+fn report(m: &Figures, e: Option<&Figures>, quick: bool) {
+    println!(
+        "\n{:<48} {:>10} {:>10} {:>12}",
+        "figure", "miroir", "etcd", "miroir/etcd"
+    );
+    let mut json = vec![];
+    for (name, v) in &m.rows {
+        let b = e.and_then(|e| e.get(name));
+        let ratio = b.map(|b| v / b);
+        println!(
+            "{name:<48} {v:>10.2} {:>10} {:>12}",
+            b.map_or("-".into(), |b| format!("{b:.2}")),
+            ratio.map_or("-".into(), |r| format!("{r:.2}"))
+        );
+        json.push(serde_json::json!({ "figure": name, "miroir": v, "etcd": b, "ratio": ratio }));
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join(if quick {
+        "coordinator-quick.json"
+    } else {
+        "coordinator.json"
+    });
+    let _ = std::fs::write(&file, serde_json::to_string_pretty(&json).unwrap());
+    println!("\nwritten to {}", file.display());
+}
