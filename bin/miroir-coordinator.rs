@@ -22,7 +22,7 @@ struct Cli {
     log_format: LogFormat,
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     logging::init(matches!(cli.log_format, LogFormat::Json));

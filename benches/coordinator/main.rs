@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stats::{disk_mib, rss_mib, Run};
+use stats::{cpu_secs, disk_mib, rss_mib, Run};
 use targets::{Client, EtcdCluster, Target};
 
 /// Keys are overwritten in a bounded key space, so the state stays the same
@@ -176,7 +176,16 @@ async fn run(mut t: Target, plan: &Plan) -> Figures {
     f.add("write, 1 client: commits/s", one.per_sec());
     f.add("write, 1 client: p50 ms", one.percentile_ms(0.5));
     f.add("write, 1 client: p99 ms", one.percentile_ms(0.99));
+    let cpu = |t: &Target| -> f64 {
+        t.members()
+            .iter()
+            .filter_map(|m| t.pid(*m))
+            .map(cpu_secs)
+            .sum()
+    };
+    let cpu_before = cpu(&t);
     let many = writes(&t, leader, plan.clients, plan.concurrent, 0).await;
+    let cpu_ms = (cpu(&t) - cpu_before) * 1000.0 / plan.concurrent as f64;
     f.add(
         &format!("write, {} clients: commits/s", plan.clients),
         many.per_sec(),
@@ -189,6 +198,7 @@ async fn run(mut t: Target, plan: &Plan) -> Figures {
         &format!("write, {} clients: p99 ms", plan.clients),
         many.percentile_ms(0.99),
     );
+    f.add("CPU ms per commit, all members", cpu_ms);
     let r = reads(&t, leader, plan.reads).await;
     f.add("linearizable read: p50 ms", r.percentile_ms(0.5));
     f.add("linearizable read: p99 ms", r.percentile_ms(0.99));

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
 use super::network::Peers;
+use super::proposer::Proposer;
 use super::store::{LogStore, SharedState};
 use super::typ::{CoordinatorId, Raft};
 use crate::pb::v1::{MemberInfoReply, RaftPayload, ReadIndexRequest, TimeoutNowRequest};
@@ -43,6 +44,7 @@ pub struct App {
     pub state: SharedState,
     pub peers: Peers,
     pub logs: LogStore,
+    pub proposer: Proposer,
 }
 
 impl App {
@@ -123,14 +125,7 @@ impl App {
         req: LeaderRequest,
     ) -> Result<Option<CommandResponse>, AppError> {
         match req {
-            LeaderRequest::Command(cmd) => {
-                let resp = self
-                    .raft
-                    .client_write(cmd)
-                    .await
-                    .map_err(from_write_error)?;
-                Ok(Some(resp.data?))
-            }
+            LeaderRequest::Command(cmd) => self.proposer.propose(cmd).await.map(Some),
             LeaderRequest::AddMember {
                 id,
                 address,
@@ -382,7 +377,7 @@ pub fn server_state_name(s: openraft::ServerState) -> &'static str {
     }
 }
 
-fn from_write_error(
+pub(crate) fn from_write_error(
     e: RaftError<CoordinatorId, ClientWriteError<CoordinatorId, BasicNode>>,
 ) -> AppError {
     match e {

@@ -6,6 +6,7 @@
 //! - [`store`]: sled log store and state machine (durable before acknowledged).
 //! - [`network`]: outbound peer RPCs, one channel per peer.
 //! - [`app`]: propose with leader forwarding, linearizable reads, membership.
+//! - [`proposer`]: group commit of concurrent commands into one log entry.
 //! - [`grpc`]: the RaftTransport, Admin and Router services.
 //! - [`bootstrap`]: first-start initialization, exactly once.
 //! - [`metrics`]: Prometheus gauges and histograms.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod grpc;
 pub mod metrics;
 pub mod network;
+pub mod proposer;
 pub mod store;
 pub mod typ;
 
@@ -107,6 +109,7 @@ pub async fn run(
         state: shared,
         peers,
         logs,
+        proposer: proposer::Proposer::start(raft.clone()),
     };
 
     let prometheus = metrics::install_recorder();

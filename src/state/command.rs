@@ -28,6 +28,9 @@ pub enum Command {
     DeleteIndex(DeleteIndex),
     AllocateTaskIds(AllocateTaskIds),
     CommitTasks(CommitTasks),
+    /// Commands that arrived together, committed as one log entry and applied
+    /// in order, each with its own result (group commit).
+    Batch(Vec<Command>),
 }
 
 /// What a successfully applied command returns to its proposer.
@@ -39,17 +42,11 @@ pub enum CommandResponse {
     Index(Index),
     TaskBlock { first: TaskUid, count: u32 },
     Committed(u32),
+    Batch(Vec<CommandResult>),
 }
 
 /// The result of one log entry, as the state machine reports it.
 pub type CommandResult = Result<CommandResponse, CommandError>;
-
-/// Facts about the log entry being applied. Commands take their inputs from
-/// here or from their own fields, never from the clock, so replay is exact.
-#[derive(Debug, Clone, Copy)]
-pub struct ApplyCtx {
-    pub log_index: u64,
-}
 
 impl Command {
     /// The checks that need no state; run before proposing.
@@ -65,15 +62,21 @@ impl Command {
             Command::DeleteIndex(c) => c.validate(),
             Command::AllocateTaskIds(c) => c.validate(),
             Command::CommitTasks(c) => c.validate(),
+            Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
+                Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
+                c => c.validate(),
+            }),
         }
     }
 
     /// Validates against `state` and, only if every check passes, changes it.
-    pub fn apply(self, state: &mut ClusterState, ctx: ApplyCtx) -> CommandResult {
+    /// Commands take their inputs from their own fields and the state, never
+    /// from the clock, so that replaying the log gives the same state.
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
         self.validate()?;
         match self {
             Command::InitCluster(c) => c.apply(state),
-            Command::SetConfig(c) => c.apply(state, ctx),
+            Command::SetConfig(c) => c.apply(state),
             Command::AddNode(c) => c.apply(state),
             Command::SetNodeState(c) => c.apply(state),
             Command::RemoveNode(c) => c.apply(state),
@@ -82,6 +85,9 @@ impl Command {
             Command::DeleteIndex(c) => c.apply(state),
             Command::AllocateTaskIds(c) => c.apply(state),
             Command::CommitTasks(c) => c.apply(state),
+            Command::Batch(cmds) => Ok(CommandResponse::Batch(
+                cmds.into_iter().map(|c| c.apply(state)).collect(),
+            )),
         }
     }
 }

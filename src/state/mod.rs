@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use command::{ApplyCtx, Command, CommandResponse, CommandResult};
+pub use command::{Command, CommandResponse, CommandResult};
 pub use error::CommandError;
 pub use ids::{Epoch, GroupId, IndexUid, NodeId, ShardId, TaskUid};
 pub use index::Index;
@@ -46,9 +46,17 @@ pub struct ClusterState {
     pub last_epoch: Epoch,
     /// Bumped on every node or group change, so watchers resend the node list.
     pub topology_version: u64,
+    /// Counts setting changes; a setting's version is the revision that set
+    /// it, unique even when several changes share one log entry.
+    pub revision: u64,
 }
 
 impl ClusterState {
+    pub fn next_revision(&mut self) -> u64 {
+        self.revision += 1;
+        self.revision
+    }
+
     pub fn next_epoch(&mut self) -> Epoch {
         self.last_epoch.0 += 1;
         self.last_epoch

@@ -78,7 +78,7 @@ pub fn spec(key: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.key == key)
 }
 
-/// A setting's value and the log index that last changed it (0 = default).
+/// A setting's value and the revision that last changed it (0 = default).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setting {
     pub value: String,

@@ -1,10 +1,6 @@
 use super::commands::*;
 use super::*;
 
-fn ctx(i: u64) -> ApplyCtx {
-    ApplyCtx { log_index: i }
-}
-
 fn add_node(id: &str, group: u32) -> Command {
     Command::AddNode(AddNode {
         id: NodeId(id.into()),
@@ -26,7 +22,7 @@ fn create(uid: &str, shards: Option<u32>, rf: Option<u32>) -> Command {
 /// Applies a command that must be refused and checks the state did not move.
 fn refused(state: &mut ClusterState, cmd: Command) -> CommandError {
     let before = state.clone();
-    let err = cmd.apply(state, ctx(99)).unwrap_err();
+    let err = cmd.apply(state).unwrap_err();
     assert_eq!(*state, before, "a refused command changed the state");
     err
 }
@@ -35,9 +31,7 @@ fn fleet(groups: u32, per_group: u32) -> ClusterState {
     let mut s = ClusterState::default();
     for g in 0..groups {
         for n in 0..per_group {
-            add_node(&format!("g{g}n{n}"), g)
-                .apply(&mut s, ctx(1))
-                .unwrap();
+            add_node(&format!("g{g}n{n}"), g).apply(&mut s).unwrap();
         }
     }
     s
@@ -48,9 +42,7 @@ fn fleet(groups: u32, per_group: u32) -> ClusterState {
 #[test]
 fn create_index_places_rf_copies_per_group() {
     let mut s = fleet(2, 3);
-    create("movies", Some(32), Some(2))
-        .apply(&mut s, ctx(2))
-        .unwrap();
+    create("movies", Some(32), Some(2)).apply(&mut s).unwrap();
     let map = &s.shard_maps[&IndexUid("movies".into())];
     assert_eq!(map.shards.len(), 32);
     assert_eq!(map.epoch, Epoch(1));
@@ -80,9 +72,9 @@ fn create_index_uses_default_settings() {
         value: "8".into(),
         expect_version: None,
     })
-    .apply(&mut s, ctx(5))
+    .apply(&mut s)
     .unwrap();
-    create("a", None, None).apply(&mut s, ctx(6)).unwrap();
+    create("a", None, None).apply(&mut s).unwrap();
     assert_eq!(s.indexes[&IndexUid("a".into())].shards, 8);
     assert_eq!(s.indexes[&IndexUid("a".into())].replication_factor, 1);
 }
@@ -91,9 +83,7 @@ fn create_index_uses_default_settings() {
 #[test]
 fn refused_commands_change_nothing() {
     let mut s = fleet(1, 2);
-    create("movies", Some(4), None)
-        .apply(&mut s, ctx(2))
-        .unwrap();
+    create("movies", Some(4), None).apply(&mut s).unwrap();
     assert!(matches!(
         refused(&mut s, add_node("g0n0", 0)),
         CommandError::AlreadyExists(_)
@@ -166,15 +156,15 @@ fn create_index_without_nodes_is_refused() {
 #[test]
 fn primary_key_is_set_once() {
     let mut s = fleet(1, 1);
-    create("m", Some(1), None).apply(&mut s, ctx(2)).unwrap();
+    create("m", Some(1), None).apply(&mut s).unwrap();
     let set = |pk: &str| {
         Command::SetPrimaryKey(SetPrimaryKey {
             uid: IndexUid("m".into()),
             primary_key: pk.into(),
         })
     };
-    set("id").apply(&mut s, ctx(3)).unwrap();
-    set("id").apply(&mut s, ctx(4)).unwrap();
+    set("id").apply(&mut s).unwrap();
+    set("id").apply(&mut s).unwrap();
     assert!(matches!(
         refused(&mut s, set("other")),
         CommandError::FailedPrecondition(_)
@@ -190,8 +180,8 @@ fn primary_key_is_set_once() {
 #[test]
 fn remove_node_rules() {
     let mut s = fleet(1, 1);
-    add_node("spare", 5).apply(&mut s, ctx(2)).unwrap();
-    create("m", Some(2), None).apply(&mut s, ctx(3)).unwrap();
+    add_node("spare", 5).apply(&mut s).unwrap();
+    create("m", Some(2), None).apply(&mut s).unwrap();
     // Groups are all active here because both existed before the index.
     let drain = |id: &str| {
         Command::SetNodeState(SetNodeState {
@@ -199,7 +189,7 @@ fn remove_node_rules() {
             state: NodeState::Draining,
         })
     };
-    drain("g0n0").apply(&mut s, ctx(4)).unwrap();
+    drain("g0n0").apply(&mut s).unwrap();
     let rm = |id: &str| {
         Command::RemoveNode(RemoveNode {
             id: NodeId(id.into()),
@@ -212,9 +202,9 @@ fn remove_node_rules() {
     Command::DeleteIndex(DeleteIndex {
         uid: IndexUid("m".into()),
     })
-    .apply(&mut s, ctx(5))
+    .apply(&mut s)
     .unwrap();
-    rm("g0n0").apply(&mut s, ctx(6)).unwrap();
+    rm("g0n0").apply(&mut s).unwrap();
     assert!(!s.groups.contains_key(&GroupId(0)));
 }
 
@@ -222,10 +212,10 @@ fn remove_node_rules() {
 #[test]
 fn late_nodes_join() {
     let mut s = fleet(1, 1);
-    create("m", Some(2), None).apply(&mut s, ctx(2)).unwrap();
-    add_node("late", 0).apply(&mut s, ctx(3)).unwrap();
+    create("m", Some(2), None).apply(&mut s).unwrap();
+    add_node("late", 0).apply(&mut s).unwrap();
     assert_eq!(s.nodes[&NodeId("late".into())].state, NodeState::Joining);
-    add_node("g9", 9).apply(&mut s, ctx(4)).unwrap();
+    add_node("g9", 9).apply(&mut s).unwrap();
     assert_eq!(s.groups[&GroupId(9)].state, GroupState::Initializing);
 }
 
@@ -233,8 +223,8 @@ fn late_nodes_join() {
 #[test]
 fn epochs_increase() {
     let mut s = fleet(1, 1);
-    create("a", Some(1), None).apply(&mut s, ctx(2)).unwrap();
-    create("b", Some(1), None).apply(&mut s, ctx(3)).unwrap();
+    create("a", Some(1), None).apply(&mut s).unwrap();
+    create("b", Some(1), None).apply(&mut s).unwrap();
     let ea = s.shard_maps[&IndexUid("a".into())].epoch;
     let eb = s.shard_maps[&IndexUid("b".into())].epoch;
     assert!(eb > ea);
@@ -244,14 +234,57 @@ fn epochs_increase() {
 #[test]
 fn state_round_trips_through_json() {
     let mut s = fleet(2, 2);
-    create("a", Some(4), Some(2)).apply(&mut s, ctx(2)).unwrap();
+    create("a", Some(4), Some(2)).apply(&mut s).unwrap();
     Command::AllocateTaskIds(AllocateTaskIds {
         router: "r1".into(),
         count: 5,
     })
-    .apply(&mut s, ctx(3))
+    .apply(&mut s)
     .unwrap();
     let json = serde_json::to_vec(&s).unwrap();
     let back: ClusterState = serde_json::from_slice(&json).unwrap();
     assert_eq!(s, back);
+}
+
+/// A batch applies its commands in order, each with its own result, and
+/// settings changed in one batch still get distinct versions.
+#[test]
+fn batch_applies_in_order_with_distinct_versions() {
+    let mut s = fleet(1, 1);
+    let set = |v: &str, e: Option<u64>| {
+        Command::SetConfig(SetConfig {
+            key: "user.k".into(),
+            value: v.into(),
+            expect_version: e,
+        })
+    };
+    let batch = Command::Batch(vec![
+        set("a", Some(0)),
+        set("b", Some(0)),
+        set("c", None),
+        add_node("g0n0", 0),
+    ]);
+    let CommandResponse::Batch(results) = batch.apply(&mut s).unwrap() else {
+        panic!("not a batch response")
+    };
+    assert!(results[0].is_ok());
+    assert!(
+        matches!(results[1], Err(CommandError::FailedPrecondition(_))),
+        "a stale CAS inside a batch passed"
+    );
+    assert!(results[2].is_ok());
+    assert!(matches!(results[3], Err(CommandError::AlreadyExists(_))));
+    let a = match &results[0] {
+        Ok(CommandResponse::Setting { setting, .. }) => setting.version,
+        _ => unreachable!(),
+    };
+    let c = match &results[2] {
+        Ok(CommandResponse::Setting { setting, .. }) => setting.version,
+        _ => unreachable!(),
+    };
+    assert!(c > a);
+    assert_eq!(s.settings.get("user.k").unwrap().value, "c");
+    assert!(Command::Batch(vec![Command::Batch(vec![])])
+        .validate()
+        .is_err());
 }

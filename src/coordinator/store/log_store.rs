@@ -20,6 +20,43 @@ pub struct LogStore {
     db: sled::Db,
     log: sled::Tree,
     meta: sled::Tree,
+    flusher: Flusher,
+}
+
+/// Group commit: appends hand their completion callback to one thread that
+/// flushes sled once for every callback waiting, then completes them in
+/// order. Raft's core keeps working (replicating to followers) while the
+/// leader's own entries reach the disk, and one flush serves many appends.
+/// Each request carries its own database handle, so an idle flusher holds
+/// none and a closed store releases its files at once.
+#[derive(Clone)]
+struct Flusher {
+    tx: std::sync::mpsc::Sender<(sled::Db, LogFlushed<TypeConfig>)>,
+}
+
+impl Flusher {
+    fn start() -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<(sled::Db, LogFlushed<TypeConfig>)>();
+        std::thread::Builder::new()
+            .name("sled-flusher".into())
+            .spawn(move || {
+                // Ends when every LogStore handle (and so every sender) is gone.
+                while let Ok((db, first)) = rx.recv() {
+                    let mut waiting = vec![first];
+                    waiting.extend(rx.try_iter().map(|(_, cb)| cb));
+                    let res = db.flush();
+                    drop(db);
+                    for cb in waiting {
+                        let r = match &res {
+                            Ok(_) => Ok(()),
+                            Err(e) => Err(std::io::Error::other(e.to_string())),
+                        };
+                        cb.log_io_completed(r);
+                    }
+                }
+            })?;
+        Ok(Flusher { tx })
+    }
 }
 
 fn read_err(e: impl std::error::Error + 'static) -> StorageError {
@@ -39,6 +76,7 @@ impl LogStore {
             db: db.clone(),
             log: db.open_tree("log")?,
             meta: db.open_tree("meta")?,
+            flusher: Flusher::start()?,
         })
     }
 
@@ -160,14 +198,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             batch.insert(&key(e.log_id.index), bytes);
         }
         self.log.apply_batch(batch).map_err(write_err)?;
-        // Durable before openraft may count this entry towards a quorum.
-        let res = self
-            .db
-            .flush_async()
-            .await
-            .map(|_| ())
-            .map_err(std::io::Error::other);
-        callback.log_io_completed(res);
+        // Durable before openraft may count these entries towards a quorum:
+        // the callback fires only after the flush that covers them.
+        if let Err(std::sync::mpsc::SendError((_, cb))) =
+            self.flusher.tx.send((self.db.clone(), callback))
+        {
+            cb.log_io_completed(Err(std::io::Error::other(
+                "the sled flusher thread is gone",
+            )));
+        }
         Ok(())
     }
 

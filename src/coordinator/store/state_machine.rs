@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::coordinator::typ::{
     Entry, LogId, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
-use crate::state::{ApplyCtx, ClusterState, CommandResponse, CommandResult};
+use crate::state::{ClusterState, CommandResponse, CommandResult};
 
 const KEY_SNAPSHOT: &[u8] = b"current";
 
@@ -182,12 +182,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
                     EntryPayload::Blank => Ok(CommandResponse::Done),
                     // Commands check everything before they change anything,
                     // so a refused command leaves the state as it was.
-                    EntryPayload::Normal(cmd) => cmd.apply(
-                        &mut d.cluster,
-                        ApplyCtx {
-                            log_index: entry.log_id.index,
-                        },
-                    ),
+                    EntryPayload::Normal(cmd) => cmd.apply(&mut d.cluster),
                     EntryPayload::Membership(m) => {
                         d.last_membership = StoredMembership::new(Some(entry.log_id), m);
                         Ok(CommandResponse::Done)

