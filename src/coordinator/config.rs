@@ -78,8 +78,10 @@ pub struct CoordinatorArgs {
     /// Raft heartbeat interval in milliseconds.
     #[arg(long, env = "MIROIR_HEARTBEAT_MS", default_value_t = 100)]
     pub heartbeat_ms: u64,
-    /// Lower bound of the randomized election timeout in milliseconds (the upper bound is twice this).
-    #[arg(long, env = "MIROIR_ELECTION_TIMEOUT_MS", default_value_t = 500)]
+    /// Lower bound of the randomized election timeout in milliseconds (the upper
+    /// bound is 1.5 times this). A follower that hears no leader calls an election
+    /// after the leader lease (the upper bound) plus its timeout: 2.5 to 3 times this.
+    #[arg(long, env = "MIROIR_ELECTION_TIMEOUT_MS", default_value_t = 200)]
     pub election_timeout_ms: u64,
     /// Take a snapshot after this many log entries since the last one.
     #[arg(long, env = "MIROIR_SNAPSHOT_EVERY", default_value_t = 5000)]
@@ -153,9 +155,9 @@ impl CoordinatorArgs {
             (None, None) => None,
             _ => return Err(ConfigError::HalfTls),
         };
-        if self.heartbeat_ms == 0 || self.election_timeout_ms <= self.heartbeat_ms * 2 {
+        if self.heartbeat_ms == 0 || self.election_timeout_ms < self.heartbeat_ms * 2 {
             return Err(ConfigError::Raft(
-                "the election timeout must exceed two heartbeats".into(),
+                "the election timeout must be at least two heartbeats".into(),
             ));
         }
         Ok(CoordinatorConfig {

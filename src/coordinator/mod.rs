@@ -64,7 +64,7 @@ pub fn raft_config(c: &CoordinatorConfig) -> Result<Arc<openraft::Config>, Start
         cluster_name: "miroir".into(),
         heartbeat_interval: c.heartbeat.as_millis() as u64,
         election_timeout_min: election,
-        election_timeout_max: election * 2,
+        election_timeout_max: election + election / 2,
         install_snapshot_timeout: 10_000,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(c.snapshot_every),
         max_in_snapshot_log_to_keep: c.keep_logs,
