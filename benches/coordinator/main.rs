@@ -31,13 +31,18 @@ struct Plan {
 }
 
 impl Plan {
+    /// Where disk and memory are read during the sustained writes.
+    fn checkpoints(&self) -> Vec<usize> {
+        (1..=4).map(|i| self.sustained * i / 4).collect()
+    }
+
     fn new(quick: bool) -> Self {
         if quick {
             Plan {
                 single: 200,
                 concurrent: 2000,
                 reads: 200,
-                sustained: 5000,
+                sustained: 8000,
                 clients: 64,
             }
         } else {
@@ -45,7 +50,7 @@ impl Plan {
                 single: 2000,
                 concurrent: 20_000,
                 reads: 2000,
-                sustained: 100_000,
+                sustained: 400_000,
                 clients: 64,
             }
         }
@@ -149,7 +154,22 @@ async fn failover(t: &mut Target) -> Duration {
     }
 }
 
-fn resources(t: &Target, f: &mut Figures, label: &str) {
+async fn resources(t: &Target, f: &mut Figures, label: &str) {
+    if let Target::Miroir(c) = t {
+        // Entries still in the log: bounded by --snapshot-every plus --keep-logs.
+        let leader = c.leader().await;
+        let s = c.status(leader).await.expect("status");
+        let retained = s
+            .members
+            .iter()
+            .map(|m| m.last_log_index.unwrap_or(0) - m.purged_index.unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        f.add(
+            &format!("log entries kept after {label} commits"),
+            retained as f64,
+        );
+    }
     let members = t.members();
     let disk = members
         .iter()
@@ -203,12 +223,14 @@ async fn run(mut t: Target, plan: &Plan) -> Figures {
     f.add("linearizable read: p50 ms", r.percentile_ms(0.5));
     f.add("linearizable read: p99 ms", r.percentile_ms(0.99));
 
-    let done = 500 + plan.single + plan.concurrent;
-    let half = plan.sustained / 2;
-    writes(&t, leader, plan.clients, half.saturating_sub(done), 0).await;
-    resources(&t, &mut f, &half.to_string());
-    writes(&t, leader, plan.clients, plan.sustained - half.max(done), 0).await;
-    resources(&t, &mut f, &plan.sustained.to_string());
+    // Sustained writes, with disk and memory read at each checkpoint: flat
+    // figures from one checkpoint to the next show compaction keeps them bounded.
+    let mut done = 500 + plan.single + plan.concurrent;
+    for checkpoint in plan.checkpoints() {
+        writes(&t, leader, plan.clients, checkpoint.saturating_sub(done), 0).await;
+        done = done.max(checkpoint);
+        resources(&t, &mut f, &checkpoint.to_string()).await;
+    }
 
     let ms = failover(&mut t).await.as_secs_f64() * 1000.0;
     f.add("leader kill -> next successful write, ms", ms);
@@ -217,8 +239,18 @@ async fn run(mut t: Target, plan: &Plan) -> Figures {
 
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let plan = Plan::new(quick);
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut plan = Plan::new(quick);
+    // `--commits N`: how many commits the sustained phase reaches.
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--commits")
+        .and_then(|i| args.get(i + 1))
+    {
+        plan.sustained = n.parse().expect("--commits takes a number");
+    }
+    let with_etcd = !args.iter().any(|a| a == "--skip-etcd");
     println!(
         "coordinator benchmark ({}): 3 members each, loopback, durable storage; {} keys overwritten",
         if quick { "quick" } else { "full" },
@@ -233,7 +265,9 @@ async fn main() {
         &plan,
     )
     .await;
-    let etcd = if EtcdCluster::available() {
+    let etcd = if !with_etcd {
+        None
+    } else if EtcdCluster::available() {
         Some(run(Target::Etcd(EtcdCluster::start()), &plan).await)
     } else {
         println!("\netcd is not installed (`make deps-bench` installs Debian's etcd-server): no baseline");

@@ -23,8 +23,9 @@ pub use state_machine::{SharedState, StateMachineStore};
 pub fn open(dir: &Path) -> Result<(LogStore, StateMachineStore), sled::Error> {
     let db = sled::Config::new()
         .path(dir)
-        // Keep the page cache small: the state lives in memory already.
-        .cache_capacity(64 * 1024 * 1024)
+        // Keep the page cache small: the state lives in memory already, and
+        // the cache only serves recent log entries to followers.
+        .cache_capacity(16 * 1024 * 1024)
         .open()?;
     let logs = LogStore::new(&db)?;
     let sm = StateMachineStore::new(&db)?;
