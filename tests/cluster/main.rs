@@ -7,4 +7,5 @@ mod election;
 mod grpc_docs;
 mod membership;
 mod minority;
+mod tls;
 mod util;
