@@ -111,7 +111,14 @@ impl App {
         request.set_timeout(LEADER_WAIT);
         self.peers.dialer().auth.apply(&mut request);
         let reply = client.forward(request).await.map_err(|s| {
-            AppError::Unreachable(format!("leader {leader} at {addr}: {}", s.message()))
+            if undelivered(&s) {
+                AppError::Unreachable(format!("leader {leader} at {addr}: {}", s.message()))
+            } else {
+                AppError::Indeterminate(format!(
+                    "leader {leader} did not answer ({}): the request may or may not have been applied; read the state before retrying",
+                    s.message()
+                ))
+            }
         })?;
         serde_json::from_slice::<Result<Option<CommandResponse>, AppError>>(
             &reply.into_inner().json,
@@ -365,6 +372,12 @@ impl App {
             committed_index: committed.map(|l| l.index),
         }
     }
+}
+
+/// Whether a failed call certainly never reached the peer (so a retry
+/// cannot apply a command twice): only a refused or failed connection.
+fn undelivered(s: &tonic::Status) -> bool {
+    s.code() == tonic::Code::Unavailable && s.message().contains("connect")
 }
 
 pub fn server_state_name(s: openraft::ServerState) -> &'static str {

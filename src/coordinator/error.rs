@@ -18,9 +18,13 @@ pub enum AppError {
     /// No leader could be found or reached in time: retry later.
     #[error("{0}")]
     NoLeader(String),
-    /// A peer could not be reached.
+    /// A peer could not be reached; the request was not delivered.
     #[error("{0}")]
     Unreachable(String),
+    /// The request reached the leader but no answer came back: it may or may
+    /// not have been applied, so it is not retried.
+    #[error("{0}")]
+    Indeterminate(String),
     /// This member cannot serve (shutting down, storage failure).
     #[error("{0}")]
     Unavailable(String),
@@ -40,9 +44,10 @@ impl From<AppError> for tonic::Status {
             AppError::NotLeader { .. } => tonic::Status::unavailable(
                 "no leader is known yet (election in progress): retry shortly",
             ),
-            AppError::NoLeader(m) | AppError::Unreachable(m) | AppError::Unavailable(m) => {
-                tonic::Status::unavailable(m)
-            }
+            AppError::NoLeader(m)
+            | AppError::Unreachable(m)
+            | AppError::Unavailable(m)
+            | AppError::Indeterminate(m) => tonic::Status::unavailable(m),
             AppError::Internal(m) => tonic::Status::internal(m),
         }
     }

@@ -2,24 +2,27 @@ use miroir::pb::v1::*;
 
 use crate::util::*;
 
-/// kill -9 of the leader under a stream of writes: a new leader takes over,
-/// writes resume, and every acknowledged write survives, on every member.
+/// kill -9 of the leader while writes stream in through every member: a new
+/// leader takes over, writes resume, and every acknowledged write survives,
+/// on every member, including the killed one once it is back.
 #[tokio::test(flavor = "multi_thread")]
 async fn leader_kill_loses_no_acknowledged_write() {
     let mut c = Cluster::start(3);
     let old = c.leader().await;
-    let mut w = Writer::new("k");
-    w.write_acked(&c, 30).await;
+    let bg = BackgroundWriter::start((1..=3).map(|id| c.addr(id)).collect(), "k");
+    bg.wait_for_more(30).await;
     c.kill(old);
-    w.write_acked(&c, 30).await;
+    bg.wait_for_more(30).await;
+    let acked = bg.stop().await;
     let new = c.leader().await;
     assert_ne!(new, old);
     for id in c.running() {
-        assert_all_present(&c, id, &w.acked).await;
+        assert_all_present(&c, id, &acked).await;
     }
-    // The killed member comes back and catches up.
     c.spawn(old);
+    let mut w = Writer::new("after");
     w.write_acked(&c, 5).await;
+    assert_all_present(&c, old, &acked).await;
     assert_all_present(&c, old, &w.acked).await;
 }
 

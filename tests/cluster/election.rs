@@ -71,3 +71,47 @@ async fn write_to_follower_commits_everywhere() {
         c.wait_applied(id, commit).await;
     }
 }
+
+/// Each member exports its Raft progress as Prometheus metrics, and exactly
+/// one member reports itself leader.
+#[tokio::test(flavor = "multi_thread")]
+async fn members_export_prometheus_metrics() {
+    let c = Cluster::start(3);
+    let leader = c.leader().await;
+    let mut a = c.admin(leader).await;
+    let req = SetConfigRequest {
+        key: "user.m".into(),
+        value: "1".into(),
+        expect_version: None,
+    };
+    a.set_config(c.req(req)).await.unwrap();
+    let value = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
+            .rsplit(' ')
+            .next()?
+            .parse()
+            .ok()
+    };
+    let mut leaders = 0.0;
+    for id in 1..=3 {
+        let text = eventually("metrics with an applied entry", || async {
+            scrape(&c, id)
+                .filter(|t| value(t, "miroir_coordinator_applied_index").unwrap_or(0.0) > 0.0)
+        })
+        .await;
+        for name in [
+            "miroir_coordinator_term",
+            "miroir_coordinator_last_log_index",
+            "miroir_coordinator_snapshot_index",
+            "miroir_coordinator_apply_seconds_count",
+        ] {
+            assert!(value(&text, name).is_some(), "member {id} lacks {name}");
+        }
+        leaders += value(&text, "miroir_coordinator_is_leader").unwrap();
+    }
+    assert_eq!(leaders, 1.0);
+    let text = scrape(&c, leader).unwrap();
+    assert!(value(&text, "miroir_coordinator_commit_seconds_count").unwrap() >= 1.0);
+    assert!(value(&text, "miroir_coordinator_batch_commands_count").unwrap() >= 1.0);
+}

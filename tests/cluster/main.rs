@@ -7,5 +7,6 @@ mod election;
 mod grpc_docs;
 mod membership;
 mod minority;
+mod router_service;
 mod tls;
 mod util;

@@ -50,6 +50,8 @@ where
 pub struct Member {
     pub id: u64,
     pub addr: String,
+    /// Where the member serves Prometheus metrics.
+    pub metrics: String,
     child: Option<Child>,
     paused: bool,
 }
@@ -78,6 +80,7 @@ impl Cluster {
                     Member {
                         id,
                         addr,
+                        metrics: format!("127.0.0.1:{}", free_port()),
                         child: None,
                         paused: false,
                     },
@@ -123,6 +126,8 @@ impl Cluster {
             .arg(&m.addr)
             .arg("--peers")
             .arg(&self.peers)
+            .arg("--metrics-listen")
+            .arg(&m.metrics)
             .args(&self.extra_args)
             .env("RUST_LOG", "info,openraft=warn")
             .env_remove("MIROIR_ADMIN_KEY")
@@ -146,6 +151,7 @@ impl Cluster {
             Member {
                 id,
                 addr: addr.clone(),
+                metrics: format!("127.0.0.1:{}", free_port()),
                 child: None,
                 paused: false,
             },
@@ -405,6 +411,7 @@ impl Cluster {
 /// Writes in a background task through a fixed set of addresses until stopped.
 pub struct BackgroundWriter {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<Vec<(String, String)>>,
 }
 
@@ -412,6 +419,8 @@ impl BackgroundWriter {
     pub fn start(addrs: Vec<String>, prefix: &str) -> Self {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = count.clone();
         let prefix = prefix.to_string();
         let task = tokio::spawn(async move {
             let clients: Vec<AdminClient<Channel>> = addrs
@@ -438,17 +447,44 @@ impl BackgroundWriter {
                 };
                 if c.set_config(req).await.is_ok() {
                     acked.push((key, value));
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 } else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
             acked
         });
-        BackgroundWriter { stop, task }
+        BackgroundWriter { stop, count, task }
+    }
+
+    /// Acknowledged writes so far.
+    pub fn acked(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits until `n` more writes than now have been acknowledged.
+    pub async fn wait_for_more(&self, n: usize) {
+        let target = self.acked() + n;
+        eventually(&format!("{target} acknowledged writes"), || async {
+            (self.acked() >= target).then_some(())
+        })
+        .await;
     }
 
     pub async fn stop(self) -> Vec<(String, String)> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.task.await.unwrap()
     }
+}
+
+/// `GET /metrics` of member `id`, as text (None while it does not answer).
+pub fn scrape(cluster: &Cluster, id: u64) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(&cluster.members[&id].metrics).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    body.starts_with("HTTP/1.0 200").then_some(body)
 }

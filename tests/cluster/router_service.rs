@@ -1,0 +1,229 @@
+use miroir::pb::v1::*;
+
+use crate::util::*;
+
+async fn add_nodes(c: &Cluster, via: u64, ids: &[&str]) {
+    let mut a = c.admin(via).await;
+    for id in ids {
+        let req = AddNodeRequest {
+            id: id.to_string(),
+            address: format!("http://{id}.meili:7700"),
+            group: 0,
+        };
+        a.add_node(c.req(req)).await.unwrap();
+    }
+}
+
+async fn create(c: &Cluster, via: u64, uid: &str) {
+    let mut a = c.admin(via).await;
+    let req = CreateIndexRequest {
+        uid: uid.into(),
+        primary_key: None,
+        shards: 4,
+        replication_factor: 1,
+    };
+    a.create_index(c.req(req)).await.unwrap();
+}
+
+/// The shard-map watch sends the whole state first, then only what changed:
+/// new maps with higher epochs, deleted indexes, and the node list when it changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn shard_map_watch_streams_changes() {
+    let c = Cluster::start(3);
+    let leader = c.leader().await;
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    add_nodes(&c, leader, &["n0", "n1"]).await;
+    create(&c, leader, "a").await;
+
+    let mut r = c.router(follower).await;
+    let req = c.req(WatchShardMapsRequest {
+        router_id: "test".into(),
+    });
+    let mut stream = r.watch_shard_maps(req).await.unwrap().into_inner();
+    let first = stream.message().await.unwrap().unwrap();
+    assert!(first.full);
+    assert_eq!(
+        first
+            .changed
+            .iter()
+            .map(|m| m.index_uid.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a"]
+    );
+    assert_eq!(first.nodes.len(), 2);
+    let epoch_a = first.changed[0].epoch;
+
+    create(&c, leader, "b").await;
+    let ev = stream.message().await.unwrap().unwrap();
+    assert!(!ev.full);
+    assert_eq!(ev.changed.len(), 1);
+    assert_eq!(ev.changed[0].index_uid, "b");
+    assert!(ev.changed[0].epoch > epoch_a, "epochs must grow");
+    assert!(
+        ev.nodes.is_empty(),
+        "nodes resent without a topology change"
+    );
+    assert!(ev.applied_index > first.applied_index);
+
+    let mut a = c.admin(leader).await;
+    a.delete_index(c.req(IndexRef { uid: "a".into() }))
+        .await
+        .unwrap();
+    let ev = stream.message().await.unwrap().unwrap();
+    assert_eq!(ev.deleted, vec!["a".to_string()]);
+    assert!(ev.changed.is_empty());
+
+    add_nodes(&c, leader, &["n2"]).await;
+    let ev = stream.message().await.unwrap().unwrap();
+    assert_eq!(ev.nodes.len(), 3);
+}
+
+/// Blocks of task uids taken at the same time through different members never
+/// overlap, and later blocks start after earlier ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn task_id_blocks_are_disjoint_and_increasing() {
+    let c = Cluster::start(3);
+    c.leader().await;
+    let mut handles = vec![];
+    for i in 0..30u64 {
+        let mut r = c.router(1 + i % 3).await;
+        let req = c.req(AllocateTaskIdsRequest {
+            router_id: format!("r{}", i % 3),
+            count: 10,
+        });
+        handles.push(tokio::spawn(async move {
+            r.allocate_task_ids(req).await.unwrap().into_inner()
+        }));
+    }
+    let mut blocks = vec![];
+    for h in handles {
+        blocks.push(h.await.unwrap());
+    }
+    blocks.sort_by_key(|b| b.first);
+    for w in blocks.windows(2) {
+        assert!(
+            w[0].first + u64::from(w[0].count) <= w[1].first,
+            "overlapping blocks {w:?}"
+        );
+    }
+    let last = blocks.last().unwrap().first;
+    let mut r = c.router(2).await;
+    let next = r
+        .allocate_task_ids(c.req(AllocateTaskIdsRequest {
+            router_id: "late".into(),
+            count: 1,
+        }))
+        .await
+        .unwrap();
+    assert!(next.into_inner().first >= last + 10);
+}
+
+fn task(uid: u64, index: &str, status: &str) -> TaskRecord {
+    TaskRecord {
+        uid,
+        index_uid: index.into(),
+        kind: "documentAdditionOrUpdate".into(),
+        status: status.into(),
+        node_tasks: vec![NodeTask {
+            node: "n0".into(),
+            task_uid: uid + 100,
+            status: status.into(),
+        }],
+        details: "{}".into(),
+        ..Default::default()
+    }
+}
+
+/// Task records committed in one batch read back from any member, filter by
+/// index and status, page newest first, and never move back from a final status.
+#[tokio::test(flavor = "multi_thread")]
+async fn task_records_round_trip() {
+    let c = Cluster::start(3);
+    c.leader().await;
+    let mut r = c.router(3).await;
+    let block = r
+        .allocate_task_ids(c.req(AllocateTaskIdsRequest {
+            router_id: "r".into(),
+            count: 6,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let f = block.first;
+    let tasks = vec![
+        task(f, "movies", "succeeded"),
+        task(f + 1, "movies", "enqueued"),
+        task(f + 2, "books", "failed"),
+        task(f + 3, "movies", "succeeded"),
+        task(f + 4, "books", "succeeded"),
+    ];
+    let n = r
+        .commit_tasks(c.req(CommitTasksRequest { tasks }))
+        .await
+        .unwrap()
+        .into_inner()
+        .committed;
+    assert_eq!(n, 5);
+
+    let mut r1 = c.router(1).await;
+    let t = r1
+        .get_task(c.req(GetTaskRequest { uid: f + 2 }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            t.index_uid.as_str(),
+            t.status.as_str(),
+            t.node_tasks[0].task_uid
+        ),
+        ("books", "failed", f + 102)
+    );
+
+    let list = |from, limit, index: &[&str], status: &[&str]| ListTasksRequest {
+        from,
+        limit,
+        index_uids: index.iter().map(|s| s.to_string()).collect(),
+        statuses: status.iter().map(|s| s.to_string()).collect(),
+    };
+    let page = r1
+        .list_tasks(c.req(list(0, 2, &["movies"], &["succeeded"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        page.tasks.iter().map(|t| t.uid).collect::<Vec<_>>(),
+        vec![f + 3, f]
+    );
+    assert_eq!(page.total, 2);
+    assert_eq!(page.next, None);
+    let page = r1
+        .list_tasks(c.req(list(0, 2, &[], &[])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        page.tasks.iter().map(|t| t.uid).collect::<Vec<_>>(),
+        vec![f + 4, f + 3]
+    );
+    assert_eq!(page.next, Some(f + 2));
+    let page = r1
+        .list_tasks(c.req(list(f + 2, 10, &[], &[])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.tasks.len(), 3);
+
+    let reopen = r1
+        .commit_tasks(c.req(CommitTasksRequest {
+            tasks: vec![task(f, "movies", "enqueued")],
+        }))
+        .await;
+    assert_eq!(reopen.unwrap_err().code(), tonic::Code::FailedPrecondition);
+    let finish = r1
+        .commit_tasks(c.req(CommitTasksRequest {
+            tasks: vec![task(f + 1, "movies", "succeeded")],
+        }))
+        .await;
+    assert!(finish.is_ok());
+}
