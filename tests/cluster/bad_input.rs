@@ -24,39 +24,6 @@ async fn setup(c: &Cluster) -> u64 {
     leader
 }
 
-async fn observable(c: &Cluster, via: u64) -> String {
-    let mut a = c.admin(via).await;
-    let nodes = a
-        .list_nodes(c.req(ListNodesRequest {}))
-        .await
-        .unwrap()
-        .into_inner();
-    let indexes = a
-        .list_indexes(c.req(ListIndexesRequest {}))
-        .await
-        .unwrap()
-        .into_inner();
-    let config = a
-        .get_config(c.req(GetConfigRequest { key: String::new() }))
-        .await
-        .unwrap()
-        .into_inner();
-    let map = a
-        .get_shard_map(c.req(IndexRef {
-            uid: "movies".into(),
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    let status = c.status(via).await.unwrap();
-    let voters: Vec<(u64, String)> = status
-        .members
-        .iter()
-        .map(|m| (m.id, m.role.clone()))
-        .collect();
-    format!("{nodes:?}\n{indexes:?}\n{config:?}\n{map:?}\n{voters:?}")
-}
-
 fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
     match r {
         Ok(_) => Code::Ok,
@@ -74,7 +41,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
     let c = Cluster::start(3);
     let leader = setup(&c).await;
     let follower = (1..=3).find(|id| *id != leader).unwrap();
-    let before = observable(&c, leader).await;
+    let before = observable_state(&c, leader).await;
     let mut a = c.admin(follower).await;
     let mut r = c.router(follower).await;
     let node = |id: &str, addr: &str| AddNodeRequest {
@@ -300,7 +267,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
         assert_eq!(got, want, "{what}");
     }
     assert_eq!(
-        observable(&c, leader).await,
+        observable_state(&c, leader).await,
         before,
         "a refused request changed the state"
     );
@@ -321,7 +288,7 @@ fn task(uid: u64, status: &str) -> TaskRecord {
 async fn malformed_message_is_refused() {
     let c = Cluster::start(3);
     let leader = setup(&c).await;
-    let before = observable(&c, leader).await;
+    let before = observable_state(&c, leader).await;
     let status = send_raw(
         &c.addr(leader),
         "/miroir.v1.Admin/AddNode",
@@ -330,7 +297,7 @@ async fn malformed_message_is_refused() {
     .await;
     assert_eq!(status.code(), Code::Internal, "{status:?}");
     assert!(status.message().contains("decode"), "{status:?}");
-    assert_eq!(observable(&c, leader).await, before);
+    assert_eq!(observable_state(&c, leader).await, before);
 }
 
 /// miroir-ctl reports refusals with exit code 1 and a message, usage errors
@@ -339,7 +306,7 @@ async fn malformed_message_is_refused() {
 async fn ctl_errors_and_exit_codes() {
     let c = Cluster::start(3);
     let leader = setup(&c).await;
-    let before = observable(&c, leader).await;
+    let before = observable_state(&c, leader).await;
     let refused: &[&[&str]] = &[
         &["nodes", "drain", "nope"],
         &[
@@ -398,7 +365,7 @@ async fn ctl_errors_and_exit_codes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(observable(&c, leader).await, before);
+    assert_eq!(observable_state(&c, leader).await, before);
 
     let out = c.ctl(leader, &["--json", "nodes", "list"]);
     assert!(out.status.success());

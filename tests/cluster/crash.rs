@@ -26,34 +26,6 @@ async fn leader_kill_loses_no_acknowledged_write() {
     assert_all_present(&c, old, &w.acked).await;
 }
 
-/// What an operator can see of the replicated state.
-async fn observable_state(c: &Cluster, via: u64) -> String {
-    let mut a = c.admin(via).await;
-    let nodes = a
-        .list_nodes(c.req(ListNodesRequest {}))
-        .await
-        .unwrap()
-        .into_inner();
-    let indexes = a
-        .list_indexes(c.req(ListIndexesRequest {}))
-        .await
-        .unwrap()
-        .into_inner();
-    let map = a
-        .get_shard_map(c.req(IndexRef {
-            uid: "movies".into(),
-        }))
-        .await
-        .unwrap()
-        .into_inner();
-    let config = a
-        .get_config(c.req(GetConfigRequest { key: String::new() }))
-        .await
-        .unwrap()
-        .into_inner();
-    format!("{nodes:?}\n{indexes:?}\n{map:?}\n{config:?}")
-}
-
 /// Stopping all three members and starting them again restores the same state
 /// (from snapshot plus log replay) and does not bootstrap a second cluster.
 #[tokio::test(flavor = "multi_thread")]

@@ -488,3 +488,38 @@ pub fn scrape(cluster: &Cluster, id: u64) -> Option<String> {
     s.read_to_string(&mut body).ok()?;
     body.starts_with("HTTP/1.0 200").then_some(body)
 }
+
+/// Everything an operator can see of the replicated state, as one string to
+/// compare: nodes, indexes, settings, the `movies` shard map and membership.
+pub async fn observable_state(c: &Cluster, via: u64) -> String {
+    let mut a = c.admin(via).await;
+    let nodes = a
+        .list_nodes(c.req(ListNodesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let indexes = a
+        .list_indexes(c.req(ListIndexesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let config = a
+        .get_config(c.req(GetConfigRequest { key: String::new() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let map = a
+        .get_shard_map(c.req(IndexRef {
+            uid: "movies".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let status = c.status(via).await.unwrap();
+    let members: Vec<(u64, String)> = status
+        .members
+        .iter()
+        .map(|m| (m.id, m.role.clone()))
+        .collect();
+    format!("{nodes:?}\n{indexes:?}\n{config:?}\n{map:?}\n{members:?}")
+}
