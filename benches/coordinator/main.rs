@@ -154,7 +154,9 @@ async fn failover(t: &mut Target) -> Duration {
     }
 }
 
-async fn resources(t: &Target, f: &mut Figures, label: &str) {
+/// Disk and memory at a checkpoint: the largest member's, and with `each`
+/// every member's.
+async fn resources(t: &Target, f: &mut Figures, label: &str, each: bool) {
     if let Target::Miroir(c) = t {
         // Entries still in the log: bounded by --snapshot-every plus --keep-logs.
         let leader = c.leader().await;
@@ -185,6 +187,19 @@ async fn resources(t: &Target, f: &mut Figures, label: &str) {
         disk,
     );
     f.add(&format!("RSS after {label} commits, MiB (max member)"), rss);
+    if each {
+        for (i, m) in members.iter().enumerate() {
+            let rss = t.pid(*m).map_or(f64::NAN, rss_mib);
+            f.add(
+                &format!("disk after {label} commits, MiB, member {}", i + 1),
+                disk_mib(&t.data_dir(*m)),
+            );
+            f.add(
+                &format!("RSS after {label} commits, MiB, member {}", i + 1),
+                rss,
+            );
+        }
+    }
 }
 
 async fn run(mut t: Target, plan: &Plan) -> Figures {
@@ -229,7 +244,8 @@ async fn run(mut t: Target, plan: &Plan) -> Figures {
     for checkpoint in plan.checkpoints() {
         writes(&t, leader, plan.clients, checkpoint.saturating_sub(done), 0).await;
         done = done.max(checkpoint);
-        resources(&t, &mut f, &checkpoint.to_string()).await;
+        let last = checkpoint == plan.sustained;
+        resources(&t, &mut f, &checkpoint.to_string(), last).await;
     }
 
     let ms = failover(&mut t).await.as_secs_f64() * 1000.0;

@@ -55,6 +55,8 @@ pub enum StartError {
     Serve(tonic::transport::Error),
     #[error("invalid admin key: {0}")]
     Key(String),
+    #[error("gRPC reflection setup failed: {0}")]
+    Reflection(String),
 }
 
 /// Openraft's configuration from ours.
@@ -154,12 +156,12 @@ async fn serve_grpc(
         .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
-        .map_err(|e| StartError::Raft(e.to_string()))?;
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
     let reflection_alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
-        .map_err(|e| StartError::Raft(e.to_string()))?;
+        .map_err(|e| StartError::Reflection(e.to_string()))?;
 
     let raft_svc = RaftTransportServer::new(grpc::raft_service::RaftService::new(app.clone()))
         .max_decoding_message_size(MAX_MESSAGE)
