@@ -4,7 +4,11 @@
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
+//! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
+//! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
+pub mod control;
 pub mod documents;
 pub mod filter;
 pub mod merge;
+pub mod topology;

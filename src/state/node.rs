@@ -29,6 +29,18 @@ impl NodeState {
         }
     }
 
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        [
+            NodeState::Joining,
+            NodeState::Active,
+            NodeState::Draining,
+            NodeState::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| CommandError::invalid(format!("unknown node state `{s}`")))
+    }
+
     /// The one place that says which node transitions are allowed.
     pub fn can_become(self, next: NodeState) -> bool {
         use NodeState::*;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::CommandError;
 use super::ids::{Epoch, IndexUid, NodeId, ShardId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,16 @@ impl Fence {
         match self {
             Fence::Open => "open",
             Fence::Fenced => "fenced",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        match s {
+            "open" => Ok(Fence::Open),
+            "fenced" => Ok(Fence::Fenced),
+            other => Err(CommandError::invalid(format!(
+                "unknown fence state `{other}`"
+            ))),
         }
     }
 }

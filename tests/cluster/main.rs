@@ -8,5 +8,6 @@ mod grpc_docs;
 mod membership;
 mod minority;
 mod router_service;
+mod router_watch;
 mod tls;
 mod util;

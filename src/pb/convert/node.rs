@@ -1,5 +1,5 @@
 use crate::pb::v1;
-use crate::state::Node;
+use crate::state::{CommandError, GroupId, Node, NodeId, NodeState};
 
 impl From<&Node> for v1::Node {
     fn from(n: &Node) -> Self {
@@ -9,5 +9,18 @@ impl From<&Node> for v1::Node {
             group: n.group.0,
             state: n.state.as_str().to_string(),
         }
+    }
+}
+
+impl TryFrom<v1::Node> for Node {
+    type Error = CommandError;
+
+    fn try_from(n: v1::Node) -> Result<Self, CommandError> {
+        Ok(Node {
+            id: NodeId::parse(&n.id)?,
+            address: n.address,
+            group: GroupId(n.group),
+            state: NodeState::parse(&n.state)?,
+        })
     }
 }

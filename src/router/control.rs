@@ -1,0 +1,123 @@
+//! The router's link to the control plane: one gRPC channel per coordinator,
+//! a watch loop that follows the shard maps and moves to another coordinator
+//! when its own one goes away.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+use super::topology::TopologyCache;
+use crate::coordinator::network::Dialer;
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::WatchShardMapsRequest;
+
+#[derive(Clone)]
+pub struct ControlPlane {
+    channels: Arc<Vec<(String, Channel)>>,
+    /// The coordinator that answered last; requests start there.
+    preferred: Arc<AtomicUsize>,
+    /// How many times the watch stream broke (exported as a metric).
+    breaks: Arc<AtomicUsize>,
+    dialer: Dialer,
+    router_id: String,
+}
+
+impl ControlPlane {
+    pub fn new(
+        coordinators: &[String],
+        dialer: Dialer,
+        router_id: String,
+    ) -> Result<Self, tonic::transport::Error> {
+        let channels = coordinators
+            .iter()
+            .map(|a| dialer.channel(a).map(|c| (a.clone(), c)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ControlPlane {
+            channels: Arc::new(channels),
+            preferred: Arc::default(),
+            breaks: Arc::default(),
+            dialer,
+            router_id,
+        })
+    }
+
+    /// The address of the coordinator that answered last.
+    pub fn current(&self) -> String {
+        self.channels[self.preferred.load(Ordering::Relaxed)]
+            .0
+            .clone()
+    }
+
+    /// How many times the shard-map stream broke or could not be opened.
+    pub fn breaks(&self) -> usize {
+        self.breaks.load(Ordering::Relaxed)
+    }
+
+    /// The coordinators in the order to try them: the preferred one first.
+    fn order(&self) -> impl Iterator<Item = (usize, &(String, Channel))> {
+        let n = self.channels.len();
+        let start = self.preferred.load(Ordering::Relaxed);
+        (0..n).map(move |i| ((start + i) % n, &self.channels[(start + i) % n]))
+    }
+
+    /// Follows the shard maps until shutdown, moving to the next coordinator
+    /// whenever the stream breaks. The cache keeps its last state meanwhile.
+    pub async fn watch(self, cache: TopologyCache, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(50);
+        while !shutdown.is_cancelled() {
+            for (i, (addr, ch)) in self
+                .order()
+                .map(|(i, c)| (i, c.clone()))
+                .collect::<Vec<_>>()
+            {
+                let mut client = RouterClient::new(ch);
+                let mut req = tonic::Request::new(WatchShardMapsRequest {
+                    router_id: self.router_id.clone(),
+                });
+                self.dialer.auth.apply(&mut req);
+                let stream = tokio::select! {
+                    r = client.watch_shard_maps(req) => r,
+                    _ = shutdown.cancelled() => return,
+                };
+                let mut stream = match stream {
+                    Ok(s) => s.into_inner(),
+                    Err(e) => {
+                        tracing::debug!(coordinator = %addr, error = %e.message(), "watch not established");
+                        self.breaks.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                };
+                self.preferred.store(i, Ordering::Relaxed);
+                tracing::info!(coordinator = %addr, "following shard maps");
+                loop {
+                    let msg = tokio::select! {
+                        m = stream.message() => m,
+                        _ = shutdown.cancelled() => return,
+                    };
+                    match msg {
+                        Ok(Some(ev)) => {
+                            backoff = Duration::from_millis(50);
+                            if let Err(e) = cache.apply(ev) {
+                                tracing::error!(error = %e, "malformed shard-map event ignored");
+                            }
+                        }
+                        Ok(None) | Err(_) => {
+                            tracing::warn!(coordinator = %addr, "shard-map watch broke; trying another coordinator");
+                            self.breaks.fetch_add(1, Ordering::Relaxed);
+                            metrics::counter!("miroir_router_watch_breaks_total").increment(1);
+                            break;
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The router's copy of the shard maps and the node list, fed by the
+//! coordinators' watch stream. Readers take a cheap snapshot; the copy keeps
+//! serving when no coordinator answers, so searches survive the control plane.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::pb::v1::ShardMapEvent;
+use crate::state::{CommandError, IndexUid, Node, NodeId, ShardMap};
+
+/// One consistent view: every map and the nodes they name.
+#[derive(Debug, Clone, Default)]
+pub struct Topology {
+    pub maps: BTreeMap<IndexUid, ShardMap>,
+    pub nodes: BTreeMap<NodeId, Node>,
+    /// The coordinator's applied index of the last event taken in.
+    pub applied_index: u64,
+    /// Whether a full state has been received at least once.
+    pub synced: bool,
+}
+
+impl Topology {
+    /// Takes in one watch event. A map never goes back in epoch: an older map
+    /// (from a coordinator that lags behind) is ignored.
+    pub fn apply(&mut self, ev: ShardMapEvent) -> Result<(), CommandError> {
+        let changed: Vec<ShardMap> = ev
+            .changed
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
+        let nodes: Vec<Node> = ev
+            .nodes
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
+        if ev.full {
+            // Whatever the full state does not name was deleted while we were away.
+            let named: Vec<&IndexUid> = changed.iter().map(|m| &m.index).collect();
+            self.maps.retain(|uid, _| named.contains(&uid));
+        }
+        for m in changed {
+            match self.maps.get(&m.index) {
+                Some(old) if old.epoch >= m.epoch => {}
+                _ => {
+                    self.maps.insert(m.index.clone(), m);
+                }
+            }
+        }
+        for uid in ev.deleted {
+            self.maps.remove(&IndexUid(uid));
+        }
+        if ev.full || !nodes.is_empty() {
+            self.nodes = nodes.into_iter().map(|n| (n.id.clone(), n)).collect();
+        }
+        self.applied_index = self.applied_index.max(ev.applied_index);
+        self.synced |= ev.full;
+        Ok(())
+    }
+}
+
+/// Shared handle: one writer (the watch loop), many readers.
+#[derive(Clone)]
+pub struct TopologyCache {
+    tx: Arc<watch::Sender<Arc<Topology>>>,
+}
+
+impl Default for TopologyCache {
+    fn default() -> Self {
+        TopologyCache {
+            tx: Arc::new(watch::Sender::new(Arc::new(Topology::default()))),
+        }
+    }
+}
+
+impl TopologyCache {
+    pub fn snapshot(&self) -> Arc<Topology> {
+        self.tx.borrow().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Topology>> {
+        self.tx.subscribe()
+    }
+
+    pub fn apply(&self, ev: ShardMapEvent) -> Result<(), CommandError> {
+        let mut next = (*self.snapshot()).clone();
+        next.apply(ev)?;
+        self.tx.send_replace(Arc::new(next));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::v1;
+
+    fn map(uid: &str, epoch: u64) -> v1::ShardMap {
+        v1::ShardMap {
+            index_uid: uid.into(),
+            epoch,
+            shards: vec![v1::ShardAssignment {
+                shard: 0,
+                read: vec!["n".into()],
+                write: vec!["n".into()],
+                fence: "open".into(),
+            }],
+        }
+    }
+
+    fn node(id: &str) -> v1::Node {
+        v1::Node {
+            id: id.into(),
+            address: format!("http://{id}:7700"),
+            group: 0,
+            state: "active".into(),
+        }
+    }
+
+    /// Full events replace, partial events patch, and a map never goes back in epoch.
+    #[test]
+    fn events_apply_in_order_and_epochs_never_regress() {
+        let mut t = Topology::default();
+        t.apply(ShardMapEvent {
+            full: true,
+            changed: vec![map("a", 5), map("b", 6)],
+            nodes: vec![node("n")],
+            applied_index: 10,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(t.synced);
+        assert_eq!(t.maps.len(), 2);
+        t.apply(ShardMapEvent {
+            changed: vec![map("a", 3)],
+            applied_index: 11,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            t.maps[&IndexUid("a".into())].epoch.0,
+            5,
+            "went back in epoch"
+        );
+        t.apply(ShardMapEvent {
+            changed: vec![map("a", 7)],
+            deleted: vec!["b".into()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(t.maps[&IndexUid("a".into())].epoch.0, 7);
+        assert!(!t.maps.contains_key(&IndexUid("b".into())));
+        assert_eq!(
+            t.nodes.len(),
+            1,
+            "nodes dropped by an event that did not name them"
+        );
+        // A reconnect's full state drops indexes deleted meanwhile.
+        t.apply(ShardMapEvent {
+            full: true,
+            changed: vec![map("c", 9)],
+            nodes: vec![],
+            applied_index: 20,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            t.maps.keys().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            vec!["c"]
+        );
+        assert!(t.nodes.is_empty());
+        assert_eq!(t.applied_index, 20);
+    }
+
+    /// A malformed event changes nothing.
+    #[test]
+    fn bad_event_is_refused_whole() {
+        let mut t = Topology::default();
+        let mut bad = map("a", 1);
+        bad.shards[0].fence = "ajar".into();
+        assert!(t
+            .apply(ShardMapEvent {
+                full: true,
+                changed: vec![bad],
+                ..Default::default()
+            })
+            .is_err());
+        assert!(t.maps.is_empty() && !t.synced);
+    }
+}
