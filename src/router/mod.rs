@@ -4,6 +4,7 @@
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
+//! - [`plan`]: which node answers for which shards of a search, with fallbacks.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
@@ -11,4 +12,5 @@ pub mod control;
 pub mod documents;
 pub mod filter;
 pub mod merge;
+pub mod plan;
 pub mod topology;
