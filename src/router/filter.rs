@@ -12,22 +12,21 @@ pub fn shard_filter(shards: &[ShardId]) -> String {
     format!("_miroir_shard IN [{}]", list.join(", "))
 }
 
-/// Combines the shard restriction with the client's filter, in whichever of
-/// Meilisearch's two forms the client used: a string expression, or an array
-/// (whose elements are ANDed, nested arrays ORed).
+/// Combines the shard restriction with the client's filter. The result is
+/// always Meilisearch's array form (elements ANDed, nested arrays ORed), so
+/// the client's own expression reaches the node untouched and any error the
+/// node reports about it reads exactly as the client wrote it.
 pub fn with_shards(client: Option<&Value>, shards: &[ShardId]) -> Value {
-    let ours = shard_filter(shards);
+    let ours = Value::from(shard_filter(shards));
     match client {
-        None | Some(Value::Null) => Value::from(ours),
-        Some(Value::String(s)) if s.trim().is_empty() => Value::from(ours),
-        Some(Value::String(s)) => Value::from(format!("{ours} AND ({s})")),
+        None | Some(Value::Null) => Value::Array(vec![ours]),
+        Some(Value::String(s)) if s.trim().is_empty() => Value::Array(vec![ours]),
         Some(Value::Array(items)) => {
-            let mut all = vec![Value::from(ours)];
+            let mut all = vec![ours];
             all.extend(items.iter().cloned());
             Value::Array(all)
         }
-        // Anything else is the client's error; the node reports it in its own words.
-        Some(other) => other.clone(),
+        Some(other) => Value::Array(vec![ours, other.clone()]),
     }
 }
 
@@ -37,30 +36,25 @@ mod tests {
 
     use super::*;
 
-    /// The shard list is ANDed with either form of the client's filter.
+    /// The shard list is ANDed with either form of the client's filter,
+    /// which reaches the node unchanged.
     #[test]
     fn composes_with_both_filter_forms() {
         let s = [ShardId(1), ShardId(7)];
-        assert_eq!(with_shards(None, &s), json!("_miroir_shard IN [1, 7]"));
+        let ours = "_miroir_shard IN [1, 7]";
+        assert_eq!(with_shards(None, &s), json!([ours]));
         assert_eq!(
             with_shards(Some(&json!("genre = drama OR year > 2000")), &s),
-            json!("_miroir_shard IN [1, 7] AND (genre = drama OR year > 2000)")
+            json!([ours, "genre = drama OR year > 2000"])
         );
         assert_eq!(
             with_shards(
                 Some(&json!(["genre = drama", ["year = 1", "year = 2"]])),
                 &s
             ),
-            json!([
-                "_miroir_shard IN [1, 7]",
-                "genre = drama",
-                ["year = 1", "year = 2"]
-            ])
+            json!([ours, "genre = drama", ["year = 1", "year = 2"]])
         );
-        assert_eq!(
-            with_shards(Some(&json!("  ")), &s),
-            json!("_miroir_shard IN [1, 7]")
-        );
-        assert_eq!(with_shards(Some(&json!(42)), &s), json!(42));
+        assert_eq!(with_shards(Some(&json!("  ")), &s), json!([ours]));
+        assert_eq!(with_shards(Some(&json!(42)), &s), json!([ours, 42]));
     }
 }

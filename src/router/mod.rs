@@ -5,6 +5,7 @@
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
+//! - [`search`]: the client's paging and sorting, and the request each node receives.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
@@ -13,4 +14,5 @@ pub mod documents;
 pub mod filter;
 pub mod merge;
 pub mod plan;
+pub mod search;
 pub mod topology;
