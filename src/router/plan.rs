@@ -15,14 +15,16 @@ pub struct ReadPlan {
     pub unavailable: Vec<ShardId>,
 }
 
-/// Plans a read of `index`; `turn` picks the group (round robin across calls)
-/// and spreads shards over the replicas of a group. `avoid` lists nodes that
-/// failed during this request, so a retry goes elsewhere.
+/// Plans a read of `index` (only of the shards in `only`, when given);
+/// `turn` picks the group (round robin across calls) and spreads shards over
+/// the replicas of a group. `avoid` lists nodes that failed during this
+/// request, so a retry goes elsewhere.
 pub fn plan_read(
     t: &Topology,
     index: &IndexUid,
     turn: usize,
     avoid: &[NodeId],
+    only: Option<&[ShardId]>,
 ) -> Option<ReadPlan> {
     let map = t.maps.get(index)?;
     let live = |n: &NodeId| {
@@ -32,6 +34,7 @@ pub fn plan_read(
                 .is_some_and(|node| node.state == NodeState::Active)
     };
     let group_of = |n: &NodeId| t.nodes.get(n).map(|node| node.group);
+    let wanted = |s: ShardId| only.is_none_or(|o| o.contains(&s));
     let mut groups: Vec<GroupId> = map
         .shards
         .iter()
@@ -41,11 +44,16 @@ pub fn plan_read(
     groups.dedup();
     let mut plan = ReadPlan::default();
     if groups.is_empty() {
-        plan.unavailable = map.shards.iter().map(|a| a.shard).collect();
+        plan.unavailable = map
+            .shards
+            .iter()
+            .map(|a| a.shard)
+            .filter(|s| wanted(*s))
+            .collect();
         return Some(plan);
     }
     let chosen = groups[turn % groups.len()];
-    for a in &map.shards {
+    for a in map.shards.iter().filter(|a| wanted(a.shard)) {
         let in_group: Vec<&NodeId> = a
             .read
             .iter()
@@ -125,7 +133,7 @@ mod tests {
         let t = topology(&[&["a", "b", "c"], &["d", "e", "f"]], 2, 16);
         let uid = IndexUid("i".into());
         for turn in 0..4 {
-            let p = plan_read(&t, &uid, turn, &[]).unwrap();
+            let p = plan_read(&t, &uid, turn, &[], None).unwrap();
             assert_eq!(all_shards(&p), (0..16).collect::<Vec<_>>());
             let groups: Vec<GroupId> = p.nodes.keys().map(|n| t.nodes[n].group).collect();
             assert!(
@@ -134,8 +142,8 @@ mod tests {
             );
             assert!(p.unavailable.is_empty());
         }
-        let g0 = plan_read(&t, &uid, 0, &[]).unwrap();
-        let g1 = plan_read(&t, &uid, 1, &[]).unwrap();
+        let g0 = plan_read(&t, &uid, 0, &[], None).unwrap();
+        let g1 = plan_read(&t, &uid, 1, &[], None).unwrap();
         assert_ne!(
             t.nodes[g0.nodes.keys().next().unwrap()].group,
             t.nodes[g1.nodes.keys().next().unwrap()].group
@@ -149,16 +157,19 @@ mod tests {
         let mut t = topology(&[&["a", "b"], &["c"]], 1, 8);
         let uid = IndexUid("i".into());
         t.nodes.get_mut(&NodeId("a".into())).unwrap().state = NodeState::Failed;
-        let p = plan_read(&t, &uid, 0, &[]).unwrap();
+        let p = plan_read(&t, &uid, 0, &[], None).unwrap();
         assert!(!p.nodes.contains_key(&NodeId("a".into())));
         assert_eq!(all_shards(&p), (0..8).collect::<Vec<_>>());
         assert!(
             p.nodes.contains_key(&NodeId("c".into())),
             "no fallback to the other group"
         );
-        let p = plan_read(&t, &uid, 0, &[NodeId("c".into())]).unwrap();
+        let p = plan_read(&t, &uid, 0, &[NodeId("c".into())], None).unwrap();
         assert!(!p.unavailable.is_empty());
         assert_eq!(p.unavailable.len() + all_shards(&p).len(), 8);
-        assert!(plan_read(&t, &IndexUid("nope".into()), 0, &[]).is_none());
+        assert!(plan_read(&t, &IndexUid("nope".into()), 0, &[], None).is_none());
+        let some = [ShardId(2), ShardId(5)];
+        let p = plan_read(&t, &uid, 0, &[], Some(&some)).unwrap();
+        assert_eq!(all_shards(&p), vec![2, 5]);
     }
 }

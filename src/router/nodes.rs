@@ -1,0 +1,88 @@
+//! Talking to Meilisearch nodes over their ordinary HTTP API. Nothing here
+//! knows whether a node is a real Meilisearch or a devnode.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Why a node did not give a usable answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NodeError {
+    /// No answer at all (connection refused, reset, timed out): try a replica.
+    #[error("node {node} did not answer: {reason}")]
+    Unreachable { node: String, reason: String },
+    /// The node answered with an error; `body` is Meilisearch's error object,
+    /// passed on to the client as it is.
+    #[error("node answered {status}")]
+    Refused { status: u16, body: Value },
+}
+
+#[derive(Clone)]
+pub struct NodeClient {
+    http: reqwest::Client,
+    /// The key Miroir uses on every node (the nodes' master key).
+    key: Option<String>,
+}
+
+impl NodeClient {
+    pub fn new(key: Option<String>, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(1))
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(32)
+            .build()?;
+        Ok(NodeClient { http, key })
+    }
+
+    /// Sends one JSON request to `base` (the node's URL) + `path`.
+    pub async fn call(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, NodeError> {
+        let url = format!("{}{path}", base.trim_end_matches('/'));
+        let mut req = self.http.request(method, &url);
+        if let Some(k) = &self.key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let unreachable = |e: reqwest::Error| NodeError::Unreachable {
+            node: base.to_string(),
+            reason: e.to_string(),
+        };
+        let resp = req.send().await.map_err(unreachable)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(unreachable)?;
+        let body: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| NodeError::Unreachable {
+                node: base.to_string(),
+                reason: format!("answered something that is not JSON: {e}"),
+            })?
+        };
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(NodeError::Refused {
+                status: status.as_u16(),
+                body,
+            })
+        }
+    }
+
+    pub async fn search(&self, base: &str, index: &str, body: &Value) -> Result<Value, NodeError> {
+        self.call(
+            base,
+            reqwest::Method::POST,
+            &format!("/indexes/{index}/search"),
+            Some(body),
+        )
+        .await
+    }
+}

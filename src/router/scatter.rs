@@ -1,0 +1,93 @@
+//! One search, scattered over the nodes that serve the index's shards and
+//! gathered into one answer. A node that does not answer is replaced by a
+//! replica (in the same group, then another); shards nobody can serve are
+//! reported so the caller can apply the index's unavailable-shard policy.
+
+use futures::future::join_all;
+use serde_json::{Map, Value};
+
+use super::merge::merge;
+use super::nodes::{NodeClient, NodeError};
+use super::plan::plan_read;
+use super::search::{node_body, paging, trim_hit, ParamError};
+use super::topology::Topology;
+use crate::state::{IndexUid, NodeId, ShardId};
+
+/// How many times the shards of failed nodes are planned again.
+const ROUNDS: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScatterError {
+    #[error("index `{0}` not found")]
+    UnknownIndex(String),
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// A node refused the request (for example a bad filter): its error is the client's.
+    #[error("a node refused the search")]
+    Refused { status: u16, body: Value },
+}
+
+/// The merged answer, and the shards that no node could serve.
+#[derive(Debug)]
+pub struct Gathered {
+    pub body: Value,
+    pub missing: Vec<ShardId>,
+}
+
+pub async fn search(
+    nodes: &NodeClient,
+    topology: &Topology,
+    index: &IndexUid,
+    client: &Map<String, Value>,
+    turn: usize,
+) -> Result<Gathered, ScatterError> {
+    let paging = paging(client)?;
+    let mut avoid: Vec<NodeId> = vec![];
+    let mut todo: Option<Vec<ShardId>> = None;
+    let mut answers = vec![];
+    let mut missing = vec![];
+    for round in 0..ROUNDS {
+        let plan = plan_read(topology, index, turn, &avoid, todo.as_deref())
+            .ok_or_else(|| ScatterError::UnknownIndex(index.0.clone()))?;
+        missing.extend(plan.unavailable);
+        let calls = plan.nodes.into_iter().map(|(node, shards)| {
+            let body = node_body(client, &shards, &paging);
+            let base = topology
+                .nodes
+                .get(&node)
+                .map(|n| n.address.clone())
+                .unwrap_or_default();
+            async move { (node, shards, nodes.search(&base, &index.0, &body).await) }
+        });
+        let mut retry = vec![];
+        for (node, shards, res) in join_all(calls).await {
+            match res {
+                Ok(answer) => answers.push(answer),
+                Err(NodeError::Refused { status, body }) if status < 500 => {
+                    return Err(ScatterError::Refused { status, body })
+                }
+                Err(e) => {
+                    tracing::warn!(%node, error = %e, round, "node failed a search; asking a replica");
+                    avoid.push(node);
+                    retry.extend(shards);
+                }
+            }
+        }
+        if retry.is_empty() {
+            break;
+        }
+        if round + 1 == ROUNDS {
+            missing.extend(retry);
+            break;
+        }
+        todo = Some(retry);
+    }
+    let query = client.get("q").and_then(Value::as_str).unwrap_or("");
+    let mut body = merge(answers, &paging, query);
+    if let Some(Value::Array(hits)) = body.get_mut("hits") {
+        hits.iter_mut().for_each(|h| trim_hit(h, client));
+    }
+    missing.sort();
+    missing.dedup();
+    Ok(Gathered { body, missing })
+}
