@@ -5,12 +5,16 @@
 //! - [`state`]: the replicated state and its typed commands (pure rules, no I/O).
 //! - [`coordinator`]: the Raft member: sled storage, gRPC services, bootstrap, metrics.
 //! - [`ctl`]: the operator CLI behind `miroir-ctl`.
-//! - [`router`]: the Meilisearch-compatible data plane (in progress: batch placement, filters, merging).
+//! - [`devnode`]: an in-memory Meilisearch stand-in for tests and demos (`miroir-devnode`).
+//! - [`meili`]: Meilisearch's error shapes and rules, shared by the router and the devnode.
+//! - [`router`]: the Meilisearch-compatible data plane (in progress: search works, writes come next).
 //! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
 
 pub mod coordinator;
 pub mod ctl;
+pub mod devnode;
 pub mod logging;
+pub mod meili;
 pub mod pb;
 pub mod placement;
 pub mod router;

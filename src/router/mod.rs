@@ -7,6 +7,7 @@
 //! - [`nodes`]: HTTP calls to Meilisearch nodes.
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
 //! - [`scatter`]: one search over many nodes, with replica fallback.
+//! - [`server`]: the HTTP routes (so far health, version and search).
 //! - [`search`]: the client's paging and sorting, and the request each node receives.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
@@ -19,4 +20,85 @@ pub mod nodes;
 pub mod plan;
 pub mod scatter;
 pub mod search;
+pub mod server;
 pub mod topology;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::coordinator::auth::ClientAuth;
+use crate::coordinator::network::Dialer;
+
+/// Flags of `miroir-router`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RouterArgs {
+    /// Where clients reach the Meilisearch-compatible API.
+    #[arg(long, env = "MIROIR_ROUTER_LISTEN", default_value = "0.0.0.0:7700")]
+    pub listen: std::net::SocketAddr,
+    /// The coordinators' gRPC addresses (any number; the router moves between them).
+    #[arg(
+        long,
+        env = "MIROIR_COORDINATORS",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub coordinators: Vec<String>,
+    /// The key clients must present, as with Meilisearch's master key.
+    #[arg(long, env = "MEILI_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// The key the router uses on every Meilisearch node (defaults to the master key).
+    #[arg(long, env = "MIROIR_NODE_KEY", hide_env_values = true)]
+    pub node_key: Option<String>,
+    /// The coordinators' admin key, if they require one.
+    #[arg(long, env = "MIROIR_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// This router's name in the coordinators' logs and task-id blocks.
+    #[arg(long, env = "MIROIR_ROUTER_ID", default_value = "router")]
+    pub router_id: String,
+    /// How long a node may take to answer one request, in milliseconds.
+    #[arg(long, env = "MIROIR_NODE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub node_timeout_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("invalid coordinator address: {0}")]
+    Coordinator(#[from] tonic::transport::Error),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("invalid admin key: {0}")]
+    Key(String),
+    #[error("HTTP server failed: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Runs a router on an already-bound listener until `shutdown` fires.
+pub async fn run(
+    args: RouterArgs,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RouterError> {
+    let auth = ClientAuth::new(args.admin_key.as_deref()).map_err(RouterError::Key)?;
+    let control = control::ControlPlane::new(
+        &args.coordinators,
+        Dialer::new(None, auth),
+        args.router_id.clone(),
+    )?;
+    let cache = topology::TopologyCache::default();
+    tokio::spawn(control.watch(cache.clone(), shutdown.clone()));
+    let node_key = args.node_key.or_else(|| args.master_key.clone());
+    let shared = Arc::new(server::Shared {
+        cache,
+        nodes: nodes::NodeClient::new(node_key, Duration::from_millis(args.node_timeout_ms))?,
+        master_key: args.master_key,
+        turn: Default::default(),
+    });
+    tracing::info!(addr = ?listener.local_addr().ok(), "router serving");
+    axum::serve(listener, server::routes(shared))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}

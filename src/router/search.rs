@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::filter::with_shards;
 use super::merge::{Paging, SortRule};
+use crate::meili::error::wrong_type;
 use crate::state::ShardId;
 
 const DEFAULT_LIMIT: usize = 20;
@@ -19,19 +20,10 @@ pub struct ParamError {
     pub message: String,
 }
 
-/// How Meilisearch names a JSON value in its type errors.
-fn describe(v: &Value) -> String {
-    let kind = match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.as_i64().is_some_and(|i| i < 0) => "a negative integer",
-        Value::Number(n) if n.is_f64() => "a float",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a map",
-    };
-    format!("{kind}: `{v}`")
+/// Meilisearch's "Invalid value type" error for `field`.
+fn wrong(code: &'static str, field: &str, expected: &str, found: &Value) -> ParamError {
+    let message = wrong_type(code, &format!(".{field}"), expected, found).message;
+    ParamError { code, message }
 }
 
 fn count(
@@ -42,13 +34,7 @@ fn count(
     match body.get(field) {
         None => Ok(None),
         Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().map(|v| v as usize)),
-        Some(other) => Err(ParamError {
-            code,
-            message: format!(
-                "Invalid value type at `.{field}`: expected a positive integer, but found {}",
-                describe(other)
-            ),
-        }),
+        Some(other) => Err(wrong(code, field, "a positive integer", other)),
     }
 }
 
@@ -65,27 +51,18 @@ pub fn paging(body: &Map<String, Value>) -> Result<Paging, ParamError> {
             .filter_map(Value::as_str)
             .filter_map(SortRule::parse)
             .collect(),
-        Some(other) => {
-            return Err(ParamError {
-                code: "invalid_search_sort",
-                message: format!(
-                    "Invalid value type at `.sort`: expected an array, but found {}",
-                    describe(other)
-                ),
-            })
-        }
+        Some(other) => return Err(wrong("invalid_search_sort", "sort", "an array", other)),
     };
     let show_ranking_score = match body.get("showRankingScore") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => {
-            return Err(ParamError {
-                code: "invalid_search_show_ranking_score",
-                message: format!(
-                    "Invalid value type at `.showRankingScore`: expected a boolean, but found {}",
-                    describe(other)
-                ),
-            })
+            return Err(wrong(
+                "invalid_search_show_ranking_score",
+                "showRankingScore",
+                "a boolean",
+                other,
+            ))
         }
     };
     // Meilisearch switches to exhaustive page mode when either page parameter is given.

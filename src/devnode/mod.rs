@@ -1,0 +1,113 @@
+//! `miroir-devnode`: an in-memory server that answers the subset of the Meilisearch HTTP API that
+//! Miroir uses, with Meilisearch 1.50's status codes, shapes and error messages. It exists for tests
+//! and demos where no Meilisearch binary can be installed; production uses real Meilisearch.
+//!
+//! Nothing is persisted and ranking only approximates Meilisearch's (see [`search`]); everything
+//! else (errors, tasks, settings, documents, filters, facets, counts) is checked against a recording
+//! of a real server by `tests/devnode.rs`.
+//!
+//! # Layout
+//! - [`server`]: shared state, routes, request bodies, authorization; health, version, stats, tasks, keys.
+//! - [`indexes`]: index lifecycle, settings routes, search, facet search and multi-search routes.
+//! - [`documents`]: document routes and payloads (JSON, NDJSON, CSV).
+//! - [`store`]: indexes and documents, and what each task does to them.
+//! - [`tasks`]: the task queue and the worker that runs tasks in order.
+//! - [`settings`]: defaults, validation and merging of index settings.
+//! - [`filter`]: the filter grammar's parser.
+//! - [`evaluation`]: a parsed filter evaluated against a document.
+//! - [`terms`]: query words, typo budgets, synonyms, and how document words match them.
+//! - [`search`]: matching, ranking rules, ranking score, sort and distinct.
+//! - [`results`]: pagination, facets and (federated) multi-search responses.
+//! - [`hits`]: how a hit is shown (`_formatted`, `_matchesPosition`, `_rankingScore`).
+//! - [`facets`]: facet distribution, facet stats and facet search.
+//! - [`query`]: search parameters and their errors.
+//! - [`keys`]: the master key and API keys.
+//! - [`primary_key`]: primary key inference and document id validation.
+//! - errors come from [`crate::meili`], shared with the router.
+//! - [`stamp`]: timestamps, durations and unique identifiers.
+
+pub mod documents;
+pub mod evaluation;
+pub mod facets;
+pub mod filter;
+pub mod hits;
+pub mod indexes;
+pub mod keys;
+pub mod primary_key;
+pub mod query;
+pub mod results;
+pub mod search;
+pub mod server;
+pub mod settings;
+pub mod stamp;
+pub mod store;
+pub mod tasks;
+pub mod terms;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How a devnode runs.
+#[derive(Debug, Clone)]
+pub struct DevnodeConfig {
+    /// With a master key, requests need it or an API key, as in Meilisearch; without one, all is open.
+    pub master_key: Option<String>,
+    /// Larger bodies get Meilisearch's `payload_too_large` (Meilisearch's default is 100 MiB).
+    pub max_body_bytes: usize,
+}
+
+impl Default for DevnodeConfig {
+    fn default() -> Self {
+        DevnodeConfig {
+            master_key: None,
+            max_body_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevnodeError {
+    #[error("the master key must not be empty")]
+    EmptyMasterKey,
+    #[error("the body size limit must be positive")]
+    ZeroBodyLimit,
+    #[error("HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+impl DevnodeConfig {
+    pub fn validate(&self) -> Result<(), DevnodeError> {
+        if self.master_key.as_deref() == Some("") {
+            return Err(DevnodeError::EmptyMasterKey);
+        }
+        if self.max_body_bytes == 0 {
+            return Err(DevnodeError::ZeroBodyLimit);
+        }
+        Ok(())
+    }
+}
+
+/// Serves on `listener` until `shutdown` is cancelled; the task worker stops with it.
+pub async fn run(
+    config: DevnodeConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), DevnodeError> {
+    config.validate()?;
+    let node = Arc::new(server::Node::new(config.master_key, config.max_body_bytes));
+    let worker = tokio::spawn(tasks::work(node.clone(), shutdown.clone()));
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "miroir-devnode listening (in-memory Meilisearch stand-in for tests and demos)");
+    }
+    let stop = shutdown.clone();
+    let served = axum::serve(listener, server::router(node))
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    shutdown.cancel();
+    if let Err(e) = worker.await {
+        tracing::warn!(error = %e, "task worker ended abnormally");
+    }
+    served.map_err(DevnodeError::Serve)
+}

@@ -1,0 +1,171 @@
+//! The router's HTTP API: Meilisearch's routes, answered from the cached
+//! topology and the nodes. This slice serves health, version and search;
+//! writes, tasks and the rest of the API follow.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use super::nodes::NodeClient;
+use super::scatter::{self, ScatterError};
+use super::topology::TopologyCache;
+use crate::meili::MeiliError;
+use crate::state::IndexUid;
+
+/// Names the shards a partial answer lacks.
+pub const DEGRADED_HEADER: &str = "x-miroir-degraded";
+
+pub struct Shared {
+    pub cache: TopologyCache,
+    pub nodes: NodeClient,
+    pub master_key: Option<String>,
+    /// Round-robin position for choosing a replica group.
+    pub turn: AtomicUsize,
+}
+
+pub fn routes(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/version", get(version))
+        .route("/indexes/{uid}/search", get(search_get).post(search_post))
+        .with_state(shared)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "available"}))
+}
+
+async fn version(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, MeiliError> {
+    authorize(&s, &headers)?;
+    Ok(Json(json!({
+        "commitSha": "unknown",
+        "commitDate": "unknown",
+        "pkgVersion": env!("CARGO_PKG_VERSION"),
+    })))
+}
+
+/// Meilisearch's rule: no key configured, everything is open; otherwise a
+/// missing header is 401 and a wrong key 403.
+fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), MeiliError> {
+    let Some(expected) = &s.master_key else {
+        return Ok(());
+    };
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(MeiliError::missing_auth)?;
+    match given.strip_prefix("Bearer ") {
+        Some(k) if k == expected => Ok(()),
+        _ => Err(MeiliError::invalid_key()),
+    }
+}
+
+async fn search_post(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = authorize(&s, &headers) {
+        return e.into_response();
+    }
+    let client = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(m)) => m,
+        Ok(other) => {
+            return MeiliError::malformed("json", format!("expected an object, found {other}"))
+                .into_response()
+        }
+        Err(e) => return MeiliError::malformed("json", e).into_response(),
+    };
+    search(&s, uid, client).await
+}
+
+async fn search_get(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    if let Err(e) = authorize(&s, &headers) {
+        return e.into_response();
+    }
+    search(&s, uid, query_to_body(params)).await
+}
+
+/// GET search parameters as the POST body they stand for.
+fn query_to_body(params: Vec<(String, String)>) -> Map<String, Value> {
+    let list = |v: &str| Value::Array(v.split(',').map(|s| Value::from(s.trim())).collect());
+    params
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match k.as_str() {
+                "offset" | "limit" | "page" | "hitsPerPage" | "cropLength" => {
+                    v.parse::<i64>().map(Value::from).unwrap_or(Value::from(v))
+                }
+                "showRankingScore" | "showMatchesPosition" => {
+                    v.parse::<bool>().map(Value::from).unwrap_or(Value::from(v))
+                }
+                "sort"
+                | "facets"
+                | "attributesToRetrieve"
+                | "attributesToHighlight"
+                | "attributesToCrop" => list(&v),
+                _ => Value::from(v),
+            };
+            (k, value)
+        })
+        .collect()
+}
+
+async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Response {
+    let index = IndexUid(uid.clone());
+    let topology = s.cache.snapshot();
+    let turn = s.turn.fetch_add(1, Ordering::Relaxed);
+    match scatter::search(&s.nodes, &topology, &index, &client, turn).await {
+        Ok(g) if g.missing.is_empty() => Json(g.body).into_response(),
+        Ok(g) => {
+            let shards: Vec<String> = g.missing.iter().map(|s| s.0.to_string()).collect();
+            let mut resp = Json(g.body).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("shards={}", shards.join(","))) {
+                resp.headers_mut().insert(DEGRADED_HEADER, v);
+            }
+            resp
+        }
+        Err(ScatterError::UnknownIndex(_)) => MeiliError::index_not_found(&uid).into_response(),
+        Err(ScatterError::Param(p)) => MeiliError::invalid(p.code, p.message).into_response(),
+        Err(ScatterError::Refused { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, Json(body)).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GET parameters become the typed body a POST would carry.
+    #[test]
+    fn get_parameters_become_a_body() {
+        let body = query_to_body(vec![
+            ("q".into(), "star".into()),
+            ("limit".into(), "2".into()),
+            ("sort".into(), "year:asc,title:desc".into()),
+            ("showRankingScore".into(), "true".into()),
+            ("filter".into(), "genre = scifi".into()),
+        ]);
+        assert_eq!(
+            Value::Object(body),
+            json!({"q": "star", "limit": 2, "sort": ["year:asc", "title:desc"], "showRankingScore": true, "filter": "genre = scifi"})
+        );
+    }
+}
