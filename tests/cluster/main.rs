@@ -4,9 +4,11 @@
 mod bad_input;
 mod crash;
 mod election;
+mod fleet;
 mod grpc_docs;
 mod membership;
 mod minority;
+mod router_search;
 mod router_service;
 mod router_watch;
 mod tls;

@@ -1,0 +1,222 @@
+//! Devnodes and routers around a coordinator [`Cluster`], for tests of the
+//! data plane. Every process is killed when the fleet is dropped.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use miroir::pb::v1::*;
+use serde_json::{json, Value};
+
+use crate::util::*;
+
+pub const KEY: &str = "fleet-master-key";
+
+pub struct Proc {
+    pub addr: String,
+    child: Option<Child>,
+}
+
+impl Proc {
+    fn spawn(bin: &str, args: &[String], log: std::fs::File) -> Self {
+        let child = Command::new(bin)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start process");
+        Proc {
+            addr: String::new(),
+            child: Some(child),
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub struct Fleet {
+    pub cluster: Cluster,
+    /// Devnodes by node id, with the group each was registered in.
+    pub nodes: Vec<(String, u32, Proc)>,
+    pub routers: Vec<Proc>,
+    pub http: reqwest::Client,
+}
+
+impl Fleet {
+    /// Three coordinators and `groups` × `per_group` devnodes, registered.
+    pub async fn start(groups: u32, per_group: u32) -> Self {
+        let cluster = Cluster::start(3);
+        let leader = cluster.leader().await;
+        let mut nodes = vec![];
+        let mut admin = cluster.admin(leader).await;
+        for g in 0..groups {
+            for i in 0..per_group {
+                let id = format!("meili-{g}-{i}");
+                let port = free_port();
+                let log =
+                    std::fs::File::create(cluster.dir.path().join(format!("{id}.log"))).unwrap();
+                let args = [
+                    "--listen".to_string(),
+                    format!("127.0.0.1:{port}"),
+                    "--master-key".into(),
+                    KEY.into(),
+                ];
+                let mut p = Proc::spawn(env!("CARGO_BIN_EXE_miroir-devnode"), &args, log);
+                p.addr = format!("http://127.0.0.1:{port}");
+                let req = AddNodeRequest {
+                    id: id.clone(),
+                    address: p.addr.clone(),
+                    group: g,
+                };
+                admin.add_node(cluster.req(req)).await.unwrap();
+                nodes.push((id, g, p));
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let fleet = Fleet {
+            cluster,
+            nodes,
+            routers: vec![],
+            http,
+        };
+        for (_, _, p) in &fleet.nodes {
+            let url = format!("{}/health", p.addr);
+            eventually("a devnode to answer", || async {
+                fleet.http.get(&url).send().await.ok().map(|_| ())
+            })
+            .await;
+        }
+        fleet
+    }
+
+    /// Starts a router that follows the coordinators; returns its base URL.
+    pub async fn start_router(&mut self) -> String {
+        let port = free_port();
+        let coordinators: Vec<String> = (1..=3).map(|id| self.cluster.addr(id)).collect();
+        let args = [
+            "--listen".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--coordinators".into(),
+            coordinators.join(","),
+            "--master-key".into(),
+            KEY.into(),
+            "--router-id".into(),
+            format!("router-{}", self.routers.len()),
+        ];
+        let log = std::fs::File::create(
+            self.cluster
+                .dir
+                .path()
+                .join(format!("router-{}.log", self.routers.len())),
+        )
+        .unwrap();
+        let mut p = Proc::spawn(env!("CARGO_BIN_EXE_miroir-router"), &args, log);
+        p.addr = format!("http://127.0.0.1:{port}");
+        let url = format!("{}/health", p.addr);
+        eventually("the router to answer", || async {
+            self.http.get(&url).send().await.ok().map(|_| ())
+        })
+        .await;
+        let addr = p.addr.clone();
+        self.routers.push(p);
+        addr
+    }
+
+    /// Sends a request with the master key; returns the status and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, url).bearer_auth(KEY);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Waits until a devnode task has finished, and checks it succeeded.
+    pub async fn wait_task(&self, node: &str, task: &Value) {
+        let uid = task["taskUid"].as_u64().expect("a task uid");
+        let url = format!("{node}/tasks/{uid}");
+        let done = eventually("a devnode task to finish", || async {
+            let (_, t) = self.call(reqwest::Method::GET, &url, None).await;
+            matches!(t["status"].as_str(), Some("succeeded" | "failed")).then_some(t)
+        })
+        .await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+    }
+
+    /// Until the router writes itself: creates the index on every node and
+    /// writes each document, tagged with its shard, to its shard's owners as
+    /// the coordinators' shard map says.
+    pub async fn load(&self, uid: &str, docs: &[Value]) {
+        let leader = self.cluster.leader().await;
+        let mut admin = self.cluster.admin(leader).await;
+        let map = admin
+            .get_shard_map(self.cluster.req(IndexRef { uid: uid.into() }))
+            .await
+            .unwrap()
+            .into_inner();
+        let shards = map.shards.len() as u32;
+        for (_, _, p) in &self.nodes {
+            let (_, t) = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{}/indexes", p.addr),
+                    Some(&json!({"uid": uid, "primaryKey": "id"})),
+                )
+                .await;
+            self.wait_task(&p.addr, &t).await;
+            let settings = json!({"filterableAttributes": ["_miroir_shard", "color", "n"], "sortableAttributes": ["n"]});
+            let (_, t) = self
+                .call(
+                    reqwest::Method::PATCH,
+                    &format!("{}/indexes/{uid}/settings", p.addr),
+                    Some(&settings),
+                )
+                .await;
+            self.wait_task(&p.addr, &t).await;
+        }
+        let placed = miroir::router::documents::place_batch(docs.to_vec(), "id", shards).unwrap();
+        for (id, _, p) in &self.nodes {
+            let mine: Vec<Value> = placed
+                .iter()
+                .filter(|(s, _)| map.shards[s.0 as usize].write.contains(id))
+                .map(|(_, d)| d.clone())
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let (_, t) = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{}/indexes/{uid}/documents", p.addr),
+                    Some(&Value::from(mine)),
+                )
+                .await;
+            self.wait_task(&p.addr, &t).await;
+        }
+    }
+}

@@ -1,0 +1,221 @@
+use miroir::pb::v1::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::util::*;
+
+const COLORS: [&str; 3] = ["red", "green", "blue"];
+
+/// A word only document `i` has, far (in edits) from every other one, so
+/// typo tolerance cannot match another document.
+fn unique_word(i: u64) -> String {
+    let h = xxhash_rust::xxh3::xxh3_64(&i.to_le_bytes());
+    (0..8)
+        .map(|k| (b'a' + ((h >> (k * 5)) % 26) as u8) as char)
+        .collect()
+}
+
+fn docs(n: u64) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"id": i, "title": format!("item {} common", unique_word(i)), "color": COLORS[i as usize % 3], "n": (i * 37) % 101}))
+        .collect()
+}
+
+async fn fleet_with_index(groups: u32, per_group: u32, rf: u32, n: u64) -> (Fleet, String) {
+    let mut f = Fleet::start(groups, per_group).await;
+    let leader = f.cluster.leader().await;
+    let mut admin = f.cluster.admin(leader).await;
+    let req = CreateIndexRequest {
+        uid: "items".into(),
+        primary_key: Some("id".into()),
+        shards: 8,
+        replication_factor: rf,
+    };
+    admin.create_index(f.cluster.req(req)).await.unwrap();
+    f.load("items", &docs(n)).await;
+    let router = f.start_router().await;
+    let url = format!("{router}/indexes/items/search");
+    eventually("the router to know the index", || async {
+        let (status, _) = f.call(Method::POST, &url, Some(&json!({"q": ""}))).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    (f, url)
+}
+
+fn ids(body: &Value) -> Vec<u64> {
+    body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_u64().unwrap())
+        .collect()
+}
+
+/// Totals, facet counts and unique-word hits count every document exactly
+/// once, with two groups of one copy and with one group of two copies.
+async fn counts_each_document_once(groups: u32, per_group: u32, rf: u32) {
+    let (f, url) = fleet_with_index(groups, per_group, rf, 100).await;
+    let (status, all) = f
+        .call(
+            Method::POST,
+            &url,
+            Some(&json!({"q": "", "facets": ["color"], "limit": 100})),
+        )
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["estimatedTotalHits"], 100);
+    let mut seen = ids(&all);
+    seen.sort();
+    assert_eq!(seen, (0..100).collect::<Vec<_>>());
+    let counts = &all["facetDistribution"]["color"];
+    let sum: u64 = COLORS.iter().map(|c| counts[*c].as_u64().unwrap()).sum();
+    assert_eq!(sum, 100, "{counts}");
+    assert!(
+        all["hits"][0].get("_miroir_shard").is_none(),
+        "reserved field leaked"
+    );
+    for i in [0u64, 42, 99] {
+        let (_, one) = f
+            .call(Method::POST, &url, Some(&json!({"q": unique_word(i)})))
+            .await;
+        assert_eq!(ids(&one), vec![i], "{}: {one}", unique_word(i));
+        assert_eq!(one["estimatedTotalHits"], 1);
+    }
+}
+
+/// RG=2, RF=1: nothing counted twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_groups_count_each_document_once() {
+    counts_each_document_once(2, 2, 1).await;
+}
+
+/// RG=1, RF=2: a node holding extra copies never double-counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_copies_count_each_document_once() {
+    counts_each_document_once(1, 3, 2).await;
+}
+
+/// Five pages of ten are one page of fifty, with no duplicate and no gap, and
+/// sorting by a number is globally correct.
+#[tokio::test(flavor = "multi_thread")]
+async fn pagination_and_sort_are_global() {
+    let (f, url) = fleet_with_index(2, 2, 1, 100).await;
+    let sorted = json!({"q": "", "sort": ["n:asc"], "limit": 50});
+    let (_, fifty) = f.call(Method::POST, &url, Some(&sorted)).await;
+    let mut paged = vec![];
+    for page in 0..5 {
+        let (_, p) = f
+            .call(
+                Method::POST,
+                &url,
+                Some(&json!({"q": "", "sort": ["n:asc"], "offset": page * 10, "limit": 10})),
+            )
+            .await;
+        paged.extend(ids(&p));
+    }
+    assert_eq!(paged, ids(&fifty));
+    let ns: Vec<u64> = fifty["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["n"].as_u64().unwrap())
+        .collect();
+    assert!(ns.windows(2).all(|w| w[0] <= w[1]), "not sorted: {ns:?}");
+    let mut all_n: Vec<u64> = (0..100u64).map(|i| (i * 37) % 101).collect();
+    all_n.sort();
+    assert_eq!(ns, all_n[..50]);
+    let (_, pages) = f
+        .call(
+            Method::POST,
+            &url,
+            Some(&json!({"q": "", "page": 3, "hitsPerPage": 7})),
+        )
+        .await;
+    assert_eq!(
+        (pages["totalHits"].clone(), pages["totalPages"].clone()),
+        (json!(100), json!(15))
+    );
+    assert_eq!(pages["hits"].as_array().unwrap().len(), 7);
+}
+
+/// A dead node's shards are served by the other group; with a single copy of
+/// a shard gone, the answer is partial and says so in X-Miroir-Degraded.
+#[tokio::test(flavor = "multi_thread")]
+async fn node_failure_falls_back_or_degrades() {
+    let (mut f, url) = fleet_with_index(2, 1, 1, 60).await;
+    f.nodes[0].2.kill();
+    for _ in 0..4 {
+        let (status, body) = f.call(Method::POST, &url, Some(&json!({"q": ""}))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["estimatedTotalHits"], 60,
+            "a replica in the other group should serve"
+        );
+    }
+    f.nodes[1].2.kill();
+    let resp = f
+        .http
+        .post(&url)
+        .bearer_auth(KEY)
+        .json(&json!({"q": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers().get("x-miroir-degraded").is_some(),
+        "partial answer not marked"
+    );
+}
+
+/// Meilisearch-shaped errors: wrong key, unknown index, bad parameters, and
+/// a node's own error (a filter on a non-filterable attribute) passed through.
+#[tokio::test(flavor = "multi_thread")]
+async fn search_errors_look_like_meilisearch() {
+    let (f, url) = fleet_with_index(1, 2, 1, 10).await;
+    let resp = f
+        .http
+        .post(&url)
+        .json(&json!({"q": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = f
+        .http
+        .post(&url)
+        .bearer_auth("nope")
+        .json(&json!({"q": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let missing = url.replace("/items/", "/nope/");
+    let (status, body) = f
+        .call(Method::POST, &missing, Some(&json!({"q": ""})))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("index_not_found"))
+    );
+    let (status, body) = f
+        .call(Method::POST, &url, Some(&json!({"limit": -1})))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_search_limit"))
+    );
+    let (status, body) = f
+        .call(Method::POST, &url, Some(&json!({"filter": "title = x"})))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_search_filter")),
+        "{body}"
+    );
+    for key in ["message", "code", "type", "link"] {
+        assert!(body.get(key).is_some(), "{body}");
+    }
+}
