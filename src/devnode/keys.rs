@@ -5,8 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::stamp;
 use crate::meili::error::{wrong_type, MeiliError};
+use crate::meili::stamp;
 
 /// Actions a key may be given (`X.*` and `*.get` wildcards are accepted on top of these).
 const ACTIONS: [&str; 36] = [

@@ -24,7 +24,6 @@
 //! - [`keys`]: the master key and API keys.
 //! - [`primary_key`]: primary key inference and document id validation.
 //! - errors come from [`crate::meili`], shared with the router.
-//! - [`stamp`]: timestamps, durations and unique identifiers.
 
 pub mod documents;
 pub mod evaluation;
@@ -39,7 +38,6 @@ pub mod results;
 pub mod search;
 pub mod server;
 pub mod settings;
-pub mod stamp;
 pub mod store;
 pub mod tasks;
 pub mod terms;

@@ -9,9 +9,9 @@ use super::facets;
 use super::hits::render;
 use super::query::{self, SearchQuery};
 use super::search::{self, Ranked};
-use super::stamp;
 use super::store::{Document, Store};
 use crate::meili::error::{wrong_type, MeiliError};
+use crate::meili::stamp;
 
 fn max_total_hits(index: &super::store::Index) -> usize {
     index.settings["pagination"]["maxTotalHits"]

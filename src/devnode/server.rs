@@ -15,8 +15,9 @@ use tokio::sync::Notify;
 use super::keys::Keys;
 use super::store::Store;
 use super::tasks::{TaskOp, TaskQuery, TaskQueue};
-use super::{documents, indexes, stamp};
+use super::{documents, indexes};
 use crate::meili::error::MeiliError;
+use crate::meili::stamp;
 
 /// Everything the server knows, behind one lock held only for short, non-async sections.
 pub struct StateInner {

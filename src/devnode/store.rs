@@ -10,9 +10,9 @@ use serde_json::{json, Map, Value};
 use super::filter;
 use super::primary_key;
 use super::settings;
-use super::stamp;
 use super::tasks::TaskOp;
 use crate::meili::error::MeiliError;
+use crate::meili::stamp;
 
 pub type Document = Map<String, Value>;
 

@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::server::Node;
-use super::stamp;
 use super::store::Document;
 use crate::meili::error::MeiliError;
+use crate::meili::stamp;
 
 /// What an asynchronous write does once its turn comes.
 pub enum TaskOp {

@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`error`]: Meilisearch's error responses and their codes.
+//! - [`stamp`]: timestamps, durations and identifiers as Meilisearch prints them.
 
 pub mod error;
+pub mod stamp;
 
 pub use error::MeiliError;

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 use super::topology::TopologyCache;
+use crate::coordinator::auth::ClientAuth;
 use crate::coordinator::network::Dialer;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::WatchShardMapsRequest;
@@ -61,6 +62,43 @@ impl ControlPlane {
         let n = self.channels.len();
         let start = self.preferred.load(Ordering::Relaxed);
         (0..n).map(move |i| ((start + i) % n, &self.channels[(start + i) % n]))
+    }
+
+    /// Runs one unary call against the coordinators, the preferred one first,
+    /// moving on only when a coordinator could not be reached (a request that
+    /// reached one is never sent twice).
+    pub async fn unary<T, F, Fut>(&self, f: F) -> Result<T, tonic::Status>
+    where
+        F: Fn(Channel, ClientAuth) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let mut last = tonic::Status::unavailable("no coordinator configured");
+        for (i, (_, ch)) in self
+            .order()
+            .map(|(i, c)| (i, c.clone()))
+            .collect::<Vec<_>>()
+        {
+            match f(ch, self.dialer.auth.clone()).await {
+                Err(s)
+                    if s.code() == tonic::Code::Unavailable && s.message().contains("connect") =>
+                {
+                    last = s
+                }
+                other => {
+                    self.preferred.store(i, Ordering::Relaxed);
+                    return other;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// A request carrying the coordinators' admin key, if any.
+    pub fn request<M>(auth: &ClientAuth, msg: M) -> tonic::Request<M> {
+        let mut r = tonic::Request::new(msg);
+        r.set_timeout(Duration::from_secs(15));
+        auth.apply(&mut r);
+        r
     }
 
     /// Follows the shard maps until shutdown, moving to the next coordinator

@@ -9,6 +9,7 @@
 //! - [`scatter`]: one search over many nodes, with replica fallback.
 //! - [`server`]: the HTTP routes (so far health, version and search).
 //! - [`search`]: the client's paging and sorting, and the request each node receives.
+//! - [`tasks`]: task uids, task records and their Meilisearch view.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
@@ -21,6 +22,7 @@ pub mod plan;
 pub mod scatter;
 pub mod search;
 pub mod server;
+pub mod tasks;
 pub mod topology;
 
 use std::sync::Arc;

@@ -1,0 +1,181 @@
+//! Miroir tasks: uids from the coordinators' blocks, one record per client
+//! write naming the node tasks behind it, and the Meilisearch-shaped view of
+//! a record (succeeded only when every node task needed has succeeded).
+
+use std::sync::Mutex;
+use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::control::ControlPlane;
+use crate::meili::stamp;
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::{AllocateTaskIdsRequest, CommitTasksRequest, NodeTask, TaskRecord};
+
+/// Task uids taken from the coordinators at a time.
+const BLOCK: u32 = 256;
+
+/// The rest of this router's current block of task uids.
+#[derive(Default)]
+pub struct TaskIds {
+    /// `next..end` are still free.
+    range: Mutex<(u64, u64)>,
+}
+
+impl TaskIds {
+    pub async fn next(
+        &self,
+        control: &ControlPlane,
+        router_id: &str,
+    ) -> Result<u64, tonic::Status> {
+        if let Some(uid) = self.take() {
+            return Ok(uid);
+        }
+        let block = control
+            .unary(|ch, auth| async move {
+                let req = AllocateTaskIdsRequest {
+                    router_id: router_id.to_string(),
+                    count: BLOCK,
+                };
+                RouterClient::new(ch)
+                    .allocate_task_ids(ControlPlane::request(&auth, req))
+                    .await
+            })
+            .await?
+            .into_inner();
+        let mut r = self.range.lock().expect("task id lock");
+        // Another request may have refilled meanwhile; the newer block wins, the
+        // unused rest of the older one is simply skipped (uids stay unique).
+        if r.0 >= r.1 || block.first > r.0 {
+            *r = (block.first, block.first + u64::from(block.count));
+        }
+        let uid = r.0;
+        r.0 += 1;
+        Ok(uid)
+    }
+
+    fn take(&self) -> Option<u64> {
+        let mut r = self.range.lock().expect("task id lock");
+        (r.0 < r.1).then(|| {
+            r.0 += 1;
+            r.0 - 1
+        })
+    }
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Commits records (one Raft entry for the lot).
+pub async fn commit(control: &ControlPlane, tasks: Vec<TaskRecord>) -> Result<(), tonic::Status> {
+    control
+        .unary(|ch, auth| {
+            let tasks = tasks.clone();
+            async move {
+                RouterClient::new(ch)
+                    .commit_tasks(ControlPlane::request(&auth, CommitTasksRequest { tasks }))
+                    .await
+            }
+        })
+        .await
+        .map(|_| ())
+}
+
+/// What a client sees right after a write: Meilisearch's summarized task.
+pub fn summary(t: &TaskRecord) -> Value {
+    json!({
+        "taskUid": t.uid,
+        "indexUid": t.index_uid,
+        "status": t.status,
+        "type": t.kind,
+        "enqueuedAt": rfc3339(t.enqueued_at_ms),
+    })
+}
+
+/// A task as `GET /tasks/{uid}` shows it.
+pub fn view(t: &TaskRecord) -> Value {
+    let details: Value = serde_json::from_str(&t.details).unwrap_or(json!({}));
+    let error: Value = t
+        .error
+        .as_deref()
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or(Value::Null);
+    let finished = t.finished_at_ms.map(rfc3339);
+    json!({
+        "uid": t.uid,
+        "batchUid": t.uid,
+        "indexUid": t.index_uid,
+        "status": t.status,
+        "type": t.kind,
+        "canceledBy": null,
+        "details": details,
+        "error": error,
+        "duration": t
+            .finished_at_ms
+            .map(|f| stamp::iso_duration(Duration::from_millis(f.saturating_sub(t.enqueued_at_ms)))),
+        "enqueuedAt": rfc3339(t.enqueued_at_ms),
+        "startedAt": finished.as_ref().map(|_| rfc3339(t.enqueued_at_ms)),
+        "finishedAt": finished,
+    })
+}
+
+/// The Miroir task's status from its node tasks: failed as soon as one
+/// failed (with that node's error), succeeded once all succeeded.
+pub fn aggregate(nodes: &[(NodeTask, Option<Value>)]) -> (String, Option<Value>) {
+    if let Some((_, err)) = nodes.iter().find(|(n, _)| n.status == "failed") {
+        return ("failed".into(), err.clone());
+    }
+    if nodes.iter().all(|(n, _)| n.status == "succeeded") {
+        return ("succeeded".into(), None);
+    }
+    if nodes
+        .iter()
+        .any(|(n, _)| n.status == "processing" || n.status == "succeeded")
+    {
+        return ("processing".into(), None);
+    }
+    ("enqueued".into(), None)
+}
+
+fn rfc3339(ms: u64) -> String {
+    stamp::rfc3339(u128::from(ms) * 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nt(status: &str) -> (NodeTask, Option<Value>) {
+        (
+            NodeTask {
+                node: "n".into(),
+                task_uid: 1,
+                status: status.into(),
+            },
+            None,
+        )
+    }
+
+    /// A task succeeds only when every node task did, and fails when any did.
+    #[test]
+    fn aggregation() {
+        assert_eq!(
+            aggregate(&[nt("succeeded"), nt("succeeded")]).0,
+            "succeeded"
+        );
+        assert_eq!(
+            aggregate(&[nt("succeeded"), nt("enqueued")]).0,
+            "processing"
+        );
+        assert_eq!(aggregate(&[nt("enqueued"), nt("enqueued")]).0, "enqueued");
+        let mut failed = nt("failed");
+        failed.1 = Some(json!({"code": "invalid_document_id"}));
+        let (status, err) = aggregate(&[nt("succeeded"), failed]);
+        assert_eq!(status, "failed");
+        assert_eq!(err.unwrap()["code"], "invalid_document_id");
+    }
+}
