@@ -239,7 +239,7 @@ fn listing(
             ids.as_ref().is_none_or(|ids| {
                 let pk = index.primary_key.as_deref().unwrap_or("id");
                 d.get(pk)
-                    .and_then(|v| super::primary_key::document_id(v).ok())
+                    .and_then(|v| crate::meili::primary_key::document_id(v).ok())
                     .is_some_and(|id| ids.contains(&id))
             })
         })

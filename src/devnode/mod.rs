@@ -22,7 +22,6 @@
 //! - [`facets`]: facet distribution, facet stats and facet search.
 //! - [`query`]: search parameters and their errors.
 //! - [`keys`]: the master key and API keys.
-//! - [`primary_key`]: primary key inference and document id validation.
 //! - errors come from [`crate::meili`], shared with the router.
 
 pub mod documents;
@@ -32,7 +31,6 @@ pub mod filter;
 pub mod hits;
 pub mod indexes;
 pub mod keys;
-pub mod primary_key;
 pub mod query;
 pub mod results;
 pub mod search;

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{json, Map, Value};
 
 use super::filter;
-use super::primary_key;
 use super::settings;
 use super::tasks::TaskOp;
 use crate::meili::error::MeiliError;
+use crate::meili::primary_key;
 use crate::meili::stamp;
 
 pub type Document = Map<String, Value>;

@@ -3,9 +3,11 @@
 //!
 //! # Layout
 //! - [`error`]: Meilisearch's error responses and their codes.
+//! - [`primary_key`]: primary-key inference and document-id rules.
 //! - [`stamp`]: timestamps, durations and identifiers as Meilisearch prints them.
 
 pub mod error;
+pub mod primary_key;
 pub mod stamp;
 
 pub use error::MeiliError;

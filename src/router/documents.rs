@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::meili::primary_key::valid_id_str;
 use crate::placement::{shard_for_key, PrimaryKeyValue};
 use crate::state::ShardId;
 
@@ -11,7 +12,6 @@ use crate::state::ShardId;
 pub const SHARD_FIELD: &str = "_miroir_shard";
 /// Prefix of every attribute Miroir reserves.
 pub const RESERVED_PREFIX: &str = "_miroir";
-const MAX_ID_BYTES: usize = 511;
 
 /// Why a batch was refused; nothing of it reaches any node.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -52,7 +52,7 @@ pub fn shard_of(
         document: Value::Object(doc.clone()).to_string(),
     })?;
     let key = match id {
-        Value::String(s) if valid_string_id(s) => PrimaryKeyValue::String(s),
+        Value::String(s) if valid_id_str(s) => PrimaryKeyValue::String(s),
         Value::Number(n) if n.is_i64() || n.is_u64() => {
             let i = n
                 .as_i64()
@@ -63,13 +63,6 @@ pub fn shard_of(
         other => return Err(BatchError::InvalidId(other.to_string())),
     };
     Ok(shard_for_key(&key, shards))
-}
-
-fn valid_string_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ID_BYTES
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Checks a whole batch, then tags every document with its shard. Either
