@@ -10,6 +10,7 @@
 //! - [`server`]: the HTTP routes (so far health, version and search).
 //! - [`search`]: the client's paging and sorting, and the request each node receives.
 //! - [`tasks`]: task uids, task records and their Meilisearch view.
+//! - [`writes`]: index creation and document writes with per-group quorum.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
@@ -24,6 +25,7 @@ pub mod search;
 pub mod server;
 pub mod tasks;
 pub mod topology;
+pub mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,13 +92,16 @@ pub async fn run(
         args.router_id.clone(),
     )?;
     let cache = topology::TopologyCache::default();
-    tokio::spawn(control.watch(cache.clone(), shutdown.clone()));
+    tokio::spawn(control.clone().watch(cache.clone(), shutdown.clone()));
     let node_key = args.node_key.or_else(|| args.master_key.clone());
     let shared = Arc::new(server::Shared {
         cache,
         nodes: nodes::NodeClient::new(node_key, Duration::from_millis(args.node_timeout_ms))?,
         master_key: args.master_key,
         turn: Default::default(),
+        control,
+        ids: Default::default(),
+        router_id: args.router_id,
     });
     tracing::info!(addr = ?listener.local_addr().ok(), "router serving");
     axum::serve(listener, server::routes(shared))

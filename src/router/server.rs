@@ -12,9 +12,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use super::control::ControlPlane;
 use super::nodes::NodeClient;
 use super::scatter::{self, ScatterError};
+use super::tasks::{summary, TaskIds};
 use super::topology::TopologyCache;
+use super::writes::{WriteError, Writer};
 use crate::meili::MeiliError;
 use crate::state::IndexUid;
 
@@ -24,6 +27,9 @@ pub const DEGRADED_HEADER: &str = "x-miroir-degraded";
 pub struct Shared {
     pub cache: TopologyCache,
     pub nodes: NodeClient,
+    pub control: ControlPlane,
+    pub ids: TaskIds,
+    pub router_id: String,
     pub master_key: Option<String>,
     /// Round-robin position for choosing a replica group.
     pub turn: AtomicUsize,
@@ -33,7 +39,13 @@ pub fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/version", get(version))
+        .route("/indexes", axum::routing::post(create_index))
         .route("/indexes/{uid}/search", get(search_get).post(search_post))
+        .route(
+            "/indexes/{uid}/documents",
+            axum::routing::post(add_documents).put(update_documents),
+        )
+        .route("/tasks/{uid}", get(get_task))
         .with_state(shared)
 }
 
@@ -51,6 +63,141 @@ async fn version(
         "commitDate": "unknown",
         "pkgVersion": env!("CARGO_PKG_VERSION"),
     })))
+}
+
+fn writer(s: &Shared) -> Writer<'_> {
+    let t = s.cache.snapshot();
+    let fleet = t
+        .nodes
+        .values()
+        .map(|n| (n.id.clone(), (n.address.clone(), n.group)))
+        .collect();
+    Writer {
+        control: &s.control,
+        nodes: &s.nodes,
+        ids: &s.ids,
+        router_id: &s.router_id,
+        fleet,
+    }
+}
+
+fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
+    (StatusCode::ACCEPTED, Json(summary(task))).into_response()
+}
+
+fn write_error(e: WriteError) -> Response {
+    match e {
+        WriteError::Meili(m) => m.into_response(),
+        WriteError::NoQuorum { degraded } => {
+            let err = MeiliError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "miroir_no_quorum",
+                "system",
+                format!("Not enough nodes acknowledged the write ({degraded}); it may be partially applied: retry it."),
+            );
+            let mut resp = err.into_response();
+            if let Ok(v) = HeaderValue::from_str(&degraded) {
+                resp.headers_mut().insert(DEGRADED_HEADER, v);
+            }
+            resp
+        }
+    }
+}
+
+fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
+    serde_json::from_slice(body).map_err(|e| MeiliError::malformed("json", e))
+}
+
+async fn create_index(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = authorize(&s, &headers) {
+        return e.into_response();
+    }
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let Some(uid) = body.get("uid").and_then(Value::as_str) else {
+        return MeiliError::invalid("missing_index_uid", "Missing field `uid`").into_response();
+    };
+    let pk = body
+        .get("primaryKey")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match writer(&s).create_index(uid, pk).await {
+        Ok(t) => accepted(&t),
+        Err(e) => write_error(e),
+    }
+}
+
+async fn add_documents(
+    s: State<Arc<Shared>>,
+    p: Path<String>,
+    q: Query<Vec<(String, String)>>,
+    h: HeaderMap,
+    b: axum::body::Bytes,
+) -> Response {
+    write_documents(s, p, q, h, b, true).await
+}
+
+async fn update_documents(
+    s: State<Arc<Shared>>,
+    p: Path<String>,
+    q: Query<Vec<(String, String)>>,
+    h: HeaderMap,
+    b: axum::body::Bytes,
+) -> Response {
+    write_documents(s, p, q, h, b, false).await
+}
+
+async fn write_documents(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    replace: bool,
+) -> Response {
+    if let Err(e) = authorize(&s, &headers) {
+        return e.into_response();
+    }
+    let docs = match json_body(&body) {
+        Ok(Value::Array(d)) => d,
+        Ok(one @ Value::Object(_)) => vec![one],
+        Ok(_) => {
+            return MeiliError::malformed("json", "expected an array of objects or one object")
+                .into_response()
+        }
+        Err(e) => return e.into_response(),
+    };
+    let pk = q
+        .into_iter()
+        .find(|(k, _)| k == "primaryKey")
+        .map(|(_, v)| v);
+    match writer(&s).write_documents(&uid, pk, docs, replace).await {
+        Ok(t) => accepted(&t),
+        Err(e) => write_error(e),
+    }
+}
+
+async fn get_task(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = authorize(&s, &headers) {
+        return e.into_response();
+    }
+    let Ok(uid) = uid.parse::<u64>() else {
+        return MeiliError::invalid("invalid_task_uid", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer")).into_response();
+    };
+    match writer(&s).task(uid).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Meilisearch's rule: no key configured, everything is open; otherwise a

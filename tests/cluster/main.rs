@@ -11,5 +11,6 @@ mod minority;
 mod router_search;
 mod router_service;
 mod router_watch;
+mod router_writes;
 mod tls;
 mod util;

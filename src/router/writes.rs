@@ -1,0 +1,523 @@
+//! The write path: index creation through the coordinators and onto every
+//! node, and document writes placed by shard, sent to every owner in
+//! parallel, and acknowledged when one replica group holds every shard of
+//! the batch with a majority of its copies.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::control::ControlPlane;
+use super::documents::{place_batch, SHARD_FIELD};
+use super::nodes::{NodeClient, NodeError};
+use super::tasks::{self, now_ms, TaskIds};
+use crate::meili::MeiliError;
+use crate::pb::v1::admin_client::AdminClient;
+use crate::pb::v1::{
+    CreateIndexRequest, IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord,
+};
+use crate::state::{GroupId, NodeId};
+
+/// What the write path needs from the router.
+pub struct Writer<'a> {
+    pub control: &'a ControlPlane,
+    pub nodes: &'a NodeClient,
+    pub ids: &'a TaskIds,
+    pub router_id: &'a str,
+    /// Node id to (address, group), from the cached topology.
+    pub fleet: BTreeMap<NodeId, (String, GroupId)>,
+}
+
+/// How a new task starts: refused outright (with Meilisearch's error), or
+/// enqueued on the nodes named.
+enum Outcome {
+    Failed(Value),
+    Enqueued(Vec<NodeTask>),
+}
+
+/// A write refused before or while reaching the nodes.
+#[derive(Debug)]
+pub enum WriteError {
+    Meili(MeiliError),
+    /// Some shard reached no group with a majority of its copies.
+    NoQuorum {
+        degraded: String,
+    },
+}
+
+impl From<MeiliError> for WriteError {
+    fn from(e: MeiliError) -> Self {
+        WriteError::Meili(e)
+    }
+}
+
+fn coordinators_down(s: tonic::Status) -> MeiliError {
+    MeiliError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "miroir_coordinators_unavailable",
+        "system",
+        format!("The coordinators could not be reached: {}", s.message()),
+    )
+}
+
+fn node_error_json(e: &NodeError) -> Value {
+    match e {
+        NodeError::Refused { body, .. } => body.clone(),
+        NodeError::Unreachable { node, reason } => json!({
+            "message": format!("Node `{node}` did not answer: {reason}"),
+            "code": "miroir_node_unreachable", "type": "system",
+            "link": "https://docs.meilisearch.com/errors#miroir_node_unreachable",
+        }),
+    }
+}
+
+impl Writer<'_> {
+    async fn record(
+        &self,
+        uid: u64,
+        index: &str,
+        kind: &str,
+        outcome: Outcome,
+        details: Value,
+    ) -> Result<TaskRecord, MeiliError> {
+        let now = now_ms();
+        let (status, node_tasks, error, finished) = match outcome {
+            Outcome::Failed(e) => ("failed", vec![], Some(e.to_string()), Some(now)),
+            Outcome::Enqueued(nodes) => ("enqueued", nodes, None, None),
+        };
+        let t = TaskRecord {
+            uid,
+            index_uid: index.to_string(),
+            kind: kind.to_string(),
+            status: status.to_string(),
+            node_tasks,
+            error,
+            enqueued_at_ms: now,
+            finished_at_ms: finished,
+            details: details.to_string(),
+        };
+        tasks::commit(self.control, vec![t.clone()])
+            .await
+            .map_err(coordinators_down)?;
+        Ok(t)
+    }
+
+    async fn new_uid(&self) -> Result<u64, MeiliError> {
+        self.ids
+            .next(self.control, self.router_id)
+            .await
+            .map_err(coordinators_down)
+    }
+
+    pub async fn shard_map(&self, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
+        let res = self
+            .control
+            .unary(|ch, auth| async move {
+                AdminClient::new(ch)
+                    .get_shard_map(ControlPlane::request(
+                        &auth,
+                        IndexRef {
+                            uid: uid.to_string(),
+                        },
+                    ))
+                    .await
+            })
+            .await;
+        match res {
+            Ok(m) => Ok(Some(m.into_inner())),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
+            Err(s) => Err(coordinators_down(s)),
+        }
+    }
+
+    /// The index's primary key as the coordinators have it.
+    pub async fn primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
+        let d = self
+            .control
+            .unary(|ch, auth| async move {
+                AdminClient::new(ch)
+                    .describe_index(ControlPlane::request(
+                        &auth,
+                        IndexRef {
+                            uid: uid.to_string(),
+                        },
+                    ))
+                    .await
+            })
+            .await
+            .map_err(coordinators_down)?
+            .into_inner();
+        Ok(d.index.and_then(|i| i.primary_key))
+    }
+
+    /// Fixes the primary key once; concurrent routers setting the same key all succeed.
+    pub async fn set_primary_key(&self, uid: &str, pk: &str) -> Result<(), MeiliError> {
+        self.control
+            .unary(|ch, auth| async move {
+                let req = SetPrimaryKeyRequest {
+                    uid: uid.to_string(),
+                    primary_key: pk.to_string(),
+                };
+                AdminClient::new(ch)
+                    .set_primary_key(ControlPlane::request(&auth, req))
+                    .await
+            })
+            .await
+            .map(|_| ())
+            .map_err(|s| match s.code() {
+                tonic::Code::FailedPrecondition => MeiliError::invalid(
+                    "index_primary_key_already_exists",
+                    "Index already has a primary key.",
+                ),
+                _ => coordinators_down(s),
+            })
+    }
+
+    /// Registers the index with the coordinators, then creates it on every
+    /// node with `_miroir_shard` filterable. If a node refuses, what was made
+    /// is removed again and the creation fails.
+    pub async fn create_index(
+        &self,
+        uid: &str,
+        pk: Option<String>,
+    ) -> Result<TaskRecord, WriteError> {
+        let task = self.new_uid().await?;
+        let created = self
+            .control
+            .unary(|ch, auth| {
+                let pk = pk.clone();
+                async move {
+                    let req = CreateIndexRequest {
+                        uid: uid.to_string(),
+                        primary_key: pk,
+                        shards: 0,
+                        replication_factor: 0,
+                    };
+                    AdminClient::new(ch)
+                        .create_index(ControlPlane::request(&auth, req))
+                        .await
+                }
+            })
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(s) if s.code() == tonic::Code::AlreadyExists => {
+                let e = MeiliError::index_exists(uid).to_json();
+                return Ok(self
+                    .record(
+                        task,
+                        uid,
+                        "indexCreation",
+                        Outcome::Failed(e),
+                        json!({"primaryKey": pk}),
+                    )
+                    .await?);
+            }
+            Err(s) if s.code() == tonic::Code::InvalidArgument => {
+                return Err(MeiliError::invalid_index_uid(uid).into());
+            }
+            Err(s) => return Err(coordinators_down(s).into()),
+        }
+        let map = self
+            .shard_map(uid)
+            .await?
+            .ok_or_else(|| MeiliError::index_not_found(uid))?;
+        let owners: BTreeSet<String> = map
+            .shards
+            .iter()
+            .flat_map(|a| a.write.iter().cloned())
+            .collect();
+        let calls = owners.iter().map(|id| {
+            let base = self
+                .fleet
+                .get(&NodeId(id.clone()))
+                .map(|n| n.0.clone())
+                .unwrap_or_default();
+            let body = json!({"uid": uid, "primaryKey": pk});
+            async move {
+                let t = self
+                    .nodes
+                    .call(&base, Method::POST, "/indexes", Some(&body))
+                    .await?;
+                let settings = json!({"filterableAttributes": [SHARD_FIELD]});
+                self.nodes
+                    .call(
+                        &base,
+                        Method::PATCH,
+                        &format!("/indexes/{uid}/settings"),
+                        Some(&settings),
+                    )
+                    .await?;
+                Ok::<_, NodeError>((id.clone(), base, t))
+            }
+        });
+        let results = join_all(calls).await;
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            let error = node_error_json(e);
+            self.undo_create(uid, &results).await;
+            return Err(MeiliError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "miroir_index_creation_failed",
+                "system",
+                format!(
+                    "A node refused to create index `{uid}`; nothing was kept: {}",
+                    error["message"]
+                ),
+            )
+            .into());
+        }
+        let node_tasks = results
+            .into_iter()
+            .flatten()
+            .map(|(id, _, t)| NodeTask {
+                node: id,
+                task_uid: t["taskUid"].as_u64().unwrap_or(0),
+                status: "enqueued".into(),
+            })
+            .collect();
+        Ok(self
+            .record(
+                task,
+                uid,
+                "indexCreation",
+                Outcome::Enqueued(node_tasks),
+                json!({"primaryKey": pk}),
+            )
+            .await?)
+    }
+
+    async fn undo_create(&self, uid: &str, results: &[Result<(String, String, Value), NodeError>]) {
+        for (_, base, _) in results.iter().flatten() {
+            let _ = self
+                .nodes
+                .call(base, Method::DELETE, &format!("/indexes/{uid}"), None)
+                .await;
+        }
+        let _ = self
+            .control
+            .unary(|ch, auth| async move {
+                AdminClient::new(ch)
+                    .delete_index(ControlPlane::request(
+                        &auth,
+                        IndexRef {
+                            uid: uid.to_string(),
+                        },
+                    ))
+                    .await
+            })
+            .await;
+    }
+
+    /// Adds (POST, `replace`) or updates (PUT) documents.
+    pub async fn write_documents(
+        &self,
+        uid: &str,
+        query_pk: Option<String>,
+        docs: Vec<Value>,
+        replace: bool,
+    ) -> Result<TaskRecord, WriteError> {
+        let kind = "documentAdditionOrUpdate";
+        let mut map = self.shard_map(uid).await?;
+        if map.is_none() {
+            // A write to a missing index creates it, as Meilisearch does.
+            self.create_index(uid, query_pk.clone()).await?;
+            map = self.shard_map(uid).await?;
+        }
+        let map = map.ok_or_else(|| MeiliError::index_not_found(uid))?;
+        let received = docs.len();
+        let details = json!({"receivedDocuments": received, "indexedDocuments": null});
+        let pk = match (self.primary_key(uid).await?, query_pk) {
+            (Some(pk), _) => pk,
+            (None, Some(pk)) => {
+                self.set_primary_key(uid, &pk).await?;
+                pk
+            }
+            (None, None) => {
+                let first = docs
+                    .first()
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                match crate::meili::primary_key::infer(&first) {
+                    Ok(pk) => {
+                        self.set_primary_key(uid, &pk).await?;
+                        pk
+                    }
+                    Err(e) => {
+                        let task = self.new_uid().await?;
+                        return Ok(self
+                            .record(task, uid, kind, Outcome::Failed(e.to_json()), details)
+                            .await?);
+                    }
+                }
+            }
+        };
+        let placed = match place_batch(docs, &pk, map.shards.len() as u32) {
+            Ok(p) => p,
+            Err(e) => {
+                let task = self.new_uid().await?;
+                let err = json!({"message": e.to_string(), "code": e.code(), "type": "invalid_request",
+                    "link": format!("https://docs.meilisearch.com/errors#{}", e.code())});
+                return Ok(self
+                    .record(task, uid, kind, Outcome::Failed(err), details)
+                    .await?);
+            }
+        };
+        let task = self.new_uid().await?;
+        let mut per_node: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut shards_of: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+        for (shard, doc) in &placed {
+            for n in &map.shards[shard.0 as usize].write {
+                per_node.entry(n.clone()).or_default().push(doc.clone());
+                shards_of.entry(n.clone()).or_default().insert(shard.0);
+            }
+        }
+        let method = if replace { Method::POST } else { Method::PUT };
+        let path = format!("/indexes/{uid}/documents?primaryKey={pk}");
+        let calls = per_node.into_iter().map(|(id, docs)| {
+            let base = self
+                .fleet
+                .get(&NodeId(id.clone()))
+                .map(|n| n.0.clone())
+                .unwrap_or_default();
+            let (method, path) = (method.clone(), path.clone());
+            async move {
+                (
+                    id,
+                    self.nodes
+                        .call(&base, method, &path, Some(&Value::from(docs)))
+                        .await,
+                )
+            }
+        });
+        let results = join_all(calls).await;
+        let acked: BTreeSet<String> = results
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let shards: BTreeSet<u32> = placed.iter().map(|(s, _)| s.0).collect();
+        let missing = self.shards_without_quorum(&map, &shards, &acked);
+        let node_tasks: Vec<NodeTask> = results
+            .into_iter()
+            .filter_map(|(id, r)| {
+                r.ok().map(|t| NodeTask {
+                    node: id,
+                    task_uid: t["taskUid"].as_u64().unwrap_or(0),
+                    status: "enqueued".into(),
+                })
+            })
+            .collect();
+        if !missing.is_empty() {
+            return Err(WriteError::NoQuorum {
+                degraded: format!(
+                    "shards={}",
+                    missing
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            });
+        }
+        Ok(self
+            .record(task, uid, kind, Outcome::Enqueued(node_tasks), details)
+            .await?)
+    }
+
+    /// Shards of the batch for which no group acknowledged with a majority of its copies.
+    fn shards_without_quorum(
+        &self,
+        map: &ShardMap,
+        shards: &BTreeSet<u32>,
+        acked: &BTreeSet<String>,
+    ) -> Vec<u32> {
+        shards
+            .iter()
+            .copied()
+            .filter(|s| {
+                let mut by_group: BTreeMap<GroupId, (usize, usize)> = BTreeMap::new();
+                for n in &map.shards[*s as usize].write {
+                    let g = self
+                        .fleet
+                        .get(&NodeId(n.clone()))
+                        .map_or(GroupId(u32::MAX), |x| x.1);
+                    let e = by_group.entry(g).or_default();
+                    e.0 += 1;
+                    e.1 += usize::from(acked.contains(n));
+                }
+                !by_group.values().any(|(copies, ok)| *ok * 2 > *copies)
+            })
+            .collect()
+    }
+
+    /// `GET /tasks/{uid}`: the record, brought up to date from its node tasks.
+    pub async fn task(&self, uid: u64) -> Result<Value, MeiliError> {
+        let res = self
+            .control
+            .unary(|ch, auth| async move {
+                crate::pb::v1::router_client::RouterClient::new(ch)
+                    .get_task(ControlPlane::request(
+                        &auth,
+                        crate::pb::v1::GetTaskRequest { uid },
+                    ))
+                    .await
+            })
+            .await;
+        let mut t = match res {
+            Ok(t) => t.into_inner(),
+            Err(s) if s.code() == tonic::Code::NotFound => {
+                return Err(MeiliError::task_not_found(&uid.to_string()))
+            }
+            Err(s) => return Err(coordinators_down(s)),
+        };
+        if t.status == "succeeded" || t.status == "failed" {
+            return Ok(tasks::view(&t));
+        }
+        let lookups = t.node_tasks.iter().map(|nt| {
+            let base = self
+                .fleet
+                .get(&NodeId(nt.node.clone()))
+                .map(|n| n.0.clone())
+                .unwrap_or_default();
+            let nt = nt.clone();
+            async move {
+                match self
+                    .nodes
+                    .call(&base, Method::GET, &format!("/tasks/{}", nt.task_uid), None)
+                    .await
+                {
+                    Ok(v) => {
+                        let status = v["status"].as_str().unwrap_or("enqueued").to_string();
+                        let err = (!v["error"].is_null()).then(|| v["error"].clone());
+                        (NodeTask { status, ..nt }, err)
+                    }
+                    Err(_) => (nt, None),
+                }
+            }
+        });
+        let nodes = join_all(lookups).await;
+        let (status, error) = tasks::aggregate(&nodes);
+        let mut details: Map<String, Value> = serde_json::from_str(&t.details).unwrap_or_default();
+        if status == "succeeded" && details.contains_key("receivedDocuments") {
+            details.insert(
+                "indexedDocuments".into(),
+                details["receivedDocuments"].clone(),
+            );
+        }
+        t.node_tasks = nodes.into_iter().map(|(n, _)| n).collect();
+        if status != t.status {
+            t.status = status.clone();
+            t.error = error.map(|e| e.to_string());
+            t.details = Value::Object(details).to_string();
+            if status == "succeeded" || status == "failed" {
+                t.finished_at_ms = Some(now_ms());
+            }
+            // Best effort: a failed update is recomputed on the next lookup.
+            let _ = tasks::commit(self.control, vec![t.clone()]).await;
+        }
+        Ok(tasks::view(&t))
+    }
+}

@@ -1,0 +1,177 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::util::*;
+
+/// Waits until the router reports the task finished; returns it.
+async fn finished(f: &Fleet, router: &str, task: &Value) -> Value {
+    let uid = task["taskUid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no task uid in {task}"));
+    let url = format!("{router}/tasks/{uid}");
+    eventually("a Miroir task to finish", || async {
+        let (_, t) = f.call(Method::GET, &url, None).await;
+        matches!(t["status"].as_str(), Some("succeeded" | "failed")).then_some(t)
+    })
+    .await
+}
+
+async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
+    let (status, body) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/{uid}/search"),
+            Some(&json!({"q": "", "limit": 0})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["estimatedTotalHits"].as_u64().unwrap()
+}
+
+/// 1,000 documents written through the router in batches land on every node,
+/// are all found (once) through search, and each write's task succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn thousand_documents_in_all_found() {
+    let mut f = Fleet::start(2, 2).await;
+    let router = f.start_router().await;
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": "docs", "primaryKey": "id"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    for batch in 0..4u64 {
+        let docs: Vec<Value> = (batch * 250..(batch + 1) * 250)
+            .map(|i| json!({"id": i, "title": format!("doc {i}")}))
+            .collect();
+        let (status, t) = f
+            .call(
+                Method::POST,
+                &format!("{router}/indexes/docs/documents"),
+                Some(&Value::from(docs)),
+            )
+            .await;
+        assert_eq!(status, 202, "{t}");
+        let done = finished(&f, &router, &t).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert_eq!(done["details"]["indexedDocuments"], 250);
+    }
+    assert_eq!(total(&f, &router, "docs").await, 1000);
+    for (id, _, p) in &f.nodes {
+        let (_, stats) = f
+            .call(Method::GET, &format!("{}/indexes/docs/stats", p.addr), None)
+            .await;
+        assert!(
+            stats["numberOfDocuments"].as_u64().unwrap_or(0) > 0,
+            "node {id} holds nothing: {stats}"
+        );
+    }
+}
+
+/// Bad batches are refused whole, the way Meilisearch reports them (a failed
+/// task, or 400 for a body that is not JSON), and nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_batches_write_nothing() {
+    let mut f = Fleet::start(1, 2).await;
+    let router = f.start_router().await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": "docs", "primaryKey": "id"})),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    let url = format!("{router}/indexes/docs/documents");
+    let (_, t) = f
+        .call(Method::POST, &url, Some(&json!([{"id": 1}, {"id": 2}])))
+        .await;
+    finished(&f, &router, &t).await;
+    for (bad, code) in [
+        (
+            json!([{"id": 3}, {"title": "no id"}]),
+            "missing_document_id",
+        ),
+        (json!([{"id": "has space"}]), "invalid_document_id"),
+        (
+            json!([{"id": 4, "_miroir_shard": 0}]),
+            "miroir_reserved_field",
+        ),
+    ] {
+        let (status, t) = f.call(Method::POST, &url, Some(&bad)).await;
+        assert_eq!(status, 202, "{t}");
+        let done = finished(&f, &router, &t).await;
+        assert_eq!(done["status"], "failed");
+        assert_eq!(done["error"]["code"], code, "{done}");
+    }
+    let resp = f
+        .http
+        .post(&url)
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body("[{\"id\": 5,")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "malformed_payload");
+    assert_eq!(total(&f, &router, "docs").await, 2);
+    let resp = f
+        .http
+        .post(&url)
+        .bearer_auth("wrong")
+        .json(&json!([{"id": 9}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(total(&f, &router, "docs").await, 2);
+}
+
+/// Two routers hand out unique, increasing task uids, and either one answers
+/// for a task the other created. A write to a missing index creates it and
+/// infers its primary key.
+#[tokio::test(flavor = "multi_thread")]
+async fn routers_share_tasks_and_autocreate() {
+    let mut f = Fleet::start(1, 2).await;
+    let a = f.start_router().await;
+    let b = f.start_router().await;
+    let mut uids = vec![];
+    for i in 0..6u64 {
+        let router = if i % 2 == 0 { &a } else { &b };
+        let (status, t) = f
+            .call(
+                Method::POST,
+                &format!("{router}/indexes/auto/documents"),
+                Some(&json!([{"sku_id": i, "name": "x"}])),
+            )
+            .await;
+        assert_eq!(status, 202, "{t}");
+        uids.push(t["taskUid"].as_u64().unwrap());
+        let other = if i % 2 == 0 { &b } else { &a };
+        assert_eq!(finished(&f, other, &t).await["status"], "succeeded");
+    }
+    let mut sorted = uids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), uids.len(), "task uids repeat: {uids:?}");
+    let per_router: Vec<u64> = uids.iter().step_by(2).copied().collect();
+    assert!(per_router.windows(2).all(|w| w[0] < w[1]), "{uids:?}");
+    assert_eq!(total(&f, &a, "auto").await, 6);
+    let leader = f.cluster.leader().await;
+    let mut admin = f.cluster.admin(leader).await;
+    let d = admin
+        .describe_index(
+            f.cluster
+                .req(miroir::pb::v1::IndexRef { uid: "auto".into() }),
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(d.index.unwrap().primary_key.as_deref(), Some("sku_id"));
+}
