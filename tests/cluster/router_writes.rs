@@ -175,3 +175,97 @@ async fn routers_share_tasks_and_autocreate() {
         .into_inner();
     assert_eq!(d.index.unwrap().primary_key.as_deref(), Some("sku_id"));
 }
+
+/// With one node of a single-copy group killed, writes that need it are
+/// refused with 503 miroir_no_quorum (never reported as done), searches still
+/// answer (marked degraded), and once it is back writes succeed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_node_fails_writes_honestly() {
+    let mut f = Fleet::start(1, 2).await;
+    let router = f.start_router().await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": "docs", "primaryKey": "id"})),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    f.nodes[0].2.kill();
+    let docs: Vec<Value> = (0..50u64).map(|i| json!({"id": i})).collect();
+    let resp = f
+        .http
+        .post(format!("{router}/indexes/docs/documents"))
+        .bearer_auth(KEY)
+        .json(&docs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().get("x-miroir-degraded").is_some());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "miroir_no_quorum");
+    let resp = f
+        .http
+        .post(format!("{router}/indexes/docs/search"))
+        .bearer_auth(KEY)
+        .json(&json!({"q": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("x-miroir-degraded").is_some());
+}
+
+/// Killing the coordinator leader while clients write and search: searches
+/// never fail, and writes go through again once a new leader is elected.
+#[tokio::test(flavor = "multi_thread")]
+async fn coordinator_leader_loss_keeps_searches_and_resumes_writes() {
+    let mut f = Fleet::start(1, 2).await;
+    let router = f.start_router().await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": "docs", "primaryKey": "id"})),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/documents"),
+            Some(&json!([{"id": 0}])),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    let leader = f.cluster.leader().await;
+    f.cluster.kill(leader);
+    let mut writes_ok = 0;
+    let mut attempt = 1u64;
+    while writes_ok < 3 {
+        let (status, body) = f
+            .call(
+                Method::POST,
+                &format!("{router}/indexes/docs/search"),
+                Some(&json!({"q": ""})),
+            )
+            .await;
+        assert_eq!(
+            status, 200,
+            "a search failed while the coordinators elected a leader: {body}"
+        );
+        let (status, t) = f
+            .call(
+                Method::POST,
+                &format!("{router}/indexes/docs/documents"),
+                Some(&json!([{"id": attempt}])),
+            )
+            .await;
+        if status == 202 && finished(&f, &router, &t).await["status"] == "succeeded" {
+            writes_ok += 1;
+        }
+        attempt += 1;
+        assert!(attempt < 500, "writes did not resume");
+    }
+}
