@@ -194,7 +194,7 @@ async fn get_task(
     let Ok(uid) = uid.parse::<u64>() else {
         return MeiliError::invalid("invalid_task_uid", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer")).into_response();
     };
-    match writer(&s).task(uid).await {
+    match super::tasks::lookup(&writer(&s), uid).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }

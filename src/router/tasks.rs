@@ -8,10 +8,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::Map;
+
 use super::control::ControlPlane;
+use super::writes::{coordinators_down, Writer};
 use crate::meili::stamp;
+use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{AllocateTaskIdsRequest, CommitTasksRequest, NodeTask, TaskRecord};
+use crate::state::NodeId;
 
 /// Task uids taken from the coordinators at a time.
 const BLOCK: u32 = 256;
@@ -143,6 +150,74 @@ pub fn aggregate(nodes: &[(NodeTask, Option<Value>)]) -> (String, Option<Value>)
 
 fn rfc3339(ms: u64) -> String {
     stamp::rfc3339(u128::from(ms) * 1_000_000)
+}
+
+/// `GET /tasks/{uid}`: the record, brought up to date from its node tasks.
+pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
+    let res = w
+        .control
+        .unary(|ch, auth| async move {
+            crate::pb::v1::router_client::RouterClient::new(ch)
+                .get_task(ControlPlane::request(
+                    &auth,
+                    crate::pb::v1::GetTaskRequest { uid },
+                ))
+                .await
+        })
+        .await;
+    let mut t = match res {
+        Ok(t) => t.into_inner(),
+        Err(s) if s.code() == tonic::Code::NotFound => {
+            return Err(MeiliError::task_not_found(&uid.to_string()))
+        }
+        Err(s) => return Err(coordinators_down(s)),
+    };
+    if t.status == "succeeded" || t.status == "failed" {
+        return Ok(view(&t));
+    }
+    let lookups = t.node_tasks.iter().map(|nt| {
+        let base = w
+            .fleet
+            .get(&NodeId(nt.node.clone()))
+            .map(|n| n.0.clone())
+            .unwrap_or_default();
+        let nt = nt.clone();
+        async move {
+            match w
+                .nodes
+                .call(&base, Method::GET, &format!("/tasks/{}", nt.task_uid), None)
+                .await
+            {
+                Ok(v) => {
+                    let status = v["status"].as_str().unwrap_or("enqueued").to_string();
+                    let err = (!v["error"].is_null()).then(|| v["error"].clone());
+                    (NodeTask { status, ..nt }, err)
+                }
+                Err(_) => (nt, None),
+            }
+        }
+    });
+    let nodes = join_all(lookups).await;
+    let (status, error) = aggregate(&nodes);
+    let mut details: Map<String, Value> = serde_json::from_str(&t.details).unwrap_or_default();
+    if status == "succeeded" && details.contains_key("receivedDocuments") {
+        details.insert(
+            "indexedDocuments".into(),
+            details["receivedDocuments"].clone(),
+        );
+    }
+    t.node_tasks = nodes.into_iter().map(|(n, _)| n).collect();
+    if status != t.status {
+        t.status = status.clone();
+        t.error = error.map(|e| e.to_string());
+        t.details = Value::Object(details).to_string();
+        if status == "succeeded" || status == "failed" {
+            t.finished_at_ms = Some(now_ms());
+        }
+        // Best effort: a failed update is recomputed on the next lookup.
+        let _ = commit(w.control, vec![t.clone()]).await;
+    }
+    Ok(view(&t))
 }
 
 #[cfg(test)]

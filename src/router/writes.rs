@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::control::ControlPlane;
 use super::documents::{place_batch, SHARD_FIELD};
@@ -53,7 +53,7 @@ impl From<MeiliError> for WriteError {
     }
 }
 
-fn coordinators_down(s: tonic::Status) -> MeiliError {
+pub(crate) fn coordinators_down(s: tonic::Status) -> MeiliError {
     MeiliError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         "miroir_coordinators_unavailable",
@@ -451,73 +451,5 @@ impl Writer<'_> {
                 !by_group.values().any(|(copies, ok)| *ok * 2 > *copies)
             })
             .collect()
-    }
-
-    /// `GET /tasks/{uid}`: the record, brought up to date from its node tasks.
-    pub async fn task(&self, uid: u64) -> Result<Value, MeiliError> {
-        let res = self
-            .control
-            .unary(|ch, auth| async move {
-                crate::pb::v1::router_client::RouterClient::new(ch)
-                    .get_task(ControlPlane::request(
-                        &auth,
-                        crate::pb::v1::GetTaskRequest { uid },
-                    ))
-                    .await
-            })
-            .await;
-        let mut t = match res {
-            Ok(t) => t.into_inner(),
-            Err(s) if s.code() == tonic::Code::NotFound => {
-                return Err(MeiliError::task_not_found(&uid.to_string()))
-            }
-            Err(s) => return Err(coordinators_down(s)),
-        };
-        if t.status == "succeeded" || t.status == "failed" {
-            return Ok(tasks::view(&t));
-        }
-        let lookups = t.node_tasks.iter().map(|nt| {
-            let base = self
-                .fleet
-                .get(&NodeId(nt.node.clone()))
-                .map(|n| n.0.clone())
-                .unwrap_or_default();
-            let nt = nt.clone();
-            async move {
-                match self
-                    .nodes
-                    .call(&base, Method::GET, &format!("/tasks/{}", nt.task_uid), None)
-                    .await
-                {
-                    Ok(v) => {
-                        let status = v["status"].as_str().unwrap_or("enqueued").to_string();
-                        let err = (!v["error"].is_null()).then(|| v["error"].clone());
-                        (NodeTask { status, ..nt }, err)
-                    }
-                    Err(_) => (nt, None),
-                }
-            }
-        });
-        let nodes = join_all(lookups).await;
-        let (status, error) = tasks::aggregate(&nodes);
-        let mut details: Map<String, Value> = serde_json::from_str(&t.details).unwrap_or_default();
-        if status == "succeeded" && details.contains_key("receivedDocuments") {
-            details.insert(
-                "indexedDocuments".into(),
-                details["receivedDocuments"].clone(),
-            );
-        }
-        t.node_tasks = nodes.into_iter().map(|(n, _)| n).collect();
-        if status != t.status {
-            t.status = status.clone();
-            t.error = error.map(|e| e.to_string());
-            t.details = Value::Object(details).to_string();
-            if status == "succeeded" || status == "failed" {
-                t.finished_at_ms = Some(now_ms());
-            }
-            // Best effort: a failed update is recomputed on the next lookup.
-            let _ = tasks::commit(self.control, vec![t.clone()]).await;
-        }
-        Ok(tasks::view(&t))
     }
 }
