@@ -66,18 +66,12 @@ async fn version(
 }
 
 fn writer(s: &Shared) -> Writer<'_> {
-    let t = s.cache.snapshot();
-    let fleet = t
-        .nodes
-        .values()
-        .map(|n| (n.id.clone(), (n.address.clone(), n.group)))
-        .collect();
     Writer {
         control: &s.control,
         nodes: &s.nodes,
         ids: &s.ids,
         router_id: &s.router_id,
-        fleet,
+        cache: &s.cache,
     }
 }
 

@@ -18,7 +18,6 @@ use crate::meili::stamp;
 use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{AllocateTaskIdsRequest, CommitTasksRequest, NodeTask, TaskRecord};
-use crate::state::NodeId;
 
 /// Task uids taken from the coordinators at a time.
 const BLOCK: u32 = 256;
@@ -176,11 +175,7 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         return Ok(view(&t));
     }
     let lookups = t.node_tasks.iter().map(|nt| {
-        let base = w
-            .fleet
-            .get(&NodeId(nt.node.clone()))
-            .map(|n| n.0.clone())
-            .unwrap_or_default();
+        let base = w.base(&nt.node);
         let nt = nt.clone();
         async move {
             match w

@@ -13,6 +13,7 @@ use super::control::ControlPlane;
 use super::documents::{place_batch, SHARD_FIELD};
 use super::nodes::{NodeClient, NodeError};
 use super::tasks::{self, now_ms, TaskIds};
+use super::topology::TopologyCache;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{
@@ -26,8 +27,8 @@ pub struct Writer<'a> {
     pub nodes: &'a NodeClient,
     pub ids: &'a TaskIds,
     pub router_id: &'a str,
-    /// Node id to (address, group), from the cached topology.
-    pub fleet: BTreeMap<NodeId, (String, GroupId)>,
+    /// Where nodes are and which group each is in.
+    pub cache: &'a TopologyCache,
 }
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
@@ -74,6 +75,47 @@ fn node_error_json(e: &NodeError) -> Value {
 }
 
 impl Writer<'_> {
+    /// A node's URL, from the newest topology (empty if unknown, which fails its call).
+    pub fn base(&self, id: &str) -> String {
+        let t = self.cache.snapshot();
+        t.nodes
+            .get(&NodeId(id.to_string()))
+            .map(|n| n.address.clone())
+            .unwrap_or_default()
+    }
+
+    fn group(&self, id: &str) -> GroupId {
+        let t = self.cache.snapshot();
+        t.nodes
+            .get(&NodeId(id.to_string()))
+            .map_or(GroupId(u32::MAX), |n| n.group)
+    }
+
+    /// Waits (briefly) until the cached topology knows every node `map` names:
+    /// a map read from the coordinators can be newer than the watch stream.
+    async fn learn(&self, map: &ShardMap) -> Result<(), MeiliError> {
+        let named: BTreeSet<&String> = map.shards.iter().flat_map(|a| a.write.iter()).collect();
+        let known = |t: &super::topology::Topology| {
+            named
+                .iter()
+                .all(|n| t.nodes.contains_key(&NodeId((*n).clone())))
+        };
+        let mut rx = self.cache.subscribe();
+        let found =
+            tokio::time::timeout(std::time::Duration::from_secs(5), rx.wait_for(|t| known(t)))
+                .await
+                .is_ok_and(|r| r.is_ok());
+        match found {
+            true => Ok(()),
+            false => Err(MeiliError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "miroir_topology_unavailable",
+                "system",
+                "This router has not yet received the cluster's node list from the coordinators; retry shortly.".into(),
+            )),
+        }
+    }
+
     async fn record(
         &self,
         uid: u64,
@@ -224,17 +266,14 @@ impl Writer<'_> {
             .shard_map(uid)
             .await?
             .ok_or_else(|| MeiliError::index_not_found(uid))?;
+        self.learn(&map).await?;
         let owners: BTreeSet<String> = map
             .shards
             .iter()
             .flat_map(|a| a.write.iter().cloned())
             .collect();
         let calls = owners.iter().map(|id| {
-            let base = self
-                .fleet
-                .get(&NodeId(id.clone()))
-                .map(|n| n.0.clone())
-                .unwrap_or_default();
+            let base = self.base(id);
             let body = json!({"uid": uid, "primaryKey": pk});
             async move {
                 let t = self
@@ -326,6 +365,7 @@ impl Writer<'_> {
             map = self.shard_map(uid).await?;
         }
         let map = map.ok_or_else(|| MeiliError::index_not_found(uid))?;
+        self.learn(&map).await?;
         let received = docs.len();
         let details = json!({"receivedDocuments": received, "indexedDocuments": null});
         let pk = match (self.primary_key(uid).await?, query_pk) {
@@ -377,11 +417,7 @@ impl Writer<'_> {
         let method = if replace { Method::POST } else { Method::PUT };
         let path = format!("/indexes/{uid}/documents?primaryKey={pk}");
         let calls = per_node.into_iter().map(|(id, docs)| {
-            let base = self
-                .fleet
-                .get(&NodeId(id.clone()))
-                .map(|n| n.0.clone())
-                .unwrap_or_default();
+            let base = self.base(&id);
             let (method, path) = (method.clone(), path.clone());
             async move {
                 (
@@ -440,10 +476,7 @@ impl Writer<'_> {
             .filter(|s| {
                 let mut by_group: BTreeMap<GroupId, (usize, usize)> = BTreeMap::new();
                 for n in &map.shards[*s as usize].write {
-                    let g = self
-                        .fleet
-                        .get(&NodeId(n.clone()))
-                        .map_or(GroupId(u32::MAX), |x| x.1);
+                    let g = self.group(n);
                     let e = by_group.entry(g).or_default();
                     e.0 += 1;
                     e.1 += usize::from(acked.contains(n));
