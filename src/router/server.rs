@@ -269,6 +269,17 @@ fn query_to_body(params: Vec<(String, String)>) -> Map<String, Value> {
 
 async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Response {
     let index = IndexUid(uid.clone());
+    // A router that just started answers only once it knows the shard maps.
+    if !s.cache.wait_synced(std::time::Duration::from_secs(5)).await {
+        return MeiliError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "miroir_topology_unavailable",
+            "system",
+            "This router has not yet received the shard maps from the coordinators; retry shortly."
+                .into(),
+        )
+        .into_response();
+    }
     let topology = s.cache.snapshot();
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
     match scatter::search(&s.nodes, &topology, &index, &client, turn).await {

@@ -83,6 +83,14 @@ impl TopologyCache {
         self.tx.subscribe()
     }
 
+    /// Waits up to `timeout` for the first full state; false if it did not come.
+    pub async fn wait_synced(&self, timeout: std::time::Duration) -> bool {
+        let mut rx = self.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|t| t.synced))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     pub fn apply(&self, ev: ShardMapEvent) -> Result<(), CommandError> {
         let mut next = (*self.snapshot()).clone();
         next.apply(ev)?;
