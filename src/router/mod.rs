@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
+//! - [`index_routes`]: index, settings and deletion routes.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`nodes`]: HTTP calls to Meilisearch nodes.
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
@@ -12,11 +13,14 @@
 //! - [`tasks`]: task uids, task records and their Meilisearch view.
 //! - [`writes`]: index creation and document writes with per-group quorum.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
+//! - [`broadcast`]: writes every node of an index carries out (settings, deletions).
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
+pub mod broadcast;
 pub mod control;
 pub mod documents;
 pub mod filter;
+pub mod index_routes;
 pub mod merge;
 pub mod nodes;
 pub mod plan;

@@ -43,9 +43,12 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .route("/indexes/{uid}/search", get(search_get).post(search_post))
         .route(
             "/indexes/{uid}/documents",
-            axum::routing::post(add_documents).put(update_documents),
+            axum::routing::post(add_documents)
+                .put(update_documents)
+                .delete(super::index_routes::delete_all),
         )
         .route("/tasks/{uid}", get(get_task))
+        .merge(super::index_routes::routes())
         .with_state(shared)
 }
 
@@ -65,7 +68,7 @@ async fn version(
     })))
 }
 
-fn writer(s: &Shared) -> Writer<'_> {
+pub(super) fn writer(s: &Shared) -> Writer<'_> {
     Writer {
         control: &s.control,
         nodes: &s.nodes,
@@ -75,13 +78,18 @@ fn writer(s: &Shared) -> Writer<'_> {
     }
 }
 
-fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
+pub(super) fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
     (StatusCode::ACCEPTED, Json(summary(task))).into_response()
 }
 
-fn write_error(e: WriteError) -> Response {
+pub(super) fn write_error(e: WriteError) -> Response {
     match e {
         WriteError::Meili(m) => m.into_response(),
+        WriteError::Refused { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            Json(body),
+        )
+            .into_response(),
         WriteError::NoQuorum { degraded } => {
             let err = MeiliError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -98,7 +106,7 @@ fn write_error(e: WriteError) -> Response {
     }
 }
 
-fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
+pub(super) fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
     serde_json::from_slice(body).map_err(|e| MeiliError::malformed("json", e))
 }
 
@@ -196,7 +204,7 @@ async fn get_task(
 
 /// Meilisearch's rule: no key configured, everything is open; otherwise a
 /// missing header is 401 and a wrong key 403.
-fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), MeiliError> {
+pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), MeiliError> {
     let Some(expected) = &s.master_key else {
         return Ok(());
     };

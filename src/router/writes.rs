@@ -33,7 +33,7 @@ pub struct Writer<'a> {
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
 /// enqueued on the nodes named.
-enum Outcome {
+pub(crate) enum Outcome {
     Failed(Value),
     Enqueued(Vec<NodeTask>),
 }
@@ -45,6 +45,11 @@ pub enum WriteError {
     /// Some shard reached no group with a majority of its copies.
     NoQuorum {
         degraded: String,
+    },
+    /// A node refused the request as Meilisearch would: its error is the client's.
+    Refused {
+        status: u16,
+        body: Value,
     },
 }
 
@@ -93,7 +98,7 @@ impl Writer<'_> {
 
     /// Waits (briefly) until the cached topology knows every node `map` names:
     /// a map read from the coordinators can be newer than the watch stream.
-    async fn learn(&self, map: &ShardMap) -> Result<(), MeiliError> {
+    pub(crate) async fn learn(&self, map: &ShardMap) -> Result<(), MeiliError> {
         let named: BTreeSet<&String> = map.shards.iter().flat_map(|a| a.write.iter()).collect();
         let known = |t: &super::topology::Topology| {
             named
@@ -116,7 +121,7 @@ impl Writer<'_> {
         }
     }
 
-    async fn record(
+    pub(crate) async fn record(
         &self,
         uid: u64,
         index: &str,
@@ -146,7 +151,7 @@ impl Writer<'_> {
         Ok(t)
     }
 
-    async fn new_uid(&self) -> Result<u64, MeiliError> {
+    pub(crate) async fn new_uid(&self) -> Result<u64, MeiliError> {
         self.ids
             .next(self.control, self.router_id)
             .await
@@ -327,6 +332,28 @@ impl Writer<'_> {
             .await?)
     }
 
+    /// Removes the index from the coordinators (after its nodes dropped it).
+    pub async fn forget_index(&self, uid: &str) -> Result<(), MeiliError> {
+        let res = self
+            .control
+            .unary(|ch, auth| async move {
+                AdminClient::new(ch)
+                    .delete_index(ControlPlane::request(
+                        &auth,
+                        IndexRef {
+                            uid: uid.to_string(),
+                        },
+                    ))
+                    .await
+            })
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(()),
+            Err(s) => Err(coordinators_down(s)),
+        }
+    }
+
     async fn undo_create(&self, uid: &str, results: &[Result<(String, String, Value), NodeError>]) {
         for (_, base, _) in results.iter().flatten() {
             let _ = self
@@ -464,7 +491,7 @@ impl Writer<'_> {
     }
 
     /// Shards of the batch for which no group acknowledged with a majority of its copies.
-    fn shards_without_quorum(
+    pub(crate) fn shards_without_quorum(
         &self,
         map: &ShardMap,
         shards: &BTreeSet<u32>,

@@ -8,6 +8,7 @@ mod fleet;
 mod grpc_docs;
 mod membership;
 mod minority;
+mod router_indexes;
 mod router_search;
 mod router_service;
 mod router_watch;

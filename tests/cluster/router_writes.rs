@@ -5,7 +5,7 @@ use crate::fleet::*;
 use crate::util::*;
 
 /// Waits until the router reports the task finished; returns it.
-async fn finished(f: &Fleet, router: &str, task: &Value) -> Value {
+pub async fn finished(f: &Fleet, router: &str, task: &Value) -> Value {
     let uid = task["taskUid"]
         .as_u64()
         .unwrap_or_else(|| panic!("no task uid in {task}"));
@@ -17,7 +17,7 @@ async fn finished(f: &Fleet, router: &str, task: &Value) -> Value {
     .await
 }
 
-async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
+pub async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
     let (status, body) = f
         .call(
             Method::POST,

@@ -1,0 +1,105 @@
+//! Writes that every node of an index must carry out the same way: settings
+//! changes, deletions, index updates. The request goes to one node first (so
+//! a request Meilisearch refuses is refused before any other node changed),
+//! then to the rest; it is acknowledged like a document write, when each
+//! shard has a group with a majority of its copies done.
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::Value;
+
+use super::nodes::NodeError;
+use super::writes::{Outcome, WriteError, Writer};
+use crate::meili::MeiliError;
+use crate::pb::v1::{NodeTask, TaskRecord};
+
+impl Writer<'_> {
+    /// Sends `method path body` to every node of `uid` and records one task.
+    pub async fn broadcast(
+        &self,
+        uid: &str,
+        kind: &str,
+        requests: &[(Method, String, Option<Value>)],
+        details: Value,
+    ) -> Result<TaskRecord, WriteError> {
+        let map = self
+            .shard_map(uid)
+            .await?
+            .ok_or_else(|| MeiliError::index_not_found(uid))?;
+        self.learn(&map).await?;
+        let owners: Vec<String> = map
+            .shards
+            .iter()
+            .flat_map(|a| a.write.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let send = |id: String| async move {
+            let base = self.base(&id);
+            let mut tasks = vec![];
+            for (m, p, b) in requests {
+                let t = self.nodes.call(&base, m.clone(), p, b.as_ref()).await?;
+                tasks.push(NodeTask {
+                    node: id.clone(),
+                    task_uid: t["taskUid"].as_u64().unwrap_or(0),
+                    status: "enqueued".into(),
+                });
+            }
+            Ok::<_, NodeError>((id, tasks))
+        };
+        let mut results = vec![];
+        let mut rest = owners.clone();
+        // Probe: the first node that answers decides whether the request is valid.
+        while !rest.is_empty() {
+            let first = rest.remove(0);
+            match send(first.clone()).await {
+                Err(NodeError::Refused { status, body }) if status < 500 => {
+                    return Err(WriteError::Refused { status, body });
+                }
+                r => {
+                    let answered = r.is_ok();
+                    results.push((first, r));
+                    if answered {
+                        break;
+                    }
+                }
+            }
+        }
+        for (id, r) in rest
+            .iter()
+            .cloned()
+            .zip(join_all(rest.iter().cloned().map(send)).await)
+        {
+            results.push((id, r));
+        }
+        let acked: BTreeSet<String> = results
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let shards: BTreeSet<u32> = map.shards.iter().map(|a| a.shard).collect();
+        let missing = self.shards_without_quorum(&map, &shards, &acked);
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(u32::to_string).collect();
+            return Err(WriteError::NoQuorum {
+                degraded: format!("shards={}", list.join(",")),
+            });
+        }
+        let node_tasks = results
+            .into_iter()
+            .filter_map(|(_, r)| r.ok())
+            .flat_map(|(_, t)| t)
+            .collect();
+        Ok(self
+            .record(
+                self.new_uid().await?,
+                uid,
+                kind,
+                Outcome::Enqueued(node_tasks),
+                details,
+            )
+            .await?)
+    }
+}

@@ -1,0 +1,218 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::router_writes::{finished, total};
+use crate::util::*;
+
+const COLORS: [&str; 3] = ["red", "green", "blue"];
+
+async fn setup(f: &mut Fleet, n: u64) -> String {
+    let router = f.start_router().await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": "docs", "primaryKey": "id"})),
+        )
+        .await;
+    assert_eq!(finished(f, &router, &t).await["status"], "succeeded");
+    let docs: Vec<Value> = (0..n)
+        .map(|i| json!({"id": i, "color": COLORS[i as usize % 3], "n": i}))
+        .collect();
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/documents"),
+            Some(&Value::from(docs)),
+        )
+        .await;
+    assert_eq!(finished(f, &router, &t).await["status"], "succeeded");
+    router
+}
+
+/// Settings reach every node as one task; `_miroir_shard` stays filterable on
+/// the nodes but is never shown; a reset keeps it too.
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_apply_everywhere_and_hide_the_shard_field() {
+    let mut f = Fleet::start(2, 2).await;
+    let router = setup(&mut f, 30).await;
+    let settings = json!({"filterableAttributes": ["color"], "sortableAttributes": ["n"]});
+    let (status, t) = f
+        .call(
+            Method::PATCH,
+            &format!("{router}/indexes/docs/settings"),
+            Some(&settings),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    let (_, got) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/docs/settings"),
+            None,
+        )
+        .await;
+    assert_eq!(got["filterableAttributes"], json!(["color"]));
+    let mut seen = vec![];
+    for (_, _, p) in &f.nodes {
+        let (_, s) = f
+            .call(
+                Method::GET,
+                &format!("{}/indexes/docs/settings", p.addr),
+                None,
+            )
+            .await;
+        let mut attrs: Vec<String> =
+            serde_json::from_value(s["filterableAttributes"].clone()).unwrap();
+        attrs.sort();
+        seen.push(s["sortableAttributes"].clone());
+        assert_eq!(attrs, vec!["_miroir_shard", "color"]);
+    }
+    assert!(
+        seen.iter().all(|s| *s == json!(["n"])),
+        "settings differ between nodes: {seen:?}"
+    );
+    let (_, red) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/search"),
+            Some(&json!({"filter": "color = red", "limit": 0})),
+        )
+        .await;
+    assert_eq!(red["estimatedTotalHits"], 10);
+
+    let (status, bad) = f
+        .call(
+            Method::PATCH,
+            &format!("{router}/indexes/docs/settings"),
+            Some(&json!({"rankingRules": 5})),
+        )
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    let (_, got) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/docs/settings/sortable-attributes"),
+            None,
+        )
+        .await;
+    assert_eq!(got, json!(["n"]), "a refused change was partly applied");
+
+    let (_, t) = f
+        .call(
+            Method::DELETE,
+            &format!("{router}/indexes/docs/settings"),
+            None,
+        )
+        .await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    let (_, got) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/docs/settings/filterable-attributes"),
+            None,
+        )
+        .await;
+    assert_eq!(got, json!([]));
+    assert_eq!(
+        total(&f, &router, "docs").await,
+        30,
+        "searches need _miroir_shard after a reset"
+    );
+}
+
+/// Documents are read by id from their shard's node, and every kind of
+/// deletion removes exactly what it names.
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_by_id_and_deletions() {
+    let mut f = Fleet::start(1, 2).await;
+    let router = setup(&mut f, 30).await;
+    let (status, doc) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/docs/documents/7"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(doc, json!({"id": 7, "color": "green", "n": 7}));
+    let (status, missing) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/docs/documents/999"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (404, Some("document_not_found"))
+    );
+
+    let (_, t) = f
+        .call(
+            Method::DELETE,
+            &format!("{router}/indexes/docs/documents/7"),
+            None,
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    assert_eq!(total(&f, &router, "docs").await, 29);
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/documents/delete-batch"),
+            Some(&json!([0, 1, 2])),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    assert_eq!(total(&f, &router, "docs").await, 26);
+    let (_, t) = f
+        .call(
+            Method::PATCH,
+            &format!("{router}/indexes/docs/settings"),
+            Some(&json!({"filterableAttributes": ["color"]})),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/documents/delete"),
+            Some(&json!({"filter": "color = red"})),
+        )
+        .await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    // Nine red documents were left (0 is gone already).
+    assert_eq!(total(&f, &router, "docs").await, 17);
+    let (_, t) = f
+        .call(
+            Method::DELETE,
+            &format!("{router}/indexes/docs/documents"),
+            None,
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    assert_eq!(total(&f, &router, "docs").await, 0);
+
+    let (_, t) = f
+        .call(Method::DELETE, &format!("{router}/indexes/docs"), None)
+        .await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    let (status, _) = f
+        .call(Method::GET, &format!("{router}/indexes/docs"), None)
+        .await;
+    assert_eq!(status, 404);
+    let leader = f.cluster.leader().await;
+    let mut admin = f.cluster.admin(leader).await;
+    let list = admin
+        .list_indexes(f.cluster.req(miroir::pb::v1::ListIndexesRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        list.indexes.is_empty(),
+        "the coordinators still know the index"
+    );
+}
