@@ -3,7 +3,6 @@ use serde_json::{json, Value};
 
 use crate::fleet::*;
 use crate::router_writes::{finished, total};
-use crate::util::*;
 
 const COLORS: [&str; 3] = ["red", "green", "blue"];
 
