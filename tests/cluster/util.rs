@@ -23,12 +23,21 @@ pub const CTL: &str = env!("CARGO_BIN_EXE_miroir-ctl");
 /// this only bounds how long a broken build takes to fail.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
+/// A port no other test of this run was given, below Linux's ephemeral range
+/// (32768 and up) so an outgoing connection cannot take it between this check
+/// and the process binding it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Runs started close together begin at different places in 20000..32000.
+    let start = (std::process::id() % 40) * 300;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (20_000 + (start + n) % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Polls `f` until it returns `Some`, or panics after [`DEADLINE`].
