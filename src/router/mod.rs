@@ -4,6 +4,7 @@
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`index_routes`]: index, settings and deletion routes.
+//! - [`list_routes`]: listings across shards: documents, stats, tasks.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`nodes`]: HTTP calls to Meilisearch nodes.
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
@@ -21,6 +22,7 @@ pub mod control;
 pub mod documents;
 pub mod filter;
 pub mod index_routes;
+pub mod list_routes;
 pub mod merge;
 pub mod nodes;
 pub mod plan;

@@ -45,10 +45,12 @@ pub fn routes(shared: Arc<Shared>) -> Router {
             "/indexes/{uid}/documents",
             axum::routing::post(add_documents)
                 .put(update_documents)
-                .delete(super::index_routes::delete_all),
+                .delete(super::index_routes::delete_all)
+                .get(super::list_routes::list_documents),
         )
         .route("/tasks/{uid}", get(get_task))
         .merge(super::index_routes::routes())
+        .merge(super::list_routes::routes())
         .with_state(shared)
 }
 

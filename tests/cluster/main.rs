@@ -9,6 +9,7 @@ mod grpc_docs;
 mod membership;
 mod minority;
 mod router_indexes;
+mod router_lists;
 mod router_search;
 mod router_service;
 mod router_watch;

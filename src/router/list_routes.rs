@@ -1,0 +1,332 @@
+//! Listings that span every shard: documents (with a global offset and
+//! limit), index and global stats that count each document once, the index
+//! list, and the task list.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::control::ControlPlane;
+use super::filter::with_shards;
+use super::merge::strip_reserved;
+use super::plan::plan_read;
+use super::server::{authorize, json_body, writer, Shared};
+use super::tasks::{lookup, view};
+use crate::meili::MeiliError;
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::ListTasksRequest;
+use crate::state::IndexUid;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/indexes/{uid}/documents/fetch", post(fetch_documents))
+        .route("/indexes/{uid}/stats", get(index_stats))
+        .route("/stats", get(global_stats))
+        .route("/tasks", get(list_tasks))
+}
+
+macro_rules! guard {
+    ($s:expr, $h:expr) => {
+        if let Err(e) = authorize(&$s, &$h) {
+            return e.into_response();
+        }
+    };
+}
+
+fn unavailable(uid: &str) -> MeiliError {
+    MeiliError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "miroir_shard_unavailable",
+        "system",
+        format!("Some shards of index `{uid}` have no reachable node."),
+    )
+}
+
+/// Primary-key order across nodes: integers before strings, each in its natural order.
+fn by_id(a: &Value, b: &Value, pk: &str) -> Ordering {
+    match (&a[pk], &b[pk]) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap_or(0.0)
+            .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        (Value::Number(_), _) => Ordering::Less,
+        (_, Value::Number(_)) => Ordering::Greater,
+        (x, y) => x.as_str().cmp(&y.as_str()),
+    }
+}
+
+/// One fetch over every shard: each node asked for the whole window of its
+/// shards, merged in primary-key order, then the client's window taken.
+async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Value, Response> {
+    let offset = client.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let limit = client.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
+    let t = s.cache.snapshot();
+    let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], None)
+        .ok_or_else(|| MeiliError::index_not_found(uid).into_response())?;
+    if !plan.unavailable.is_empty() {
+        return Err(unavailable(uid).into_response());
+    }
+    let pk = writer(s)
+        .primary_key(uid)
+        .await
+        .map_err(IntoResponse::into_response)?
+        .unwrap_or_default();
+    let mut fields = client.get("fields").cloned();
+    if let Some(Value::Array(f)) = &mut fields {
+        if !f.iter().any(|v| v == "*" || *v == pk) {
+            f.push(Value::from(pk.clone()));
+        }
+    }
+    let calls = plan.nodes.iter().map(|(node, shards)| {
+        let mut body = client.clone();
+        body.insert("offset".into(), json!(0));
+        body.insert("limit".into(), json!(offset + limit));
+        body.insert("filter".into(), with_shards(client.get("filter"), shards));
+        if let Some(f) = &fields {
+            body.insert("fields".into(), f.clone());
+        }
+        let base = t.nodes[node].address.clone();
+        let path = format!("/indexes/{uid}/documents/fetch");
+        async move {
+            s.nodes
+                .call(&base, Method::POST, &path, Some(&Value::Object(body)))
+                .await
+        }
+    });
+    let mut docs = vec![];
+    let mut total = 0;
+    for r in join_all(calls).await {
+        match r {
+            Ok(mut v) => {
+                total += v["total"].as_u64().unwrap_or(0);
+                if let Some(Value::Array(d)) = v.get_mut("results").map(Value::take) {
+                    docs.extend(d);
+                }
+            }
+            Err(super::nodes::NodeError::Refused { status, body }) => {
+                let status = axum::http::StatusCode::from_u16(status)
+                    .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+                return Err((status, Json(body)).into_response());
+            }
+            Err(_) => return Err(unavailable(uid).into_response()),
+        }
+    }
+    docs.sort_by(|a, b| by_id(a, b, &pk));
+    let wanted_pk = match client.get("fields") {
+        Some(Value::Array(f)) => f.iter().any(|v| v == "*" || *v == pk),
+        _ => true,
+    };
+    let results: Vec<Value> = docs
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|mut d| {
+            strip_reserved(&mut d, false);
+            if !wanted_pk {
+                d.as_object_mut().map(|o| o.remove(&pk));
+            }
+            d
+        })
+        .collect();
+    Ok(json!({"results": results, "offset": offset, "limit": limit, "total": total}))
+}
+
+async fn fetch_documents(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    guard!(s, h);
+    let client = match json_body(&body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return MeiliError::malformed("json", "expected an object").into_response(),
+        Err(e) => return e.into_response(),
+    };
+    match fetch(&s, &uid, client).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `GET /indexes/{uid}/documents`: the query string as a fetch body.
+pub async fn list_documents(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    h: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    guard!(s, h);
+    let mut client = Map::new();
+    for (k, v) in q {
+        let value = match k.as_str() {
+            "offset" | "limit" => v.parse::<u64>().map(Value::from).unwrap_or(Value::from(v)),
+            "fields" => Value::Array(v.split(',').map(|f| Value::from(f.trim())).collect()),
+            _ => Value::from(v),
+        };
+        client.insert(k, value);
+    }
+    match fetch(&s, &uid, client).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// Stats of one index, counting each document once: documents are counted
+/// on one replica of each shard (a filtered count). A replica group holds
+/// every document exactly RF times, so field counts are its nodes' sums / RF.
+async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
+    let mut body = Map::new();
+    body.insert("limit".into(), json!(0));
+    let counted = fetch(s, uid, body).await?;
+    let (bases, rf) = {
+        let t = s.cache.snapshot();
+        let index = IndexUid(uid.to_string());
+        let plan = plan_read(&t, &index, 0, &[], None).unwrap_or_default();
+        let group = plan
+            .nodes
+            .keys()
+            .next()
+            .and_then(|n| t.nodes.get(n))
+            .map(|n| n.group);
+        let map = t.maps.get(&index);
+        let in_group = |n: &&crate::state::NodeId| t.nodes.get(*n).map(|x| x.group) == group;
+        let rf = map
+            .and_then(|m| m.shards.first())
+            .map_or(1, |a| a.write.iter().filter(in_group).count().max(1));
+        let nodes: std::collections::BTreeSet<&crate::state::NodeId> = map
+            .map(|m| {
+                m.shards
+                    .iter()
+                    .flat_map(|a| a.write.iter())
+                    .filter(in_group)
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            nodes
+                .into_iter()
+                .map(|n| t.nodes[n].address.clone())
+                .collect::<Vec<_>>(),
+            rf as u64,
+        )
+    };
+    let path = format!("/indexes/{uid}/stats");
+    let answers = join_all(
+        bases
+            .iter()
+            .map(|b| s.nodes.call(b, Method::GET, &path, None)),
+    )
+    .await;
+    let mut fields: Map<String, Value> = Map::new();
+    let mut indexing = false;
+    for a in answers.into_iter().flatten() {
+        indexing |= a["isIndexing"].as_bool().unwrap_or(false);
+        for (k, v) in a["fieldDistribution"].as_object().into_iter().flatten() {
+            if k.starts_with("_miroir") {
+                continue;
+            }
+            let sum = fields.get(k).and_then(Value::as_u64).unwrap_or(0) + v.as_u64().unwrap_or(0);
+            fields.insert(k.clone(), json!(sum));
+        }
+    }
+    for v in fields.values_mut() {
+        *v = json!(v.as_u64().unwrap_or(0) / rf);
+    }
+    Ok(
+        json!({"numberOfDocuments": counted["total"], "isIndexing": indexing, "fieldDistribution": fields}),
+    )
+}
+
+async fn index_stats(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    h: HeaderMap,
+) -> Response {
+    guard!(s, h);
+    match stats_of(&s, &uid).await {
+        Ok(v) => Json(v).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn global_stats(State(s): State<Arc<Shared>>, h: HeaderMap) -> Response {
+    guard!(s, h);
+    let uids: Vec<String> = s
+        .cache
+        .snapshot()
+        .maps
+        .keys()
+        .map(|k| k.0.clone())
+        .collect();
+    let mut indexes = Map::new();
+    for uid in uids {
+        match stats_of(&s, &uid).await {
+            Ok(v) => indexes.insert(uid, v),
+            Err(r) => return r,
+        };
+    }
+    Json(json!({"databaseSize": null, "lastUpdate": null, "indexes": indexes})).into_response()
+}
+
+async fn list_tasks(
+    State(s): State<Arc<Shared>>,
+    h: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    guard!(s, h);
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let list = |k: &str| {
+        get(k)
+            .map(|v| {
+                v.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| x != "*")
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let limit = get("limit").and_then(|v| v.parse().ok()).unwrap_or(20u32);
+    let from = get("from").and_then(|v| v.parse::<u64>().ok());
+    let req = ListTasksRequest {
+        from: from.map_or(0, |f| f.max(1)),
+        limit,
+        index_uids: list("indexUids"),
+        statuses: list("statuses"),
+    };
+    let w = writer(&s);
+    let res = w
+        .control
+        .unary(|ch, auth| {
+            let req = req.clone();
+            async move {
+                RouterClient::new(ch)
+                    .list_tasks(ControlPlane::request(&auth, req))
+                    .await
+            }
+        })
+        .await;
+    let page = match res {
+        Ok(p) => p.into_inner(),
+        Err(e) => return MeiliError::invalid("invalid_task_statuses", e.message()).into_response(),
+    };
+    let mut results = vec![];
+    for t in &page.tasks {
+        let finished = t.status == "succeeded" || t.status == "failed";
+        results.push(if finished {
+            view(t)
+        } else {
+            lookup(&w, t.uid).await.unwrap_or_else(|_| view(t))
+        });
+    }
+    Json(json!({"results": results, "total": page.total, "limit": limit, "from": page.tasks.first().map(|t| t.uid), "next": page.next}))
+        .into_response()
+}

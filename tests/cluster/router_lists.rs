@@ -1,0 +1,112 @@
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::router_writes::finished;
+
+/// Listing documents pages through every shard in one global order; stats
+/// count each document once even with two copies; tasks list from any router.
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_span_all_shards_once() {
+    let mut f = Fleet::start(1, 3).await;
+    let router = f.start_router().await;
+    let leader = f.cluster.leader().await;
+    let mut admin = f.cluster.admin(leader).await;
+    // Two copies of every shard in the one group: listings must not count them twice.
+    let req = miroir::pb::v1::SetConfigRequest {
+        key: "default_replication_factor".into(),
+        value: "2".into(),
+        expect_version: None,
+    };
+    admin.set_config(f.cluster.req(req)).await.unwrap();
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": "docs2", "primaryKey": "id"})),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    let docs: Vec<Value> = (0..45u64)
+        .map(|i| json!({"id": i, "kind": if i % 2 == 0 { "even" } else { "odd" }}))
+        .collect();
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs2/documents"),
+            Some(&Value::from(docs)),
+        )
+        .await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+
+    let mut seen = vec![];
+    for page in 0..5 {
+        let (status, p) = f
+            .call(
+                Method::GET,
+                &format!(
+                    "{router}/indexes/docs2/documents?offset={}&limit=10",
+                    page * 10
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{p}");
+        assert_eq!(p["total"], 45);
+        seen.extend(
+            p["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_u64().unwrap()),
+        );
+        assert!(p["results"][0].get("_miroir_shard").is_none());
+    }
+    assert_eq!(seen, (0..45).collect::<Vec<_>>());
+    let (_, some) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs2/documents/fetch"),
+            Some(&json!({"limit": 3, "fields": ["kind"]})),
+        )
+        .await;
+    assert_eq!(
+        some["results"],
+        json!([{"kind": "even"}, {"kind": "odd"}, {"kind": "even"}])
+    );
+
+    let d = admin
+        .describe_index(f.cluster.req(miroir::pb::v1::IndexRef {
+            uid: "docs2".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(d.index.unwrap().replication_factor, 2);
+    let (_, stats) = f
+        .call(Method::GET, &format!("{router}/indexes/docs2/stats"), None)
+        .await;
+    assert_eq!(stats["numberOfDocuments"], 45, "{stats}");
+    assert_eq!(stats["fieldDistribution"], json!({"id": 45, "kind": 45}));
+
+    let other = f.start_router().await;
+    let (_, tasks) = f
+        .call(
+            Method::GET,
+            &format!("{other}/tasks?indexUids=docs2&limit=5"),
+            None,
+        )
+        .await;
+    let types: Vec<&str> = tasks["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["documentAdditionOrUpdate", "indexCreation"],
+        "{tasks}"
+    );
+    assert_eq!(tasks["results"][0]["status"], "succeeded");
+}
