@@ -8,6 +8,7 @@
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`nodes`]: HTTP calls to Meilisearch nodes.
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
+//! - [`query_routes`]: multi-search and facet search.
 //! - [`scatter`]: one search over many nodes, with replica fallback.
 //! - [`server`]: the HTTP routes (so far health, version and search).
 //! - [`search`]: the client's paging and sorting, and the request each node receives.
@@ -26,6 +27,7 @@ pub mod list_routes;
 pub mod merge;
 pub mod nodes;
 pub mod plan;
+pub mod query_routes;
 pub mod scatter;
 pub mod search;
 pub mod server;

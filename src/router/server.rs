@@ -51,6 +51,7 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .route("/tasks/{uid}", get(get_task))
         .merge(super::index_routes::routes())
         .merge(super::list_routes::routes())
+        .merge(super::query_routes::routes())
         .with_state(shared)
 }
 
@@ -277,37 +278,60 @@ fn query_to_body(params: Vec<(String, String)>) -> Map<String, Value> {
         .collect()
 }
 
-async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Response {
-    let index = IndexUid(uid.clone());
+/// One search over every shard: the merged answer and the shards it lacks,
+/// or the response to send instead.
+pub(super) async fn run_search(
+    s: &Shared,
+    uid: &str,
+    client: &Map<String, Value>,
+) -> Result<(Value, Vec<String>), Response> {
     // A router that just started answers only once it knows the shard maps.
     if !s.cache.wait_synced(std::time::Duration::from_secs(5)).await {
-        return MeiliError::new(
+        let msg =
+            "This router has not yet received the shard maps from the coordinators; retry shortly.";
+        return Err(MeiliError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "miroir_topology_unavailable",
             "system",
-            "This router has not yet received the shard maps from the coordinators; retry shortly."
-                .into(),
+            msg.into(),
         )
-        .into_response();
+        .into_response());
     }
     let topology = s.cache.snapshot();
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
-    match scatter::search(&s.nodes, &topology, &index, &client, turn).await {
-        Ok(g) if g.missing.is_empty() => Json(g.body).into_response(),
-        Ok(g) => {
-            let shards: Vec<String> = g.missing.iter().map(|s| s.0.to_string()).collect();
-            let mut resp = Json(g.body).into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("shards={}", shards.join(","))) {
-                resp.headers_mut().insert(DEGRADED_HEADER, v);
-            }
-            resp
-        }
-        Err(ScatterError::UnknownIndex(_)) => MeiliError::index_not_found(&uid).into_response(),
-        Err(ScatterError::Param(p)) => MeiliError::invalid(p.code, p.message).into_response(),
+    match scatter::search(
+        &s.nodes,
+        &topology,
+        &IndexUid(uid.to_string()),
+        client,
+        turn,
+    )
+    .await
+    {
+        Ok(g) => Ok((g.body, g.missing.iter().map(|s| s.0.to_string()).collect())),
+        Err(ScatterError::UnknownIndex(_)) => Err(MeiliError::index_not_found(uid).into_response()),
+        Err(ScatterError::Param(p)) => Err(MeiliError::invalid(p.code, p.message).into_response()),
         Err(ScatterError::Refused { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, Json(body)).into_response()
+            Err((status, Json(body)).into_response())
         }
+    }
+}
+
+/// Marks a partial answer with the shards it lacks.
+pub(super) fn degraded(mut resp: Response, missing: &[String]) -> Response {
+    if !missing.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&format!("shards={}", missing.join(","))) {
+            resp.headers_mut().insert(DEGRADED_HEADER, v);
+        }
+    }
+    resp
+}
+
+async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Response {
+    match run_search(s, &uid, &client).await {
+        Ok((body, missing)) => degraded(Json(body).into_response(), &missing),
+        Err(r) => r,
     }
 }
 

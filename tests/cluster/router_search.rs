@@ -219,3 +219,42 @@ async fn search_errors_look_like_meilisearch() {
         assert!(body.get(key).is_some(), "{body}");
     }
 }
+
+/// Multi-search answers each query across all shards; facet search sums each
+/// value's count over the shards; federated multi-search is refused clearly.
+#[tokio::test(flavor = "multi_thread")]
+async fn multi_search_and_facet_search() {
+    let (f, url) = fleet_with_index(1, 3, 2, 60).await;
+    let base = url.trim_end_matches("/indexes/items/search").to_string();
+    let body = json!({"queries": [
+        {"indexUid": "items", "q": "", "limit": 0},
+        {"indexUid": "items", "q": unique_word(5)},
+    ]});
+    let (status, multi) = f
+        .call(Method::POST, &format!("{base}/multi-search"), Some(&body))
+        .await;
+    assert_eq!(status, 200, "{multi}");
+    assert_eq!(multi["results"][0]["estimatedTotalHits"], 60);
+    assert_eq!(multi["results"][0]["indexUid"], "items");
+    assert_eq!(ids(&multi["results"][1]), vec![5]);
+    let (status, facets) = f
+        .call(
+            Method::POST,
+            &format!("{base}/indexes/items/facet-search"),
+            Some(&json!({"facetName": "color"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{facets}");
+    assert_eq!(
+        facets["facetHits"],
+        json!([{"value": "blue", "count": 20}, {"value": "green", "count": 20}, {"value": "red", "count": 20}])
+    );
+    let fed = json!({"federation": {}, "queries": [{"indexUid": "items", "q": ""}]});
+    let (status, err) = f
+        .call(Method::POST, &format!("{base}/multi-search"), Some(&fed))
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("miroir_unsupported_feature"))
+    );
+}

@@ -1,0 +1,160 @@
+//! Multi-search (several searches in one request) and facet search, both
+//! answered across every shard.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use super::filter::with_shards;
+use super::plan::plan_read;
+use super::server::{authorize, degraded, json_body, run_search, Shared};
+use crate::meili::MeiliError;
+use crate::state::IndexUid;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/multi-search", post(multi_search))
+        .route("/indexes/{uid}/facet-search", post(facet_search))
+}
+
+fn object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+    match json_body(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(MeiliError::malformed("json", "expected an object").into_response()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+async fn multi_search(
+    State(s): State<Arc<Shared>>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = authorize(&s, &h) {
+        return e.into_response();
+    }
+    let body = match object(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if body.get("federation").is_some_and(|f| !f.is_null()) {
+        return MeiliError::invalid(
+            "miroir_unsupported_feature",
+            "Federated multi-search is not supported by Miroir yet: send the queries without `federation` and merge them in the client.",
+        )
+        .into_response();
+    }
+    let Some(Value::Array(queries)) = body.get("queries") else {
+        return MeiliError::invalid("missing_queries", "Missing field `queries`").into_response();
+    };
+    let mut results = vec![];
+    let mut missing = vec![];
+    for (i, q) in queries.iter().enumerate() {
+        let Some(mut q) = q.as_object().cloned() else {
+            return MeiliError::invalid(
+                "invalid_multi_search_queries",
+                format!("Invalid value at `.queries[{i}]`: expected an object"),
+            )
+            .into_response();
+        };
+        let Some(uid) = q
+            .remove("indexUid")
+            .and_then(|u| u.as_str().map(str::to_string))
+        else {
+            return MeiliError::invalid(
+                "missing_index_uid",
+                format!("Missing field `indexUid` inside `.queries[{i}]`"),
+            )
+            .into_response();
+        };
+        match run_search(&s, &uid, &q).await {
+            Ok((mut answer, gaps)) => {
+                answer["indexUid"] = Value::from(uid);
+                results.push(answer);
+                missing.extend(gaps);
+            }
+            Err(r) => return r,
+        }
+    }
+    degraded(Json(json!({"results": results})).into_response(), &missing)
+}
+
+/// Facet values and their counts, summed over one replica of every shard.
+async fn facet_search(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(e) = authorize(&s, &h) {
+        return e.into_response();
+    }
+    let client = match object(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let t = s.cache.snapshot();
+    let Some(plan) = plan_read(&t, &IndexUid(uid.clone()), 0, &[], None) else {
+        return MeiliError::index_not_found(&uid).into_response();
+    };
+    let calls = plan.nodes.iter().map(|(node, shards)| {
+        let mut body = client.clone();
+        body.insert("filter".into(), with_shards(client.get("filter"), shards));
+        let base = t.nodes[node].address.clone();
+        let path = format!("/indexes/{uid}/facet-search");
+        let nodes = &s.nodes;
+        async move {
+            nodes
+                .call(&base, Method::POST, &path, Some(&Value::Object(body)))
+                .await
+        }
+    });
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut took = 0;
+    for r in join_all(calls).await {
+        match r {
+            Ok(v) => {
+                took = took.max(v["processingTimeMs"].as_u64().unwrap_or(0));
+                for hit in v["facetHits"].as_array().into_iter().flatten() {
+                    let value = hit["value"]
+                        .as_str()
+                        .map_or_else(|| hit["value"].to_string(), str::to_string);
+                    *counts.entry(value).or_default() += hit["count"].as_u64().unwrap_or(0);
+                }
+            }
+            Err(super::nodes::NodeError::Refused { status, body }) => {
+                let status = axum::http::StatusCode::from_u16(status)
+                    .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+                return (status, Json(body)).into_response();
+            }
+            Err(_) => {}
+        }
+    }
+    let by_count = client
+        .get("sortFacetValuesBy")
+        .is_some_and(|v| v == "count");
+    let mut hits: Vec<(String, u64)> = counts.into_iter().collect();
+    if by_count {
+        hits.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    let facet_hits: Vec<Value> = hits
+        .into_iter()
+        .take(100)
+        .map(|(value, count)| json!({"value": value, "count": count}))
+        .collect();
+    let query = client.get("facetQuery").cloned().unwrap_or(Value::Null);
+    let missing: Vec<String> = plan.unavailable.iter().map(|s| s.0.to_string()).collect();
+    degraded(
+        Json(json!({"facetHits": facet_hits, "facetQuery": query, "processingTimeMs": took}))
+            .into_response(),
+        &missing,
+    )
+}
