@@ -25,11 +25,11 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/indexes/{uid}/facet-search", post(facet_search))
 }
 
-fn object(body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn object(body: &[u8]) -> Result<Map<String, Value>, MeiliError> {
     match json_body(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(MeiliError::malformed("json", "expected an object").into_response()),
-        Err(e) => Err(e.into_response()),
+        Ok(_) => Err(MeiliError::malformed("json", "expected an object")),
+        Err(e) => Err(e),
     }
 }
 
@@ -43,7 +43,7 @@ async fn multi_search(
     }
     let body = match object(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     if body.get("federation").is_some_and(|f| !f.is_null()) {
         return MeiliError::invalid(
@@ -99,7 +99,7 @@ async fn facet_search(
     }
     let client = match object(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let t = s.cache.snapshot();
     let Some(plan) = plan_read(&t, &IndexUid(uid.clone()), 0, &[], None) else {
