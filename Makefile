@@ -36,11 +36,13 @@ unit: ## Unit tests (placement golden vectors, state rules, openraft storage sui
 cluster-test: deps ## Integration tests: real coordinator processes on loopback
 	$(CARGO) test --test cluster -- --test-threads=2
 
-bench: deps-bench ## Coordinator benchmark against etcd, full size (a few minutes)
+bench: deps-bench ## Benchmarks, full size: coordinators against etcd, router against one devnode
 	$(CARGO) bench --bench coordinator
+	$(CARGO) bench --bench router
 
-bench-smoke: deps-bench ## A short run of the benchmark
+bench-smoke: deps-bench ## A short run of each benchmark
 	$(CARGO) bench --bench coordinator -- --quick
+	$(CARGO) bench --bench router -- --quick
 
 demo: build ## Start a local 3-coordinator cluster and show it (left running)
 	@scripts/demo.sh start
