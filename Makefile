@@ -33,8 +33,8 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: ## Unit tests (placement golden vectors, state rules, openraft storage suite)
 	$(CARGO) test --lib --bins
 
-cluster-test: deps ## Integration tests: real coordinator processes on loopback
-	$(CARGO) test --test cluster -- --test-threads=2
+cluster-test: deps ## Integration tests: real coordinators, routers and devnodes on loopback; the devnode against the recording
+	$(CARGO) test --test cluster --test devnode -- --test-threads=2
 
 bench: deps-bench ## Benchmarks, full size: coordinators against etcd, router against one devnode
 	$(CARGO) bench --bench coordinator

@@ -22,23 +22,29 @@ use fleet::{Fleet, KEY};
 use stats::Run;
 
 const WORDS: [&str; 16] = [
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike",
-    "november", "oscar", "papa",
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    "kilo", "lima", "mike", "november", "oscar", "papa",
 ];
 
 fn docs(n: usize) -> Vec<Value> {
     (0..n)
         .map(|i| {
-            let text: Vec<&str> = (0..6).map(|k| WORDS[(i * 7 + k * 3) % WORDS.len()]).collect();
+            let text: Vec<&str> = (0..6)
+                .map(|k| WORDS[(i * 7 + k * 3) % WORDS.len()])
+                .collect();
             json!({"id": i, "text": text.join(" "), "group": WORDS[i % 4], "n": i % 97})
         })
         .collect()
 }
 
 async fn wait(f: &Fleet, base: &str, task: &Value) {
-    let uid = task["taskUid"].as_u64().unwrap_or_else(|| panic!("no task: {task}"));
+    let uid = task["taskUid"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no task: {task}"));
     util::eventually("a task", || async {
-        let (_, t) = f.call(Method::GET, &format!("{base}/tasks/{uid}"), None).await;
+        let (_, t) = f
+            .call(Method::GET, &format!("{base}/tasks/{uid}"), None)
+            .await;
         match t["status"].as_str() {
             Some("succeeded") => Some(()),
             Some("failed") => panic!("task failed: {t}"),
@@ -51,14 +57,32 @@ async fn wait(f: &Fleet, base: &str, task: &Value) {
 /// Loads `docs` in batches and waits for every task: documents per second.
 async fn load(f: &Fleet, base: &str, docs: &[Value]) -> f64 {
     let started = Instant::now();
-    let (_, t) = f.call(Method::POST, &format!("{base}/indexes"), Some(&json!({"uid": "bench", "primaryKey": "id"}))).await;
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{base}/indexes"),
+            Some(&json!({"uid": "bench", "primaryKey": "id"})),
+        )
+        .await;
     wait(f, base, &t).await;
     let settings = json!({"filterableAttributes": ["group", "n"], "sortableAttributes": ["n"]});
-    let (_, t) = f.call(Method::PATCH, &format!("{base}/indexes/bench/settings"), Some(&settings)).await;
+    let (_, t) = f
+        .call(
+            Method::PATCH,
+            &format!("{base}/indexes/bench/settings"),
+            Some(&settings),
+        )
+        .await;
     wait(f, base, &t).await;
     let mut tasks = vec![];
     for chunk in docs.chunks(1000) {
-        let (_, t) = f.call(Method::POST, &format!("{base}/indexes/bench/documents"), Some(&Value::from(chunk.to_vec()))).await;
+        let (_, t) = f
+            .call(
+                Method::POST,
+                &format!("{base}/indexes/bench/documents"),
+                Some(&Value::from(chunk.to_vec())),
+            )
+            .await;
         tasks.push(t);
     }
     for t in &tasks {
@@ -68,7 +92,11 @@ async fn load(f: &Fleet, base: &str, docs: &[Value]) -> f64 {
 }
 
 fn query(i: usize) -> Value {
-    let q = format!("{} {}", WORDS[i % WORDS.len()], WORDS[(i * 5 + 1) % WORDS.len()]);
+    let q = format!(
+        "{} {}",
+        WORDS[i % WORDS.len()],
+        WORDS[(i * 5 + 1) % WORDS.len()]
+    );
     match i % 3 {
         0 => json!({"q": q, "limit": 10}),
         1 => json!({"q": q, "limit": 10, "facets": ["group"]}),
@@ -87,7 +115,13 @@ async fn searches(f: &Fleet, base: &str, n: usize, clients: usize) -> Run {
                 let mut lat = vec![];
                 for i in (c..n).step_by(clients) {
                     let t0 = Instant::now();
-                    let r = http.post(&url).bearer_auth(KEY).json(&query(i)).send().await.expect("search");
+                    let r = http
+                        .post(&url)
+                        .bearer_auth(KEY)
+                        .json(&query(i))
+                        .send()
+                        .await
+                        .expect("search");
                     assert!(r.status().is_success(), "search failed: {}", r.status());
                     r.bytes().await.expect("body");
                     lat.push(t0.elapsed());
@@ -100,7 +134,11 @@ async fn searches(f: &Fleet, base: &str, n: usize, clients: usize) -> Run {
     for t in tasks {
         latencies.extend(t.await.unwrap());
     }
-    Run { ops: n, elapsed: started.elapsed(), latencies }
+    Run {
+        ops: n,
+        elapsed: started.elapsed(),
+        latencies,
+    }
 }
 
 struct Row(String, f64, f64);
@@ -109,7 +147,10 @@ struct Row(String, f64, f64);
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (n_docs, n_queries) = if quick { (2000, 200) } else { (20_000, 2000) };
-    println!("router benchmark ({}): {n_docs} documents, {n_queries} searches", if quick { "quick" } else { "full" });
+    println!(
+        "router benchmark ({}): {n_docs} documents, {n_queries} searches",
+        if quick { "quick" } else { "full" }
+    );
     let docs = docs(n_docs);
 
     let mut f = Fleet::start(2, 2).await;
@@ -125,23 +166,50 @@ async fn main() {
     for clients in [1, 8] {
         let r = searches(&f, &router, n_queries, clients).await;
         let d = searches(&direct, &node, n_queries, clients).await;
-        rows.push(Row(format!("search, {clients} client(s): per second"), r.per_sec(), d.per_sec()));
-        rows.push(Row(format!("search, {clients} client(s): p50 ms"), r.percentile_ms(0.5), d.percentile_ms(0.5)));
-        rows.push(Row(format!("search, {clients} client(s): p99 ms"), r.percentile_ms(0.99), d.percentile_ms(0.99)));
+        rows.push(Row(
+            format!("search, {clients} client(s): per second"),
+            r.per_sec(),
+            d.per_sec(),
+        ));
+        rows.push(Row(
+            format!("search, {clients} client(s): p50 ms"),
+            r.percentile_ms(0.5),
+            d.percentile_ms(0.5),
+        ));
+        rows.push(Row(
+            format!("search, {clients} client(s): p99 ms"),
+            r.percentile_ms(0.99),
+            d.percentile_ms(0.99),
+        ));
         if clients == 1 {
-            rows.push(Row("search: router's added p50 ms".into(), r.percentile_ms(0.5) - d.percentile_ms(0.5), 0.0));
+            rows.push(Row(
+                "search: router's added p50 ms".into(),
+                r.percentile_ms(0.5) - d.percentile_ms(0.5),
+                0.0,
+            ));
         }
     }
-    println!("\n{:<40} {:>14} {:>14} {:>8}", "figure", "router (4 nodes)", "one devnode", "ratio");
+    println!(
+        "\n{:<40} {:>14} {:>14} {:>8}",
+        "figure", "router (4 nodes)", "one devnode", "ratio"
+    );
     let mut json = vec![];
     for Row(name, a, b) in &rows {
-        let ratio = if *b != 0.0 { format!("{:.2}", a / b) } else { "-".into() };
+        let ratio = if *b != 0.0 {
+            format!("{:.2}", a / b)
+        } else {
+            "-".into()
+        };
         println!("{name:<40} {a:>14.2} {b:>14.2} {ratio:>8}");
         json.push(json!({"figure": name, "router": a, "direct": b}));
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     let _ = std::fs::create_dir_all(&dir);
-    let file = dir.join(if quick { "router-quick.json" } else { "router.json" });
+    let file = dir.join(if quick {
+        "router-quick.json"
+    } else {
+        "router.json"
+    });
     let _ = std::fs::write(&file, serde_json::to_string_pretty(&json).unwrap());
     println!("\nwritten to {}", file.display());
 }

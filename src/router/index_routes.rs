@@ -133,6 +133,38 @@ async fn get_index(
     }
 }
 
+/// `GET /indexes`: the coordinators' indexes, each described by one of its nodes.
+pub async fn list_indexes(
+    State(s): State<Arc<Shared>>,
+    h: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    guard!(s, h);
+    let num = |k: &str, d: usize| {
+        q.iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (offset, limit) = (num("offset", 0), num("limit", 20));
+    let uids: Vec<String> = s
+        .cache
+        .snapshot()
+        .maps
+        .keys()
+        .map(|k| k.0.clone())
+        .collect();
+    let mut results = vec![];
+    for uid in uids.iter().skip(offset).take(limit) {
+        match read_from_node(&s, uid, &format!("/indexes/{uid}")).await {
+            Ok(v) => results.push(v),
+            Err(r) => return r,
+        }
+    }
+    Json(json!({"results": results, "offset": offset, "limit": limit, "total": uids.len()}))
+        .into_response()
+}
+
 async fn update_index(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,

@@ -39,7 +39,10 @@ pub fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/version", get(version))
-        .route("/indexes", axum::routing::post(create_index))
+        .route(
+            "/indexes",
+            axum::routing::post(create_index).get(super::index_routes::list_indexes),
+        )
         .route("/indexes/{uid}/search", get(search_get).post(search_post))
         .route(
             "/indexes/{uid}/documents",

@@ -195,6 +195,12 @@ async fn documents_by_id_and_deletions() {
     finished(&f, &router, &t).await;
     assert_eq!(total(&f, &router, "docs").await, 0);
 
+    let (_, list) = f
+        .call(Method::GET, &format!("{router}/indexes"), None)
+        .await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["results"][0]["uid"], "docs");
+    assert_eq!(list["results"][0]["primaryKey"], "id");
     let (_, t) = f
         .call(Method::DELETE, &format!("{router}/indexes/docs"), None)
         .await;
