@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::documents::SHARD_FIELD;
 use super::merge::strip_reserved;
 use super::plan::plan_read;
-use super::server::{accepted, authorize, json_body, write_error, writer, Shared};
+use super::server::{accepted, json_body, task_reply, write_error, writer, Shared};
 use crate::meili::MeiliError;
 use crate::state::{IndexUid, ShardId};
 
@@ -113,14 +113,6 @@ fn keep_shard_field(list: &mut Value) {
     }
 }
 
-macro_rules! guard {
-    ($s:expr, $h:expr) => {
-        if let Err(e) = authorize(&$s, &$h) {
-            return e.into_response();
-        }
-    };
-}
-
 async fn get_index(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
@@ -182,10 +174,7 @@ async fn update_index(
         }
     }
     let req = [(Method::PATCH, format!("/indexes/{uid}"), Some(body.clone()))];
-    match writer(&s).broadcast(&uid, "indexUpdate", &req, body).await {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(writer(&s).broadcast(&uid, "indexUpdate", &req, body).await)
 }
 
 async fn delete_index(
@@ -250,13 +239,11 @@ async fn patch_settings(
         format!("/indexes/{uid}/settings"),
         Some(body),
     )];
-    match writer(&s)
-        .broadcast(&uid, "settingsUpdate", &req, details)
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(&uid, "settingsUpdate", &req, details)
+            .await,
+    )
 }
 
 /// Resetting settings also resets filterable attributes: put `_miroir_shard` back.
@@ -278,13 +265,11 @@ async fn reset_settings(
         (Method::DELETE, format!("/indexes/{uid}/settings"), None),
         restore_shard_field(&uid),
     ];
-    match writer(&s)
-        .broadcast(&uid, "settingsUpdate", &req, json!({}))
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(&uid, "settingsUpdate", &req, json!({}))
+            .await,
+    )
 }
 
 async fn get_setting(
@@ -326,13 +311,11 @@ async fn set_setting(
         Method::PATCH
     };
     let req = [(m, format!("/indexes/{uid}/settings/{name}"), Some(body))];
-    match writer(&s)
-        .broadcast(&uid, "settingsUpdate", &req, details)
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(&uid, "settingsUpdate", &req, details)
+            .await,
+    )
 }
 
 async fn reset_setting(
@@ -349,13 +332,11 @@ async fn reset_setting(
     if name == "filterable-attributes" {
         req.push(restore_shard_field(&uid));
     }
-    match writer(&s)
-        .broadcast(&uid, "settingsUpdate", &req, json!({}))
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(&uid, "settingsUpdate", &req, json!({}))
+            .await,
+    )
 }
 
 async fn get_document(
@@ -416,18 +397,16 @@ async fn delete_document(
         format!("/indexes/{uid}/documents/{id}"),
         None,
     )];
-    match writer(&s)
-        .broadcast(
-            &uid,
-            "documentDeletion",
-            &req,
-            json!({"providedIds": 1, "deletedDocuments": null}),
-        )
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(
+                &uid,
+                "documentDeletion",
+                &req,
+                json!({"providedIds": 1, "deletedDocuments": null}),
+            )
+            .await,
+    )
 }
 
 async fn delete_batch(
@@ -447,18 +426,16 @@ async fn delete_batch(
         format!("/indexes/{uid}/documents/delete-batch"),
         Some(body),
     )];
-    match writer(&s)
-        .broadcast(
-            &uid,
-            "documentDeletion",
-            &req,
-            json!({"providedIds": n, "deletedDocuments": null}),
-        )
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(
+                &uid,
+                "documentDeletion",
+                &req,
+                json!({"providedIds": n, "deletedDocuments": null}),
+            )
+            .await,
+    )
 }
 
 async fn delete_by_filter(
@@ -478,13 +455,11 @@ async fn delete_by_filter(
         format!("/indexes/{uid}/documents/delete"),
         Some(body),
     )];
-    match writer(&s)
-        .broadcast(&uid, "documentDeletion", &req, details)
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(&uid, "documentDeletion", &req, details)
+            .await,
+    )
 }
 
 /// `DELETE /indexes/{uid}/documents`: every document, on every node.
@@ -496,16 +471,14 @@ pub async fn delete_all(
 ) -> Response {
     guard!(s, h);
     let req = [(Method::DELETE, format!("/indexes/{uid}/documents"), None)];
-    match writer(&s)
-        .broadcast(
-            &uid,
-            "documentDeletion",
-            &req,
-            json!({"deletedDocuments": null}),
-        )
-        .await
-    {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(
+        writer(&s)
+            .broadcast(
+                &uid,
+                "documentDeletion",
+                &req,
+                json!({"deletedDocuments": null}),
+            )
+            .await,
+    )
 }

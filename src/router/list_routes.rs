@@ -18,7 +18,7 @@ use super::control::ControlPlane;
 use super::filter::with_shards;
 use super::merge::strip_reserved;
 use super::plan::plan_read;
-use super::server::{authorize, json_body, writer, Shared};
+use super::server::{json_object, writer, Shared};
 use super::tasks::{lookup, view};
 use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
@@ -31,14 +31,6 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/indexes/{uid}/stats", get(index_stats))
         .route("/stats", get(global_stats))
         .route("/tasks", get(list_tasks))
-}
-
-macro_rules! guard {
-    ($s:expr, $h:expr) => {
-        if let Err(e) = authorize(&$s, &$h) {
-            return e.into_response();
-        }
-    };
 }
 
 fn unavailable(uid: &str) -> MeiliError {
@@ -146,9 +138,8 @@ async fn fetch_documents(
     body: axum::body::Bytes,
 ) -> Response {
     guard!(s, h);
-    let client = match json_body(&body) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return MeiliError::malformed("json", "expected an object").into_response(),
+    let client = match json_object(&body) {
+        Ok(m) => m,
         Err(e) => return e.into_response(),
     };
     match fetch(&s, &uid, client).await {

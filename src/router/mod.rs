@@ -18,6 +18,16 @@
 //! - [`broadcast`]: writes every node of an index carries out (settings, deletions).
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
 
+/// Answers a handler's request with Meilisearch's auth error unless the
+/// request carries the right key.
+macro_rules! guard {
+    ($s:expr, $h:expr) => {
+        if let Err(e) = $crate::router::server::authorize(&$s, &$h) {
+            return axum::response::IntoResponse::into_response(e);
+        }
+    };
+}
+
 pub mod broadcast;
 pub mod control;
 pub mod documents;

@@ -11,11 +11,11 @@ use axum::routing::post;
 use axum::{Json, Router};
 use futures::future::join_all;
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::filter::with_shards;
 use super::plan::plan_read;
-use super::server::{authorize, degraded, json_body, run_search, Shared};
+use super::server::{authorize, degraded, json_object, run_search, Shared};
 use crate::meili::MeiliError;
 use crate::state::IndexUid;
 
@@ -23,14 +23,6 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/multi-search", post(multi_search))
         .route("/indexes/{uid}/facet-search", post(facet_search))
-}
-
-fn object(body: &[u8]) -> Result<Map<String, Value>, MeiliError> {
-    match json_body(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(MeiliError::malformed("json", "expected an object")),
-        Err(e) => Err(e),
-    }
 }
 
 async fn multi_search(
@@ -41,7 +33,7 @@ async fn multi_search(
     if let Err(e) = authorize(&s, &h) {
         return e.into_response();
     }
-    let body = match object(&body) {
+    let body = match json_object(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
@@ -97,7 +89,7 @@ async fn facet_search(
     if let Err(e) = authorize(&s, &h) {
         return e.into_response();
     }
-    let client = match object(&body) {
+    let client = match json_object(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };

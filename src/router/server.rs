@@ -88,6 +88,22 @@ pub(super) fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
     (StatusCode::ACCEPTED, Json(summary(task))).into_response()
 }
 
+/// The answer to a write: its task (202), or why it was refused.
+pub(super) fn task_reply(r: Result<crate::pb::v1::TaskRecord, WriteError>) -> Response {
+    match r {
+        Ok(t) => accepted(&t),
+        Err(e) => write_error(e),
+    }
+}
+
+/// A JSON object body (Meilisearch's `malformed_payload` otherwise).
+pub(super) fn json_object(body: &[u8]) -> Result<Map<String, Value>, MeiliError> {
+    match json_body(body)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(MeiliError::malformed("json", "expected an object")),
+    }
+}
+
 pub(super) fn write_error(e: WriteError) -> Response {
     match e {
         WriteError::Meili(m) => m.into_response(),
@@ -135,10 +151,7 @@ async fn create_index(
         .get("primaryKey")
         .and_then(Value::as_str)
         .map(str::to_string);
-    match writer(&s).create_index(uid, pk).await {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(writer(&s).create_index(uid, pk).await)
 }
 
 async fn add_documents(
@@ -185,10 +198,7 @@ async fn write_documents(
         .into_iter()
         .find(|(k, _)| k == "primaryKey")
         .map(|(_, v)| v);
-    match writer(&s).write_documents(&uid, pk, docs, replace).await {
-        Ok(t) => accepted(&t),
-        Err(e) => write_error(e),
-    }
+    task_reply(writer(&s).write_documents(&uid, pk, docs, replace).await)
 }
 
 async fn get_task(

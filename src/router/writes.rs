@@ -158,19 +158,34 @@ impl Writer<'_> {
             .map_err(coordinators_down)
     }
 
-    pub async fn shard_map(&self, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
-        let res = self
-            .control
-            .unary(|ch, auth| async move {
-                AdminClient::new(ch)
-                    .get_shard_map(ControlPlane::request(
+    /// One Admin call about index `uid`, through whichever coordinator answers.
+    async fn admin_index<T, F, Fut>(
+        &self,
+        uid: &str,
+        call: F,
+    ) -> Result<tonic::Response<T>, tonic::Status>
+    where
+        F: Fn(AdminClient<tonic::transport::Channel>, tonic::Request<IndexRef>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.control
+            .unary(|ch, auth| {
+                call(
+                    AdminClient::new(ch),
+                    ControlPlane::request(
                         &auth,
                         IndexRef {
                             uid: uid.to_string(),
                         },
-                    ))
-                    .await
+                    ),
+                )
             })
+            .await
+    }
+
+    pub async fn shard_map(&self, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
+        let res = self
+            .admin_index(uid, |mut c, r| async move { c.get_shard_map(r).await })
             .await;
         match res {
             Ok(m) => Ok(Some(m.into_inner())),
@@ -182,17 +197,7 @@ impl Writer<'_> {
     /// The index's primary key as the coordinators have it.
     pub async fn primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
         let d = self
-            .control
-            .unary(|ch, auth| async move {
-                AdminClient::new(ch)
-                    .describe_index(ControlPlane::request(
-                        &auth,
-                        IndexRef {
-                            uid: uid.to_string(),
-                        },
-                    ))
-                    .await
-            })
+            .admin_index(uid, |mut c, r| async move { c.describe_index(r).await })
             .await
             .map_err(coordinators_down)?
             .into_inner();
@@ -335,17 +340,7 @@ impl Writer<'_> {
     /// Removes the index from the coordinators (after its nodes dropped it).
     pub async fn forget_index(&self, uid: &str) -> Result<(), MeiliError> {
         let res = self
-            .control
-            .unary(|ch, auth| async move {
-                AdminClient::new(ch)
-                    .delete_index(ControlPlane::request(
-                        &auth,
-                        IndexRef {
-                            uid: uid.to_string(),
-                        },
-                    ))
-                    .await
-            })
+            .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })
             .await;
         match res {
             Ok(_) => Ok(()),
@@ -362,17 +357,7 @@ impl Writer<'_> {
                 .await;
         }
         let _ = self
-            .control
-            .unary(|ch, auth| async move {
-                AdminClient::new(ch)
-                    .delete_index(ControlPlane::request(
-                        &auth,
-                        IndexRef {
-                            uid: uid.to_string(),
-                        },
-                    ))
-                    .await
-            })
+            .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })
             .await;
     }
 
