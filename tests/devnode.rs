@@ -3,8 +3,11 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+#[path = "support/transcript.rs"]
+mod transcript;
 use std::time::{Duration, Instant};
 
 const MASTER_KEY: &str = "devnode-test-master-key";
@@ -78,76 +81,19 @@ fn start_devnode() -> Devnode {
     node
 }
 
-fn transcripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/meili-transcripts")
-}
-
-fn python(args: &[&str]) -> Output {
-    let script = transcripts().join("record.py");
-    Command::new("python3")
-        .arg(&script)
-        .args(args)
-        .output()
-        .expect("run python3 record.py")
-}
-
 /// Replays the recorded scenario against a fresh devnode; returns the temp dir and the recording.
-fn record() -> (tempfile::TempDir, PathBuf) {
+fn record() -> (Devnode, tempfile::TempDir, PathBuf) {
     let node = start_devnode();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("devnode.jsonl");
     let url = format!("http://127.0.0.1:{}", node.port);
-    let run = python(&[
-        "record",
-        "--url",
-        &url,
-        "--key",
-        MASTER_KEY,
-        "--out",
-        &out.to_string_lossy(),
-    ]);
-    assert!(
-        run.status.success(),
-        "record.py record failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    (dir, out)
-}
-
-fn compare(actual: &Path, shape_only: bool) -> (bool, String) {
-    let expected = transcripts().join("meilisearch-1.50.0.jsonl");
-    let (e, a) = (expected.to_string_lossy(), actual.to_string_lossy());
-    let mut args = vec!["compare", &*e, &*a];
-    if shape_only {
-        args.push("--shape-only");
-    }
-    let out = python(&args);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
-/// The steps `compare` reports as different (unindented `name:` lines).
-fn differing_steps(report: &str) -> Vec<String> {
-    report
-        .lines()
-        .filter(|l| !l.starts_with(' ') && l.ends_with(':'))
-        .map(|l| l.trim_end_matches(':').to_string())
-        .chain(
-            report
-                .lines()
-                .filter_map(|l| l.strip_suffix(": missing from actual recording"))
-                .map(String::from),
-        )
-        .collect()
+    let (dir, out) = transcript::record(&url, MASTER_KEY);
+    (node, dir, out)
 }
 
 /// Every recorded step gets the same status code and the same body shape from the devnode.
 #[test]
 fn devnode_matches_meilisearch_status_codes_and_shapes() {
-    let (_dir, actual) = record();
-    let (ok, report) = compare(&actual, true);
+    let (_node, _dir, actual) = record();
+    let (ok, report) = transcript::compare(&actual, true);
     assert!(
         ok && report.trim_end().ends_with(" 0 differ"),
         "shape differences:\n{report}"
@@ -157,9 +103,9 @@ fn devnode_matches_meilisearch_status_codes_and_shapes() {
 /// Values match the recording everywhere except steps that depend on ranking internals.
 #[test]
 fn devnode_values_differ_only_where_ranking_decides() {
-    let (_dir, actual) = record();
-    let (_, report) = compare(&actual, false);
-    let unexpected: Vec<String> = differing_steps(&report)
+    let (_node, _dir, actual) = record();
+    let (_, report) = transcript::compare(&actual, false);
+    let unexpected: Vec<String> = transcript::differing_steps(&report)
         .into_iter()
         .filter(|s| !RANKING_DEPENDENT.iter().any(|(step, _)| step == s))
         .collect();

@@ -32,6 +32,16 @@ pub enum LeaderRequest {
     RemoveMember {
         id: CoordinatorId,
     },
+    /// A router's lease on the epoch it has applied.
+    GrantLease {
+        router: String,
+        epoch: u64,
+    },
+    /// Waits until no router can still write under an epoch before `epoch`.
+    AwaitRouters {
+        epoch: u64,
+        timeout_ms: Option<u64>,
+    },
     TransferLeader {
         to: CoordinatorId,
     },
@@ -45,6 +55,8 @@ pub struct App {
     pub peers: Peers,
     pub logs: LogStore,
     pub proposer: Proposer,
+    /// Router leases, meaningful while this member leads.
+    pub leases: std::sync::Arc<super::leases::LeaseTable>,
 }
 
 impl App {
@@ -143,6 +155,13 @@ impl App {
                 .map(|_| None),
             LeaderRequest::RemoveMember { id } => self.remove_member(id).await.map(|_| None),
             LeaderRequest::TransferLeader { to } => self.transfer_leader(to).await.map(|_| None),
+            LeaderRequest::GrantLease { router, epoch } => {
+                self.grant_lease(&router, epoch).await.map(Some)
+            }
+            LeaderRequest::AwaitRouters { epoch, timeout_ms } => self
+                .await_routers(epoch, timeout_ms.map(Duration::from_millis))
+                .await
+                .map(Some),
         }
     }
 
@@ -271,7 +290,7 @@ impl App {
         Ok(())
     }
 
-    fn ensure_leader(&self) -> Result<(), AppError> {
+    pub(crate) fn ensure_leader(&self) -> Result<(), AppError> {
         let m = self.raft.metrics().borrow().clone();
         if m.current_leader == Some(self.id) {
             return Ok(());

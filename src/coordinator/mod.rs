@@ -17,7 +17,9 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod fencing;
 pub mod grpc;
+pub mod leases;
 pub mod metrics;
 pub mod network;
 pub mod proposer;
@@ -112,6 +114,7 @@ pub async fn run(
         peers,
         logs,
         proposer: proposer::Proposer::start(raft.clone()),
+        leases: Default::default(),
     };
 
     let prometheus = metrics::install_recorder();

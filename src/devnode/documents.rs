@@ -2,10 +2,10 @@
 //! filters, and deletion by id, by batch, by filter, or all.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::filter;
 use super::indexes::{paging, valid_uid};
@@ -13,163 +13,13 @@ use super::server::{Answer, Body, Shared};
 use super::store::{project, Document};
 use super::tasks::TaskOp;
 use crate::meili::error::{wrong_type, MeiliError};
+use crate::meili::payload;
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-/// Parses a document payload according to its content type.
-fn parse_payload(body: &Body, csv_delimiter: u8) -> Result<Vec<Document>, MeiliError> {
-    let ct = body.content_type.as_deref().unwrap_or("application/json");
-    let format = if ct.starts_with("application/json") {
-        "json"
-    } else if ct.starts_with("application/x-ndjson") {
-        "ndjson"
-    } else if ct.starts_with("text/csv") {
-        "csv"
-    } else {
-        let mut e = MeiliError::invalid(
-            "invalid_content_type",
-            format!("The Content-Type `{ct}` is invalid. Accepted values for the Content-Type header are: `application/json`, `application/x-ndjson`, `text/csv`"),
-        );
-        e.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return Err(e);
-    };
-    if body.bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(MeiliError::invalid(
-            "missing_payload",
-            format!("A {format} payload is missing."),
-        ));
-    }
-    let malformed = |e: &dyn std::fmt::Display| {
-        MeiliError::malformed(format, format!("Couldn't serialize document value: {e}"))
-    };
-    let json_error = |text: &[u8], e: serde_json::Error| malformed(&json_message(text, &e));
-    let object = |v: Value| match v {
-        Value::Object(m) => Ok(m),
-        other => Err(malformed(&format!(
-            "invalid type: {}, expected a map",
-            crate::meili::error::type_name(&other)
-        ))),
-    };
-    match format {
-        // Typed parsing words errors as Meilisearch does ("EOF while parsing an object").
-        "json" if body.bytes.trim_ascii_start().starts_with(b"[") => {
-            serde_json::from_slice::<Vec<Document>>(&body.bytes)
-                .map_err(|e| json_error(&body.bytes, e))
-        }
-        "json" => Ok(vec![serde_json::from_slice::<Document>(&body.bytes)
-            .map_err(|e| json_error(&body.bytes, e))?]),
-        "ndjson" => {
-            let text = String::from_utf8_lossy(&body.bytes);
-            text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| object(serde_json::from_str(l).map_err(|e| json_error(l.as_bytes(), e))?))
-                .collect()
-        }
-        _ => parse_csv(&String::from_utf8_lossy(&body.bytes), csv_delimiter as char)
-            .map_err(|e| malformed(&e)),
-    }
-}
-
-/// serde_json's message, except that a truncated payload names the innermost open container,
-/// as Meilisearch's streaming parser does ("EOF while parsing an object").
-fn json_message(text: &[u8], e: &serde_json::Error) -> String {
-    if !e.is_eof() {
-        return e.to_string();
-    }
-    let (mut open, mut in_string, mut escaped) = (Vec::new(), false, false);
-    for &b in text {
-        match (in_string, escaped, b) {
-            (true, true, _) => escaped = false,
-            (true, false, b'\\') => escaped = true,
-            (true, false, b'"') => in_string = false,
-            (true, ..) => {}
-            (false, _, b'"') => in_string = true,
-            (false, _, b'{' | b'[') => open.push(b),
-            (false, _, b'}' | b']') => {
-                open.pop();
-            }
-            _ => {}
-        }
-    }
-    let what = match open.last() {
-        _ if in_string => "a string",
-        Some(b'{') => "an object",
-        Some(_) => "a list",
-        None => "a value",
-    };
-    format!(
-        "EOF while parsing {what} at line {} column {}",
-        e.line(),
-        e.column()
-    )
-}
-
-/// CSV with a header row; a header `name:number` or `name:boolean` types its column.
-fn parse_csv(text: &str, delimiter: char) -> Result<Vec<Document>, String> {
-    let mut rows = Vec::new();
-    let (mut row, mut field, mut quoted, mut chars) =
-        (Vec::new(), String::new(), false, text.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (c, false) if c == delimiter => row.push(std::mem::take(&mut field)),
-            ('\n', false) => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            ('\r', false) => {}
-            (c, _) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    let mut rows = rows
-        .into_iter()
-        .filter(|r| !(r.len() == 1 && r[0].is_empty()));
-    let header: Vec<(String, String)> = rows
-        .next()
-        .ok_or("the CSV has no header")?
-        .into_iter()
-        .map(|h| match h.rsplit_once(':') {
-            Some((n, t @ ("string" | "number" | "boolean"))) => (n.to_string(), t.to_string()),
-            _ => (h, "string".to_string()),
-        })
-        .collect();
-    rows.enumerate()
-        .map(|(line, r)| {
-            let mut doc = Map::new();
-            for ((name, kind), raw) in header.iter().zip(r) {
-                let v = match kind.as_str() {
-                    _ if raw.is_empty() => Value::Null,
-                    "number" => raw
-                        .parse::<i64>()
-                        .map(Value::from)
-                        .or_else(|_| raw.parse::<f64>().map(Value::from))
-                        .map_err(|_| {
-                            format!(
-                                "invalid number `{raw}` in column `{name}` at line {}",
-                                line + 2
-                            )
-                        })?,
-                    "boolean" => Value::Bool(raw.eq_ignore_ascii_case("true")),
-                    _ => Value::String(raw),
-                };
-                doc.insert(name.clone(), v);
-            }
-            Ok(doc)
-        })
-        .collect()
 }
 
 async fn add(
@@ -185,7 +35,7 @@ async fn add(
     let delimiter = param(&params, "csvDelimiter")
         .and_then(|d| d.bytes().next())
         .unwrap_or(b',');
-    let documents = parse_payload(&body, delimiter)?;
+    let documents = payload::documents(&body.bytes, body.content_type.as_deref(), delimiter)?;
     let primary_key = param(&params, "primaryKey").map(String::from);
     Ok(node.enqueue(
         &uid,
@@ -434,36 +284,4 @@ pub async fn clear(
     valid_uid(&uid)?;
     node.authorize(&headers, "documents.delete", Some(&uid))?;
     Ok(node.enqueue(&uid, TaskOp::DocumentClear, None))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body(ct: &str, text: &str) -> Body {
-        Body {
-            bytes: text.as_bytes().to_vec(),
-            content_type: Some(ct.into()),
-        }
-    }
-
-    /// JSON, NDJSON and CSV payloads give the same documents; malformed JSON is reported as Meilisearch does.
-    #[test]
-    fn payload_formats() {
-        let json = parse_payload(&body("application/json", r#"[{"id": 1, "n": 2.5}]"#), b',');
-        let nd = parse_payload(
-            &body("application/x-ndjson", "{\"id\": 1, \"n\": 2.5}\n"),
-            b',',
-        );
-        let csv = parse_payload(&body("text/csv", "id:number,n:number\n1,2.5\n"), b',');
-        assert_eq!(json.as_ref().ok(), nd.as_ref().ok());
-        assert_eq!(json.as_ref().ok(), csv.as_ref().ok());
-        let err = parse_payload(&body("application/json", "[{\"id\": 1,"), b',').err();
-        assert_eq!(
-            err.map(|e| e.message),
-            Some("The `json` payload provided is malformed. `Couldn't serialize document value: EOF while parsing an object at line 1 column 10`.".into())
-        );
-        let single = parse_payload(&body("application/json", r#"{"id": "x"}"#), b',');
-        assert_eq!(single.map(|d| d.len()).ok(), Some(1));
-    }
 }

@@ -141,11 +141,12 @@ impl Keys {
         uid: Option<String>,
     ) -> &ApiKey {
         let now = stamp::now_nanos();
+        let uid = uid.unwrap_or_else(stamp::uuid_v4);
         self.keys.push(ApiKey {
             name,
             description,
-            key: format!("{:032x}{:032x}", stamp::random_u128(), stamp::random_u128()),
-            uid: uid.unwrap_or_else(stamp::uuid_v4),
+            key: derive_key(self.master.as_deref().unwrap_or_default(), &uid),
+            uid,
             actions,
             indexes,
             expires_secs: expires_at.as_deref().and_then(stamp::parse_rfc3339),
@@ -325,6 +326,17 @@ impl Keys {
     }
 }
 
+/// A key's value as Meilisearch derives it: HMAC-SHA256 of the uid under the
+/// master key, in hex. Nodes sharing a master key thus agree on a key's value.
+pub fn derive_key(master: &str, uid: &str) -> String {
+    let mac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, master.as_bytes());
+    ring::hmac::sign(&mac, uid.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn strings(
     obj: &Map<String, Value>,
     field: &str,
@@ -346,4 +358,18 @@ fn strings(
                 .ok_or_else(|| wrong_type(invalid, &format!(".{field}[{i}]"), "a string", x))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value Meilisearch gives uid `d7d30ffe-…` under master key `masterKey`.
+    #[test]
+    fn key_values_derive_from_uid_and_master_key() {
+        assert_eq!(
+            derive_key("masterKey", "d7d30ffe-ec60-484f-84f8-1c8b7d0ac352"),
+            "623359df9ea4d4a6c676c329c793191601ce7dd15541c2394277eae26aeedf1e"
+        );
+    }
 }

@@ -22,11 +22,13 @@
 //! - [`facets`]: facet distribution, facet stats and facet search.
 //! - [`query`]: search parameters and their errors.
 //! - [`keys`]: the master key and API keys.
+//! - [`features`]: the experimental features toggled at runtime.
 //! - errors come from [`crate::meili`], shared with the router.
 
 pub mod documents;
 pub mod evaluation;
 pub mod facets;
+pub mod features;
 pub mod filter;
 pub mod hits;
 pub mod indexes;

@@ -24,6 +24,7 @@ pub struct StateInner {
     pub store: Store,
     pub tasks: TaskQueue,
     pub keys: Keys,
+    pub features: super::features::Features,
 }
 
 pub struct Node {
@@ -43,6 +44,7 @@ impl Node {
                 store: Store::default(),
                 tasks: TaskQueue::default(),
                 keys: Keys::new(master_key),
+                features: Default::default(),
             }),
             wake: Notify::new(),
             max_body_bytes,
@@ -167,6 +169,10 @@ pub fn router(node: Shared) -> Router {
         .route(
             "/keys/{key}",
             get(get_key).patch(update_key).delete(delete_key),
+        )
+        .route(
+            "/experimental-features",
+            get(super::features::get).patch(super::features::patch),
         )
         .route("/multi-search", post(indexes::multi_search))
         .route("/indexes", get(indexes::list).post(indexes::create))

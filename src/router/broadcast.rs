@@ -4,13 +4,15 @@
 //! then to the rest; it is acknowledged like a document write, when each
 //! shard has a group with a majority of its copies done.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
 use super::nodes::NodeError;
+use super::task_details::COPIES_KEY;
 use super::writes::{Outcome, WriteError, Writer};
 use crate::meili::MeiliError;
 use crate::pb::v1::{NodeTask, TaskRecord};
@@ -24,11 +26,30 @@ impl Writer<'_> {
         requests: &[(Method, String, Option<Value>)],
         details: Value,
     ) -> Result<TaskRecord, WriteError> {
-        let map = self
-            .shard_map(uid)
-            .await?
-            .ok_or_else(|| MeiliError::index_not_found(uid))?;
-        self.learn(&map).await?;
+        // An index deletion sends under its own fence; everything else waits
+        // for fences to lift.
+        let open = || async move {
+            if kind == "indexDeletion" {
+                self.open_for_deletion(uid).await
+            } else {
+                self.open_for_writes(uid, None).await
+            }
+        };
+        let mut map = open().await?;
+        if map.is_none() && kind == "settingsUpdate" {
+            // Meilisearch creates a missing index on a settings update.
+            self.create_index(uid, None).await?;
+            map = open().await?;
+        }
+        let Some(open) = map else {
+            // Meilisearch accepts the write and fails its task.
+            let err = MeiliError::index_not_found(uid).to_json();
+            let task = self.new_uid().await?;
+            return Ok(self
+                .record(task, uid, kind, Outcome::Failed(err), details)
+                .await?);
+        };
+        let (map, held) = (&open.map, open.held);
         let owners: Vec<String> = map
             .shards
             .iter()
@@ -47,7 +68,7 @@ impl Writer<'_> {
                     status: "enqueued".into(),
                 });
             }
-            Ok::<_, NodeError>((id, tasks))
+            Ok::<_, NodeError>((id, tasks, Instant::now()))
         };
         let mut results = vec![];
         let mut rest = owners.clone();
@@ -76,11 +97,11 @@ impl Writer<'_> {
         }
         let acked: BTreeSet<String> = results
             .iter()
-            .filter(|(_, r)| r.is_ok())
+            .filter(|(_, r)| r.as_ref().is_ok_and(|(_, _, at)| *at < held.until))
             .map(|(id, _)| id.clone())
             .collect();
         let shards: BTreeSet<u32> = map.shards.iter().map(|a| a.shard).collect();
-        let missing = self.shards_without_quorum(&map, &shards, &acked);
+        let missing = self.shards_without_quorum(map, &shards, &acked);
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(u32::to_string).collect();
             return Err(WriteError::NoQuorum {
@@ -90,8 +111,17 @@ impl Writer<'_> {
         let node_tasks = results
             .into_iter()
             .filter_map(|(_, r)| r.ok())
-            .flat_map(|(_, t)| t)
+            .flat_map(|(_, t, _)| t)
             .collect();
+        let mut details = details;
+        if let (Value::Object(d), Some(first)) = (&mut details, map.shards.first()) {
+            // Copies per group, to count each deleted document once later.
+            let mut copies: BTreeMap<String, u64> = BTreeMap::new();
+            for n in &first.write {
+                *copies.entry(self.group(n).0.to_string()).or_default() += 1;
+            }
+            d.insert(COPIES_KEY.into(), serde_json::json!(copies));
+        }
         Ok(self
             .record(
                 self.new_uid().await?,

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -113,25 +112,30 @@ fn keep_shard_field(list: &mut Value) {
     }
 }
 
-async fn get_index(
-    State(s): State<Arc<Shared>>,
-    Path(uid): Path<String>,
-    h: HeaderMap,
-) -> Response {
-    guard!(s, h);
-    match read_from_node(&s, &uid, &format!("/indexes/{uid}")).await {
+async fn get_index(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
+    match describe(&s, &uid).await {
         Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }
 }
 
+/// An index as one node describes it. A node that has received no document
+/// yet may not know the primary key the coordinators fixed: theirs is shown.
+async fn describe(s: &Shared, uid: &str) -> Result<Value, Response> {
+    let mut v = read_from_node(s, uid, &format!("/indexes/{uid}")).await?;
+    if v["primaryKey"].is_null() {
+        if let Ok(Some(pk)) = writer(s).primary_key(uid).await {
+            v["primaryKey"] = Value::from(pk);
+        }
+    }
+    Ok(v)
+}
+
 /// `GET /indexes`: the coordinators' indexes, each described by one of its nodes.
 pub async fn list_indexes(
     State(s): State<Arc<Shared>>,
-    h: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    guard!(s, h);
     let num = |k: &str, d: usize| {
         q.iter()
             .find(|(n, _)| n == k)
@@ -148,7 +152,7 @@ pub async fn list_indexes(
         .collect();
     let mut results = vec![];
     for uid in uids.iter().skip(offset).take(limit) {
-        match read_from_node(&s, uid, &format!("/indexes/{uid}")).await {
+        match describe(&s, uid).await {
             Ok(v) => results.push(v),
             Err(r) => return r,
         }
@@ -160,10 +164,8 @@ pub async fn list_indexes(
 async fn update_index(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    guard!(s, h);
     let body = match json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -177,13 +179,14 @@ async fn update_index(
     task_reply(writer(&s).broadcast(&uid, "indexUpdate", &req, body).await)
 }
 
-async fn delete_index(
-    State(s): State<Arc<Shared>>,
-    Path(uid): Path<String>,
-    h: HeaderMap,
-) -> Response {
-    guard!(s, h);
+/// Deleting an index is fenced like a cutover (DESIGN section 5): writes
+/// are held in every router, in-flight ones settle, then the nodes drop the
+/// index and the coordinators forget it.
+async fn delete_index(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
     let w = writer(&s);
+    if let Err(e) = w.fence_for_deletion(&uid).await {
+        return e.into_response();
+    }
     let req = [(Method::DELETE, format!("/indexes/{uid}"), None)];
     let task = match w
         .broadcast(
@@ -197,18 +200,16 @@ async fn delete_index(
         Ok(t) => t,
         Err(e) => return write_error(e),
     };
+    if task.status == "failed" {
+        return accepted(&task);
+    }
     match w.forget_index(&uid).await {
         Ok(()) => accepted(&task),
         Err(e) => e.into_response(),
     }
 }
 
-async fn get_settings(
-    State(s): State<Arc<Shared>>,
-    Path(uid): Path<String>,
-    h: HeaderMap,
-) -> Response {
-    guard!(s, h);
+async fn get_settings(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
     match read_from_node(&s, &uid, &format!("/indexes/{uid}/settings")).await {
         Ok(mut v) => {
             hide_shard_field(&mut v["filterableAttributes"]);
@@ -221,10 +222,8 @@ async fn get_settings(
 async fn patch_settings(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    guard!(s, h);
     let mut body = match json_body(&body) {
         Ok(b @ Value::Object(_)) => b,
         Ok(_) => return MeiliError::malformed("json", "expected an object").into_response(),
@@ -255,12 +254,7 @@ fn restore_shard_field(uid: &str) -> (Method, String, Option<Value>) {
     )
 }
 
-async fn reset_settings(
-    State(s): State<Arc<Shared>>,
-    Path(uid): Path<String>,
-    h: HeaderMap,
-) -> Response {
-    guard!(s, h);
+async fn reset_settings(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
     let req = [
         (Method::DELETE, format!("/indexes/{uid}/settings"), None),
         restore_shard_field(&uid),
@@ -275,9 +269,7 @@ async fn reset_settings(
 async fn get_setting(
     State(s): State<Arc<Shared>>,
     Path((uid, name)): Path<(String, String)>,
-    h: HeaderMap,
 ) -> Response {
-    guard!(s, h);
     match read_from_node(&s, &uid, &format!("/indexes/{uid}/settings/{name}")).await {
         Ok(mut v) => {
             if name == "filterable-attributes" {
@@ -293,10 +285,8 @@ async fn set_setting(
     State(s): State<Arc<Shared>>,
     Path((uid, name)): Path<(String, String)>,
     method: axum::http::Method,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    guard!(s, h);
     let mut body = match json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -321,9 +311,7 @@ async fn set_setting(
 async fn reset_setting(
     State(s): State<Arc<Shared>>,
     Path((uid, name)): Path<(String, String)>,
-    h: HeaderMap,
 ) -> Response {
-    guard!(s, h);
     let mut req = vec![(
         Method::DELETE,
         format!("/indexes/{uid}/settings/{name}"),
@@ -343,9 +331,7 @@ async fn get_document(
     State(s): State<Arc<Shared>>,
     Path((uid, id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
-    h: HeaderMap,
 ) -> Response {
-    guard!(s, h);
     // The shard of the id decides which nodes hold the document.
     let t = s.cache.snapshot();
     let Some(map) = t.maps.get(&IndexUid(uid.clone())) else {
@@ -389,9 +375,7 @@ async fn get_document(
 async fn delete_document(
     State(s): State<Arc<Shared>>,
     Path((uid, id)): Path<(String, String)>,
-    h: HeaderMap,
 ) -> Response {
-    guard!(s, h);
     let req = [(
         Method::DELETE,
         format!("/indexes/{uid}/documents/{id}"),
@@ -412,10 +396,8 @@ async fn delete_document(
 async fn delete_batch(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    guard!(s, h);
     let body = match json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -441,10 +423,8 @@ async fn delete_batch(
 async fn delete_by_filter(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    guard!(s, h);
     let body = match json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -466,10 +446,8 @@ async fn delete_by_filter(
 pub async fn delete_all(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     _q: Query<Vec<(String, String)>>,
 ) -> Response {
-    guard!(s, h);
     let req = [(Method::DELETE, format!("/indexes/{uid}/documents"), None)];
     task_reply(
         writer(&s)

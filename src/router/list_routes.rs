@@ -6,7 +6,6 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -134,10 +133,8 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
 async fn fetch_documents(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    guard!(s, h);
     let client = match json_object(&body) {
         Ok(m) => m,
         Err(e) => return e.into_response(),
@@ -152,10 +149,8 @@ async fn fetch_documents(
 pub async fn list_documents(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    guard!(s, h);
     let mut client = Map::new();
     for (k, v) in q {
         let value = match k.as_str() {
@@ -219,8 +214,12 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
     .await;
     let mut fields: Map<String, Value> = Map::new();
     let mut indexing = false;
+    let (mut raw, mut embeddings, mut embedded) = (0u64, 0u64, 0u64);
     for a in answers.into_iter().flatten() {
         indexing |= a["isIndexing"].as_bool().unwrap_or(false);
+        raw += a["rawDocumentDbSize"].as_u64().unwrap_or(0);
+        embeddings += a["numberOfEmbeddings"].as_u64().unwrap_or(0);
+        embedded += a["numberOfEmbeddedDocuments"].as_u64().unwrap_or(0);
         for (k, v) in a["fieldDistribution"].as_object().into_iter().flatten() {
             if k.starts_with("_miroir") {
                 continue;
@@ -232,25 +231,27 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
     for v in fields.values_mut() {
         *v = json!(v.as_u64().unwrap_or(0) / rf);
     }
-    Ok(
-        json!({"numberOfDocuments": counted["total"], "isIndexing": indexing, "fieldDistribution": fields}),
-    )
+    let documents = counted["total"].as_u64().unwrap_or(0);
+    let raw = raw / rf;
+    Ok(json!({
+        "numberOfDocuments": documents,
+        "rawDocumentDbSize": raw,
+        "avgDocumentSize": raw.checked_div(documents).unwrap_or(0),
+        "isIndexing": indexing,
+        "numberOfEmbeddings": embeddings / rf,
+        "numberOfEmbeddedDocuments": embedded / rf,
+        "fieldDistribution": fields,
+    }))
 }
 
-async fn index_stats(
-    State(s): State<Arc<Shared>>,
-    Path(uid): Path<String>,
-    h: HeaderMap,
-) -> Response {
-    guard!(s, h);
+async fn index_stats(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
     match stats_of(&s, &uid).await {
         Ok(v) => Json(v).into_response(),
         Err(r) => r,
     }
 }
 
-async fn global_stats(State(s): State<Arc<Shared>>, h: HeaderMap) -> Response {
-    guard!(s, h);
+async fn global_stats(State(s): State<Arc<Shared>>) -> Response {
     let uids: Vec<String> = s
         .cache
         .snapshot()
@@ -265,15 +266,39 @@ async fn global_stats(State(s): State<Arc<Shared>>, h: HeaderMap) -> Response {
             Err(r) => return r,
         };
     }
-    Json(json!({"databaseSize": null, "lastUpdate": null, "indexes": indexes})).into_response()
+    // Disk use is the fleet's (every copy takes space); the last update is the latest any node saw.
+    let bases: Vec<String> = s
+        .cache
+        .snapshot()
+        .nodes
+        .values()
+        .map(|n| n.address.clone())
+        .collect();
+    let answers = join_all(
+        bases
+            .iter()
+            .map(|b| s.nodes.call(b, Method::GET, "/stats", None)),
+    )
+    .await;
+    let (mut size, mut used, mut last): (u64, u64, Option<String>) = (0, 0, None);
+    for a in answers.into_iter().flatten() {
+        size += a["databaseSize"].as_u64().unwrap_or(0);
+        used += a["usedDatabaseSize"].as_u64().unwrap_or(0);
+        if let Some(t) = a["lastUpdate"].as_str() {
+            // RFC 3339 in UTC with fixed-width fields sorts as text.
+            if last.as_deref().is_none_or(|l| l < t) {
+                last = Some(t.to_string());
+            }
+        }
+    }
+    Json(json!({"databaseSize": size, "usedDatabaseSize": used, "lastUpdate": last, "indexes": indexes}))
+        .into_response()
 }
 
 async fn list_tasks(
     State(s): State<Arc<Shared>>,
-    h: HeaderMap,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    guard!(s, h);
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let list = |k: &str| {
         get(k)
@@ -311,13 +336,17 @@ async fn list_tasks(
     };
     let mut results = vec![];
     for t in &page.tasks {
-        let finished = t.status == "succeeded" || t.status == "failed";
-        results.push(if finished {
-            view(t)
-        } else {
-            lookup(&w, t.uid).await.unwrap_or_else(|_| view(t))
-        });
+        results.push(shown(&w, t).await);
     }
     Json(json!({"results": results, "total": page.total, "limit": limit, "from": page.tasks.first().map(|t| t.uid), "next": page.next}))
         .into_response()
+}
+
+/// A listed task as clients see it: an unfinished one brought up to date
+/// from its node tasks.
+pub(super) async fn shown(w: &super::writes::Writer<'_>, t: &crate::pb::v1::TaskRecord) -> Value {
+    match t.status.as_str() {
+        "succeeded" | "failed" | "canceled" => view(t),
+        _ => lookup(w, t.uid).await.unwrap_or_else(|_| view(t)),
+    }
 }

@@ -5,6 +5,8 @@
 
 use std::cmp::Ordering;
 
+use super::documents::SHARD_FIELD;
+use crate::meili::stamp;
 use serde_json::{Map, Value};
 
 /// What the merge needs to know of the client's search request.
@@ -16,6 +18,9 @@ pub struct Paging {
     pub limit: usize,
     pub sort: Vec<SortRule>,
     pub show_ranking_score: bool,
+    /// The primary key: equal hits are ordered by it, so that every router
+    /// and every page agree on one order.
+    pub tie_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +89,7 @@ fn field<'a>(hit: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(hit, |v, part| v.get(part))
 }
 
-fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule]) -> Ordering {
+fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule], tie: Option<&str>) -> Ordering {
     for rule in sort {
         let (x, y) = (field(a, &rule.field), field(b, &rule.field));
         let missing = |v: Option<&Value>| matches!(v, None | Some(Value::Null));
@@ -100,7 +105,10 @@ fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule]) -> Ordering {
             return ord;
         }
     }
-    score(b).total_cmp(&score(a))
+    score(b).total_cmp(&score(a)).then_with(|| match tie {
+        Some(k) => cmp_values(field(a, k), field(b, k)),
+        None => Ordering::Equal,
+    })
 }
 
 /// Removes `_miroir_*` fields (and `_rankingScore` unless asked for).
@@ -187,7 +195,7 @@ pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
             merge_stats(&mut stats, s);
         }
     }
-    hits.sort_by(|a, b| cmp_hits(a, b, &paging.sort));
+    hits.sort_by(|a, b| cmp_hits(a, b, &paging.sort, paging.tie_key.as_deref()));
     let (skip, take) = paging.window();
     let mut page: Vec<Value> = hits.into_iter().skip(skip).take(take).collect();
     page.iter_mut()
@@ -216,9 +224,13 @@ pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
         }
     }
     if any_facets {
+        // `facets: ["*"]` makes nodes count Miroir's own field too.
+        facets.remove(SHARD_FIELD);
+        stats.remove(SHARD_FIELD);
         out.insert("facetDistribution".into(), Value::Object(facets));
         out.insert("facetStats".into(), Value::Object(stats));
     }
+    out.insert("requestUid".into(), Value::from(stamp::uuid_v7()));
     Value::Object(out)
 }
 
@@ -276,6 +288,7 @@ mod tests {
             limit: 10,
             sort: vec![SortRule::parse("year:asc").unwrap()],
             show_ranking_score: true,
+            tie_key: None,
             ..Default::default()
         };
         let a = part(vec![hit(1, 0.9, Some(1990)), hit(2, 0.9, None)], 2);

@@ -2,8 +2,10 @@
 //!
 //! # Layout
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
+//! - [`federation`]: federated multi-search, merged by weighted ranking score.
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`index_routes`]: index, settings and deletion routes.
+//! - [`lease`]: the lease on the epoch writes are sent under.
 //! - [`list_routes`]: listings across shards: documents, stats, tasks.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`nodes`]: HTTP calls to Meilisearch nodes.
@@ -12,27 +14,37 @@
 //! - [`scatter`]: one search over many nodes, with replica fallback.
 //! - [`server`]: the HTTP routes (so far health, version and search).
 //! - [`search`]: the client's paging and sorting, and the request each node receives.
+//! - [`settings_check`]: settings read back from every node once applied.
+//! - [`task_details`]: a finished task's details from its node tasks, counted once.
 //! - [`tasks`]: task uids, task records and their Meilisearch view.
+//! - [`write_gate`]: the lease and fence checks every write passes first.
 //! - [`writes`]: index creation and document writes with per-group quorum.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
+//! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
 //! - [`broadcast`]: writes every node of an index carries out (settings, deletions).
 //! - [`control`]: the coordinators: the shard-map watch, with failover between them.
+//! - [`auth`]: the master key and API keys, checked before every route but `/health`.
+//! - [`access`]: the action and index each route needs, and what a key grants.
+//! - [`key_routes`]: `/keys`, the same keys on every node.
+//! - [`feature_routes`]: `/experimental-features`, the same on every node.
+//! - [`batch_routes`]: `/batches`, one batch per Miroir task.
+//! - [`task_filter`]: Meilisearch's task filters, and a scan of the task records.
+//! - [`task_routes`]: task cancelation and (refused) task deletion.
+//! - [`unsupported`]: routes Miroir does not serve yet (index swaps, webhooks).
 
-/// Answers a handler's request with Meilisearch's auth error unless the
-/// request carries the right key.
-macro_rules! guard {
-    ($s:expr, $h:expr) => {
-        if let Err(e) = $crate::router::server::authorize(&$s, &$h) {
-            return axum::response::IntoResponse::into_response(e);
-        }
-    };
-}
-
+pub mod access;
+pub mod auth;
+pub mod batch_routes;
+pub mod body_limit;
 pub mod broadcast;
 pub mod control;
 pub mod documents;
+pub mod feature_routes;
+pub mod federation;
 pub mod filter;
 pub mod index_routes;
+pub mod key_routes;
+pub mod lease;
 pub mod list_routes;
 pub mod merge;
 pub mod nodes;
@@ -41,8 +53,14 @@ pub mod query_routes;
 pub mod scatter;
 pub mod search;
 pub mod server;
+pub mod settings_check;
+pub mod task_details;
+pub mod task_filter;
+pub mod task_routes;
 pub mod tasks;
 pub mod topology;
+pub mod unsupported;
+pub mod write_gate;
 pub mod writes;
 
 use std::sync::Arc;
@@ -80,6 +98,9 @@ pub struct RouterArgs {
     /// This router's name in the coordinators' logs and task-id blocks.
     #[arg(long, env = "MIROIR_ROUTER_ID", default_value = "router")]
     pub router_id: String,
+    /// Largest request body accepted, in bytes (Meilisearch's default: 100 MB).
+    #[arg(long, env = "MIROIR_MAX_PAYLOAD_BYTES", default_value_t = body_limit::DEFAULT_LIMIT)]
+    pub max_payload_bytes: usize,
     /// How long a node may take to answer one request, in milliseconds.
     #[arg(long, env = "MIROIR_NODE_TIMEOUT_MS", default_value_t = 10_000)]
     pub node_timeout_ms: u64,
@@ -111,6 +132,14 @@ pub async fn run(
     )?;
     let cache = topology::TopologyCache::default();
     tokio::spawn(control.clone().watch(cache.clone(), shutdown.clone()));
+    let lease = Arc::new(lease::LeaseHolder::default());
+    tokio::spawn(lease::keep(
+        control.clone(),
+        cache.clone(),
+        lease.clone(),
+        args.router_id.clone(),
+        shutdown.clone(),
+    ));
     let node_key = args.node_key.or_else(|| args.master_key.clone());
     let shared = Arc::new(server::Shared {
         cache,
@@ -120,6 +149,9 @@ pub async fn run(
         control,
         ids: Default::default(),
         router_id: args.router_id,
+        api_keys: Default::default(),
+        lease,
+        max_payload_bytes: args.max_payload_bytes,
     });
     tracing::info!(addr = ?listener.local_addr().ok(), "router serving");
     axum::serve(listener, server::routes(shared))

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::filter::with_shards;
 use super::plan::plan_read;
-use super::server::{authorize, degraded, json_object, run_search, Shared};
+use super::server::{degraded, json_object, run_search, Shared};
 use crate::meili::MeiliError;
 use crate::state::IndexUid;
 
@@ -25,28 +24,20 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/indexes/{uid}/facet-search", post(facet_search))
 }
 
-async fn multi_search(
-    State(s): State<Arc<Shared>>,
-    h: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Err(e) = authorize(&s, &h) {
-        return e.into_response();
-    }
+async fn multi_search(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let body = match json_object(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    if body.get("federation").is_some_and(|f| !f.is_null()) {
-        return MeiliError::invalid(
-            "miroir_unsupported_feature",
-            "Federated multi-search is not supported by Miroir yet: send the queries without `federation` and merge them in the client.",
-        )
-        .into_response();
-    }
     let Some(Value::Array(queries)) = body.get("queries") else {
         return MeiliError::invalid("missing_queries", "Missing field `queries`").into_response();
     };
+    if let Some(fed) = body.get("federation").filter(|f| !f.is_null()) {
+        return match super::federation::search(&s, fed, queries).await {
+            Ok((answer, missing)) => degraded(Json(answer).into_response(), &missing),
+            Err(r) => r,
+        };
+    }
     let mut results = vec![];
     let mut missing = vec![];
     for (i, q) in queries.iter().enumerate() {
@@ -83,12 +74,8 @@ async fn multi_search(
 async fn facet_search(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    h: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(e) = authorize(&s, &h) {
-        return e.into_response();
-    }
     let client = match json_object(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),

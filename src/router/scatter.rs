@@ -40,8 +40,10 @@ pub async fn search(
     index: &IndexUid,
     client: &Map<String, Value>,
     turn: usize,
+    tie_key: Option<String>,
 ) -> Result<Gathered, ScatterError> {
-    let paging = paging(client)?;
+    let mut paging = paging(client)?;
+    paging.tie_key = tie_key;
     let mut avoid: Vec<NodeId> = vec![];
     let mut todo: Option<Vec<ShardId>> = None;
     let mut answers = vec![];
@@ -64,7 +66,10 @@ pub async fn search(
             match res {
                 Ok(answer) => answers.push(answer),
                 Err(NodeError::Refused { status, body }) if status < 500 => {
-                    return Err(ScatterError::Refused { status, body })
+                    let base = topology.nodes.get(&node).map(|n| n.address.clone());
+                    let (status, body) =
+                        client_filter_error(nodes, base, index, client, status, body).await;
+                    return Err(ScatterError::Refused { status, body });
                 }
                 Err(e) => {
                     tracing::warn!(%node, error = %e, round, "node failed a search; asking a replica");
@@ -90,4 +95,28 @@ pub async fn search(
     missing.sort();
     missing.dedup();
     Ok(Gathered { body, missing })
+}
+
+/// A filter error a node reports is about the filter it received, which
+/// includes the shard restriction; the client must see the error its own
+/// filter gets, so the node is asked again with that filter alone.
+async fn client_filter_error(
+    nodes: &NodeClient,
+    base: Option<String>,
+    index: &IndexUid,
+    client: &Map<String, Value>,
+    status: u16,
+    body: Value,
+) -> (u16, Value) {
+    let (Some(base), Some(filter)) = (base, client.get("filter")) else {
+        return (status, body);
+    };
+    if body["code"] != "invalid_search_filter" {
+        return (status, body);
+    }
+    let probe = serde_json::json!({"q": "", "limit": 0, "filter": filter});
+    match nodes.search(&base, &index.0, &probe).await {
+        Err(NodeError::Refused { status, body }) if status < 500 => (status, body),
+        _ => (status, body),
+    }
 }

@@ -74,6 +74,7 @@ pub fn paging(body: &Map<String, Value>) -> Result<Paging, ParamError> {
         limit: limit.unwrap_or(DEFAULT_LIMIT),
         sort,
         show_ranking_score,
+        tie_key: None,
     })
 }
 
@@ -93,8 +94,9 @@ pub fn node_body(client: &Map<String, Value>, shards: &[ShardId], paging: &Pagin
         body.insert("limit".into(), Value::from(window));
     }
     if let Some(Value::Array(attrs)) = body.get_mut("attributesToRetrieve") {
-        for rule in &paging.sort {
-            let f = Value::from(rule.field.clone());
+        let merged_by = paging.sort.iter().map(|r| &r.field).chain(&paging.tie_key);
+        for name in merged_by {
+            let f = Value::from(name.clone());
             if !attrs.contains(&f) && !attrs.contains(&Value::from("*")) {
                 attrs.push(f);
             }
@@ -111,8 +113,12 @@ pub fn trim_hit(hit: &mut Value, client: &Map<String, Value>) {
     if wanted.iter().any(|w| w == "*") {
         return;
     }
+    let keep = |k: &String| wanted.iter().any(|w| w == k);
     if let Some(obj) = hit.as_object_mut() {
-        obj.retain(|k, _| k.starts_with('_') || wanted.iter().any(|w| w == k));
+        obj.retain(|k, _| k.starts_with('_') || keep(k));
+        if let Some(Value::Object(f)) = obj.get_mut("_formatted") {
+            f.retain(|k, _| keep(k));
+        }
     }
 }
 

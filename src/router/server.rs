@@ -31,6 +31,12 @@ pub struct Shared {
     pub ids: TaskIds,
     pub router_id: String,
     pub master_key: Option<String>,
+    /// API keys recently looked up on the nodes.
+    pub api_keys: super::auth::KeyCache,
+    /// The lease writes are sent under.
+    pub lease: Arc<super::lease::LeaseHolder>,
+    /// Bodies larger than this are refused with `payload_too_large`.
+    pub max_payload_bytes: usize,
     /// Round-robin position for choosing a replica group.
     pub turn: AtomicUsize,
 }
@@ -55,6 +61,21 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .merge(super::index_routes::routes())
         .merge(super::list_routes::routes())
         .merge(super::query_routes::routes())
+        .merge(super::key_routes::routes())
+        .merge(super::feature_routes::routes())
+        .merge(super::batch_routes::routes())
+        .merge(super::task_routes::routes())
+        .merge(super::unsupported::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.max_payload_bytes,
+            super::body_limit::limit,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        // Outermost: nothing runs for a request its key does not allow.
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            super::auth::check,
+        ))
         .with_state(shared)
 }
 
@@ -62,11 +83,7 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "available"}))
 }
 
-async fn version(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, MeiliError> {
-    authorize(&s, &headers)?;
+async fn version() -> Result<Json<Value>, MeiliError> {
     Ok(Json(json!({
         "commitSha": "unknown",
         "commitDate": "unknown",
@@ -81,6 +98,7 @@ pub(super) fn writer(s: &Shared) -> Writer<'_> {
         ids: &s.ids,
         router_id: &s.router_id,
         cache: &s.cache,
+        lease: &s.lease,
     }
 }
 
@@ -132,14 +150,7 @@ pub(super) fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
     serde_json::from_slice(body).map_err(|e| MeiliError::malformed("json", e))
 }
 
-async fn create_index(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Err(e) = authorize(&s, &headers) {
-        return e.into_response();
-    }
+async fn create_index(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -151,7 +162,14 @@ async fn create_index(
         .get("primaryKey")
         .and_then(Value::as_str)
         .map(str::to_string);
-    task_reply(writer(&s).create_index(uid, pk).await)
+    match writer(&s).create_index(uid, pk).await {
+        // The body's field is named, as Meilisearch does for `POST /indexes`.
+        Err(WriteError::Meili(mut e)) if e.code == "invalid_index_uid" => {
+            e.message = format!("Invalid value at `.uid`: {}", e.message);
+            e.into_response()
+        }
+        r => task_reply(r),
+    }
 }
 
 async fn add_documents(
@@ -182,33 +200,22 @@ async fn write_documents(
     body: axum::body::Bytes,
     replace: bool,
 ) -> Response {
-    if let Err(e) = authorize(&s, &headers) {
-        return e.into_response();
-    }
-    let docs = match json_body(&body) {
-        Ok(Value::Array(d)) => d,
-        Ok(one @ Value::Object(_)) => vec![one],
-        Ok(_) => {
-            return MeiliError::malformed("json", "expected an array of objects or one object")
-                .into_response()
-        }
+    let param = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let delimiter = param("csvDelimiter")
+        .and_then(|d| d.bytes().next())
+        .unwrap_or(b',');
+    let docs = match crate::meili::payload::documents(&body, content_type, delimiter) {
+        Ok(d) => d.into_iter().map(Value::Object).collect(),
         Err(e) => return e.into_response(),
     };
-    let pk = q
-        .into_iter()
-        .find(|(k, _)| k == "primaryKey")
-        .map(|(_, v)| v);
+    let pk = param("primaryKey");
     task_reply(writer(&s).write_documents(&uid, pk, docs, replace).await)
 }
 
-async fn get_task(
-    State(s): State<Arc<Shared>>,
-    Path(uid): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(e) = authorize(&s, &headers) {
-        return e.into_response();
-    }
+async fn get_task(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
     let Ok(uid) = uid.parse::<u64>() else {
         return MeiliError::invalid("invalid_task_uid", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer")).into_response();
     };
@@ -218,31 +225,11 @@ async fn get_task(
     }
 }
 
-/// Meilisearch's rule: no key configured, everything is open; otherwise a
-/// missing header is 401 and a wrong key 403.
-pub(super) fn authorize(s: &Shared, headers: &HeaderMap) -> Result<(), MeiliError> {
-    let Some(expected) = &s.master_key else {
-        return Ok(());
-    };
-    let given = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(MeiliError::missing_auth)?;
-    match given.strip_prefix("Bearer ") {
-        Some(k) if k == expected => Ok(()),
-        _ => Err(MeiliError::invalid_key()),
-    }
-}
-
 async fn search_post(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(e) = authorize(&s, &headers) {
-        return e.into_response();
-    }
     let client = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(m)) => m,
         Ok(other) => {
@@ -257,12 +244,8 @@ async fn search_post(
 async fn search_get(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
-    headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(e) = authorize(&s, &headers) {
-        return e.into_response();
-    }
     search(&s, uid, query_to_body(params)).await
 }
 
@@ -312,12 +295,23 @@ pub(super) async fn run_search(
     }
     let topology = s.cache.snapshot();
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
+    // Ties are ordered by primary key once it is known; a search never waits
+    // long for the coordinators to say it (reads must outlive them).
+    let pk = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        writer(s).primary_key(uid),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten();
     match scatter::search(
         &s.nodes,
         &topology,
         &IndexUid(uid.to_string()),
         client,
         turn,
+        pk,
     )
     .await
     {

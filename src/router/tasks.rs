@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use futures::future::join_all;
 use reqwest::Method;
-use serde_json::Map;
 
 use super::control::ControlPlane;
+use super::task_details::{self, NodeOutcome};
 use super::writes::{coordinators_down, Writer};
 use crate::meili::stamp;
 use crate::meili::MeiliError;
@@ -95,8 +95,11 @@ pub async fn commit(control: &ControlPlane, tasks: Vec<TaskRecord>) -> Result<()
 pub fn summary(t: &TaskRecord) -> Value {
     json!({
         "taskUid": t.uid,
-        "indexUid": t.index_uid,
-        "status": t.status,
+        // Tasks about no index (cancelations) show null, as in Meilisearch.
+        "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
+        // Meilisearch answers every accepted write with "enqueued", even one
+        // whose task fails at once.
+        "status": "enqueued",
         "type": t.kind,
         "enqueuedAt": rfc3339(t.enqueued_at_ms),
     })
@@ -104,7 +107,7 @@ pub fn summary(t: &TaskRecord) -> Value {
 
 /// A task as `GET /tasks/{uid}` shows it.
 pub fn view(t: &TaskRecord) -> Value {
-    let details: Value = serde_json::from_str(&t.details).unwrap_or(json!({}));
+    let details = task_details::pending(&serde_json::from_str(&t.details).unwrap_or(json!({})));
     let error: Value = t
         .error
         .as_deref()
@@ -114,7 +117,8 @@ pub fn view(t: &TaskRecord) -> Value {
     json!({
         "uid": t.uid,
         "batchUid": t.uid,
-        "indexUid": t.index_uid,
+        // Tasks about no index (cancelations) show null, as in Meilisearch.
+        "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
         "status": t.status,
         "type": t.kind,
         "canceledBy": null,
@@ -137,6 +141,14 @@ pub fn aggregate(nodes: &[(NodeTask, Option<Value>)]) -> (String, Option<Value>)
     }
     if nodes.iter().all(|(n, _)| n.status == "succeeded") {
         return ("succeeded".into(), None);
+    }
+    // Canceled on some node (POST /tasks/cancel), and nothing left running.
+    if nodes.iter().any(|(n, _)| n.status == "canceled")
+        && nodes
+            .iter()
+            .all(|(n, _)| n.status == "succeeded" || n.status == "canceled")
+    {
+        return ("canceled".into(), None);
     }
     if nodes
         .iter()
@@ -171,7 +183,7 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         }
         Err(s) => return Err(coordinators_down(s)),
     };
-    if t.status == "succeeded" || t.status == "failed" {
+    if t.status == "succeeded" || t.status == "failed" || t.status == "canceled" {
         return Ok(view(&t));
     }
     let lookups = t.node_tasks.iter().map(|nt| {
@@ -186,29 +198,39 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
                 Ok(v) => {
                     let status = v["status"].as_str().unwrap_or("enqueued").to_string();
                     let err = (!v["error"].is_null()).then(|| v["error"].clone());
-                    (NodeTask { status, ..nt }, err)
+                    (NodeTask { status, ..nt }, err, v["details"].clone())
                 }
-                Err(_) => (nt, None),
+                Err(_) => (nt, None, Value::Null),
             }
         }
     });
     let nodes = join_all(lookups).await;
-    let (status, error) = aggregate(&nodes);
-    let mut details: Map<String, Value> = serde_json::from_str(&t.details).unwrap_or_default();
-    if status == "succeeded" && details.contains_key("receivedDocuments") {
-        details.insert(
-            "indexedDocuments".into(),
-            details["receivedDocuments"].clone(),
-        );
+    let statuses: Vec<(NodeTask, Option<Value>)> = nodes
+        .iter()
+        .map(|(n, e, _)| (n.clone(), e.clone()))
+        .collect();
+    let (mut status, mut error) = aggregate(&statuses);
+    if status == "succeeded" && t.kind == "settingsUpdate" {
+        if let Err(e) = super::settings_check::verify(w, &t.index_uid, &t.node_tasks).await {
+            (status, error) = ("failed".into(), Some(e));
+        }
     }
-    t.node_tasks = nodes.into_iter().map(|(n, _)| n).collect();
+    t.node_tasks = nodes.iter().map(|(n, _, _)| n.clone()).collect();
     if status != t.status {
-        t.status = status.clone();
-        t.error = error.map(|e| e.to_string());
-        t.details = Value::Object(details).to_string();
-        if status == "succeeded" || status == "failed" {
+        let recorded: Value = serde_json::from_str(&t.details).unwrap_or(json!({}));
+        if status == "succeeded" || status == "failed" || status == "canceled" {
+            let outcomes: Vec<NodeOutcome> = nodes
+                .into_iter()
+                .map(|(n, _, details)| NodeOutcome {
+                    group: w.group(&n.node),
+                    details,
+                })
+                .collect();
+            t.details = task_details::finish(&t.kind, &status, &recorded, &outcomes).to_string();
             t.finished_at_ms = Some(now_ms());
         }
+        t.status = status;
+        t.error = error.map(|e| e.to_string());
         // Best effort: a failed update is recomputed on the next lookup.
         let _ = commit(w.control, vec![t.clone()]).await;
     }
@@ -242,6 +264,11 @@ mod tests {
             "processing"
         );
         assert_eq!(aggregate(&[nt("enqueued"), nt("enqueued")]).0, "enqueued");
+        assert_eq!(aggregate(&[nt("succeeded"), nt("canceled")]).0, "canceled");
+        assert_eq!(
+            aggregate(&[nt("processing"), nt("canceled")]).0,
+            "processing"
+        );
         let mut failed = nt("failed");
         failed.1 = Some(json!({"code": "invalid_document_id"}));
         let (status, err) = aggregate(&[nt("succeeded"), failed]);

@@ -2,8 +2,8 @@
 //! coordinators' watch stream. Readers take a cheap snapshot; the copy keeps
 //! serving when no coordinator answers, so searches survive the control plane.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
@@ -19,6 +19,8 @@ pub struct Topology {
     pub applied_index: u64,
     /// Whether a full state has been received at least once.
     pub synced: bool,
+    /// The cluster's newest epoch this copy reflects (what a lease acknowledges).
+    pub epoch: u64,
 }
 
 impl Topology {
@@ -55,6 +57,7 @@ impl Topology {
             self.nodes = nodes.into_iter().map(|n| (n.id.clone(), n)).collect();
         }
         self.applied_index = self.applied_index.max(ev.applied_index);
+        self.epoch = self.epoch.max(ev.epoch);
         self.synced |= ev.full;
         Ok(())
     }
@@ -64,17 +67,35 @@ impl Topology {
 #[derive(Clone)]
 pub struct TopologyCache {
     tx: Arc<watch::Sender<Arc<Topology>>>,
+    /// Primary keys by index and map epoch. A key never changes once fixed,
+    /// and an index deleted and created again has a new epoch.
+    pks: Arc<Mutex<HashMap<(String, u64), String>>>,
 }
 
 impl Default for TopologyCache {
     fn default() -> Self {
         TopologyCache {
             tx: Arc::new(watch::Sender::new(Arc::new(Topology::default()))),
+            pks: Default::default(),
         }
     }
 }
 
 impl TopologyCache {
+    pub fn known_pk(&self, uid: &str, epoch: u64) -> Option<String> {
+        let pks = self.pks.lock().expect("pk cache lock");
+        pks.get(&(uid.to_string(), epoch)).cloned()
+    }
+
+    pub fn remember_pk(&self, uid: &str, epoch: u64, pk: &str) {
+        let mut pks = self.pks.lock().expect("pk cache lock");
+        // Entries of deleted indexes are few and small; drop them now and then.
+        if pks.len() > 10_000 {
+            pks.clear();
+        }
+        pks.insert((uid.to_string(), epoch), pk.to_string());
+    }
+
     pub fn snapshot(&self) -> Arc<Topology> {
         self.tx.borrow().clone()
     }

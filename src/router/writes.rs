@@ -4,6 +4,7 @@
 //! the batch with a majority of its copies.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use futures::future::join_all;
 use reqwest::Method;
@@ -29,6 +30,7 @@ pub struct Writer<'a> {
     pub router_id: &'a str,
     /// Where nodes are and which group each is in.
     pub cache: &'a TopologyCache,
+    pub lease: &'a super::lease::LeaseHolder,
 }
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
@@ -89,7 +91,7 @@ impl Writer<'_> {
             .unwrap_or_default()
     }
 
-    fn group(&self, id: &str) -> GroupId {
+    pub fn group(&self, id: &str) -> GroupId {
         let t = self.cache.snapshot();
         t.nodes
             .get(&NodeId(id.to_string()))
@@ -130,9 +132,12 @@ impl Writer<'_> {
         details: Value,
     ) -> Result<TaskRecord, MeiliError> {
         let now = now_ms();
-        let (status, node_tasks, error, finished) = match outcome {
-            Outcome::Failed(e) => ("failed", vec![], Some(e.to_string()), Some(now)),
-            Outcome::Enqueued(nodes) => ("enqueued", nodes, None, None),
+        let (status, node_tasks, error, finished, details) = match outcome {
+            Outcome::Failed(e) => {
+                let details = super::task_details::finish(kind, "failed", &details, &[]);
+                ("failed", vec![], Some(e.to_string()), Some(now), details)
+            }
+            Outcome::Enqueued(nodes) => ("enqueued", nodes, None, None, details),
         };
         let t = TaskRecord {
             uid,
@@ -145,9 +150,19 @@ impl Writer<'_> {
             finished_at_ms: finished,
             details: details.to_string(),
         };
+        let sent = !t.node_tasks.is_empty();
         tasks::commit(self.control, vec![t.clone()])
             .await
-            .map_err(coordinators_down)?;
+            .map_err(|s| {
+                let mut e = coordinators_down(s);
+                if sent {
+                    e.message = format!(
+                        "{} The nodes accepted the write but its task could not be recorded: it may be applied; retrying it is safe.",
+                        e.message
+                    );
+                }
+                e
+            })?;
         Ok(t)
     }
 
@@ -194,8 +209,35 @@ impl Writer<'_> {
         }
     }
 
-    /// The index's primary key as the coordinators have it.
+    /// The index's primary key, for the map this router routes by now.
     pub async fn primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
+        let epoch = self
+            .cache
+            .snapshot()
+            .maps
+            .get(&crate::state::IndexUid(uid.to_string()))
+            .map(|m| m.epoch.0);
+        self.primary_key_at(uid, epoch).await
+    }
+
+    /// The index's primary key: cached for the map of `epoch`, else asked of
+    /// the coordinators.
+    pub async fn primary_key_at(
+        &self,
+        uid: &str,
+        epoch: Option<u64>,
+    ) -> Result<Option<String>, MeiliError> {
+        if let Some(pk) = epoch.and_then(|e| self.cache.known_pk(uid, e)) {
+            return Ok(Some(pk));
+        }
+        let pk = self.describe_primary_key(uid).await?;
+        if let (Some(e), Some(pk)) = (epoch, &pk) {
+            self.cache.remember_pk(uid, e, pk);
+        }
+        Ok(pk)
+    }
+
+    async fn describe_primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
         let d = self
             .admin_index(uid, |mut c, r| async move { c.describe_index(r).await })
             .await
@@ -227,6 +269,58 @@ impl Writer<'_> {
             })
     }
 
+    /// The key a batch is placed by, as Meilisearch decides it: the index's
+    /// key if it has one (a different `?primaryKey=` fails the batch), else
+    /// `?primaryKey=`, else inferred from the first document. A new key is
+    /// committed through the coordinators; when another router committed one
+    /// first, that one is used, as if its batch had been processed first.
+    /// The inner error fails the batch's task.
+    async fn resolve_primary_key(
+        &self,
+        uid: &str,
+        epoch: u64,
+        query_pk: Option<String>,
+        docs: &[Value],
+    ) -> Result<Result<String, MeiliError>, MeiliError> {
+        let existing = self.primary_key_at(uid, Some(epoch)).await?;
+        let explicit = query_pk.is_some();
+        let wanted = match (existing, query_pk) {
+            (Some(pk), Some(q)) if pk != q => {
+                return Ok(Err(MeiliError::invalid(
+                    "index_primary_key_already_exists",
+                    format!("Index already has a primary key: `{pk}`."),
+                )))
+            }
+            (Some(pk), _) => return Ok(Ok(pk)),
+            (None, Some(q)) => q,
+            (None, None) => {
+                let first = docs
+                    .first()
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                match crate::meili::primary_key::infer(&first) {
+                    Ok(pk) => pk,
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+        };
+        match self.set_primary_key(uid, &wanted).await {
+            Ok(()) => Ok(Ok(wanted)),
+            Err(e) if e.code == "index_primary_key_already_exists" => {
+                match self.primary_key_at(uid, Some(epoch)).await? {
+                    Some(pk) if explicit && pk != wanted => Ok(Err(MeiliError::invalid(
+                        "index_primary_key_already_exists",
+                        format!("Index already has a primary key: `{pk}`."),
+                    ))),
+                    Some(pk) => Ok(Ok(pk)),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Registers the index with the coordinators, then creates it on every
     /// node with `_miroir_shard` filterable. If a node refuses, what was made
     /// is removed again and the creation fails.
@@ -235,7 +329,6 @@ impl Writer<'_> {
         uid: &str,
         pk: Option<String>,
     ) -> Result<TaskRecord, WriteError> {
-        let task = self.new_uid().await?;
         let created = self
             .control
             .unary(|ch, auth| {
@@ -259,7 +352,7 @@ impl Writer<'_> {
                 let e = MeiliError::index_exists(uid).to_json();
                 return Ok(self
                     .record(
-                        task,
+                        self.new_uid().await?,
                         uid,
                         "indexCreation",
                         Outcome::Failed(e),
@@ -317,6 +410,8 @@ impl Writer<'_> {
             )
             .into());
         }
+        // Taken only now, so a refused creation uses no task uid, as in Meilisearch.
+        let task = self.new_uid().await?;
         let node_tasks = results
             .into_iter()
             .flatten()
@@ -370,40 +465,25 @@ impl Writer<'_> {
         replace: bool,
     ) -> Result<TaskRecord, WriteError> {
         let kind = "documentAdditionOrUpdate";
-        let mut map = self.shard_map(uid).await?;
+        let mut map = self.writing_map(uid).await?;
         if map.is_none() {
             // A write to a missing index creates it, as Meilisearch does.
             self.create_index(uid, query_pk.clone()).await?;
-            map = self.shard_map(uid).await?;
+            map = self.writing_map(uid).await?;
         }
         let map = map.ok_or_else(|| MeiliError::index_not_found(uid))?;
-        self.learn(&map).await?;
         let received = docs.len();
         let details = json!({"receivedDocuments": received, "indexedDocuments": null});
-        let pk = match (self.primary_key(uid).await?, query_pk) {
-            (Some(pk), _) => pk,
-            (None, Some(pk)) => {
-                self.set_primary_key(uid, &pk).await?;
-                pk
-            }
-            (None, None) => {
-                let first = docs
-                    .first()
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                match crate::meili::primary_key::infer(&first) {
-                    Ok(pk) => {
-                        self.set_primary_key(uid, &pk).await?;
-                        pk
-                    }
-                    Err(e) => {
-                        let task = self.new_uid().await?;
-                        return Ok(self
-                            .record(task, uid, kind, Outcome::Failed(e.to_json()), details)
-                            .await?);
-                    }
-                }
+        let pk = match self
+            .resolve_primary_key(uid, map.epoch, query_pk, &docs)
+            .await?
+        {
+            Ok(pk) => pk,
+            Err(e) => {
+                let task = self.new_uid().await?;
+                return Ok(self
+                    .record(task, uid, kind, Outcome::Failed(e.to_json()), details)
+                    .await?);
             }
         };
         let placed = match place_batch(docs, &pk, map.shards.len() as u32) {
@@ -417,6 +497,14 @@ impl Writer<'_> {
                     .await?);
             }
         };
+        let shards: BTreeSet<u32> = placed.iter().map(|(s, _)| s.0).collect();
+        // The map may have moved on while the key was settled; fences are
+        // waited out here, and the lease taken last.
+        let open = self
+            .open_for_writes(uid, Some(&shards))
+            .await?
+            .ok_or_else(|| MeiliError::index_not_found(uid))?;
+        let (map, held) = (&open.map, open.held);
         let task = self.new_uid().await?;
         let mut per_node: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut shards_of: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
@@ -432,22 +520,17 @@ impl Writer<'_> {
             let base = self.base(&id);
             let (method, path) = (method.clone(), path.clone());
             async move {
-                (
-                    id,
-                    self.nodes
-                        .call(&base, method, &path, Some(&Value::from(docs)))
-                        .await,
-                )
+                let r = self
+                    .nodes
+                    .call(&base, method, &path, Some(&Value::from(docs)))
+                    .await;
+                (id, r, Instant::now())
             }
         });
         let results = join_all(calls).await;
-        let acked: BTreeSet<String> = results
-            .iter()
-            .filter(|(_, r)| r.is_ok())
-            .map(|(id, _)| id.clone())
-            .collect();
-        let shards: BTreeSet<u32> = placed.iter().map(|(s, _)| s.0).collect();
-        let missing = self.shards_without_quorum(&map, &shards, &acked);
+        let acked = in_time(&results, &held);
+        let results: Vec<_> = results.into_iter().map(|(id, r, _)| (id, r)).collect();
+        let missing = self.shards_without_quorum(map, &shards, &acked);
         let node_tasks: Vec<NodeTask> = results
             .into_iter()
             .filter_map(|(id, r)| {
@@ -497,4 +580,24 @@ impl Writer<'_> {
             })
             .collect()
     }
+}
+
+/// Nodes whose reply accepted the write before the lease it was sent under
+/// ended: only those count toward its acknowledgement (I2).
+pub(crate) fn in_time<T, E>(
+    results: &[(String, Result<T, E>, Instant)],
+    held: &super::lease::Held,
+) -> BTreeSet<String> {
+    let late = results
+        .iter()
+        .filter(|(_, r, at)| r.is_ok() && *at >= held.until)
+        .count();
+    if late > 0 {
+        metrics::counter!("miroir_router_late_acks_total").increment(late as u64);
+    }
+    results
+        .iter()
+        .filter(|(_, r, at)| r.is_ok() && *at < held.until)
+        .map(|(id, _, _)| id.clone())
+        .collect()
 }

@@ -6,14 +6,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, InitCluster, RemoveNode,
-    SetConfig, SetNodeState, SetPrimaryKey,
+    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, FenceIndex, InitCluster,
+    RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
 use super::index::Index;
 use super::node::Node;
 use super::settings::Setting;
+use super::shard_map::ShardMap;
 use super::ClusterState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +27,7 @@ pub enum Command {
     CreateIndex(CreateIndex),
     SetPrimaryKey(SetPrimaryKey),
     DeleteIndex(DeleteIndex),
+    FenceIndex(FenceIndex),
     AllocateTaskIds(AllocateTaskIds),
     CommitTasks(CommitTasks),
     /// Commands that arrived together, committed as one log entry and applied
@@ -37,10 +39,24 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandResponse {
     Done,
-    Setting { key: String, setting: Setting },
+    Setting {
+        key: String,
+        setting: Setting,
+    },
     Node(Node),
     Index(Index),
-    TaskBlock { first: TaskUid, count: u32 },
+    TaskBlock {
+        first: TaskUid,
+        count: u32,
+    },
+    Map(ShardMap),
+    /// Leader-only replies that change no state (forwarded like commands):
+    /// a router lease, and the routers that acknowledged an epoch.
+    Lease {
+        lease_ms: u64,
+        epoch: u64,
+    },
+    Routers(Vec<String>),
     Committed(u32),
     Batch(Vec<CommandResult>),
 }
@@ -60,6 +76,7 @@ impl Command {
             Command::CreateIndex(c) => c.validate(),
             Command::SetPrimaryKey(c) => c.validate(),
             Command::DeleteIndex(c) => c.validate(),
+            Command::FenceIndex(c) => c.validate(),
             Command::AllocateTaskIds(c) => c.validate(),
             Command::CommitTasks(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
@@ -83,6 +100,7 @@ impl Command {
             Command::CreateIndex(c) => c.apply(state),
             Command::SetPrimaryKey(c) => c.apply(state),
             Command::DeleteIndex(c) => c.apply(state),
+            Command::FenceIndex(c) => c.apply(state),
             Command::AllocateTaskIds(c) => c.apply(state),
             Command::CommitTasks(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(

@@ -34,6 +34,19 @@ impl Proc {
         }
     }
 
+    /// SIGSTOP: the process holds its sockets but answers nothing.
+    pub fn pause(&self) {
+        if let Some(c) = &self.child {
+            crate::util::signal(c.id(), "-STOP");
+        }
+    }
+
+    pub fn resume(&self) {
+        if let Some(c) = &self.child {
+            crate::util::signal(c.id(), "-CONT");
+        }
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

@@ -221,7 +221,8 @@ async fn search_errors_look_like_meilisearch() {
 }
 
 /// Multi-search answers each query across all shards; facet search sums each
-/// value's count over the shards; federated multi-search is refused clearly.
+/// value's count over the shards; federated multi-search merges queries by
+/// weighted score.
 #[tokio::test(flavor = "multi_thread")]
 async fn multi_search_and_facet_search() {
     let (f, url) = fleet_with_index(1, 3, 2, 60).await;
@@ -249,12 +250,19 @@ async fn multi_search_and_facet_search() {
         facets["facetHits"],
         json!([{"value": "blue", "count": 20}, {"value": "green", "count": 20}, {"value": "red", "count": 20}])
     );
-    let fed = json!({"federation": {}, "queries": [{"indexUid": "items", "q": ""}]});
-    let (status, err) = f
+    // Federated: three queries, one list; a document two queries find is
+    // shown once, and with RF = 2 no copy is counted twice.
+    let fed = json!({"federation": {"limit": 10}, "queries": [
+        {"indexUid": "items", "q": unique_word(8), "federationOptions": {"weight": 0.5}},
+        {"indexUid": "items", "q": unique_word(7)},
+        {"indexUid": "items", "q": unique_word(7)},
+    ]});
+    let (status, merged) = f
         .call(Method::POST, &format!("{base}/multi-search"), Some(&fed))
         .await;
-    assert_eq!(
-        (status, err["code"].as_str()),
-        (400, Some("miroir_unsupported_feature"))
-    );
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(ids(&merged), vec![7, 8], "{merged}");
+    assert_eq!(merged["hits"][0]["_federation"]["queriesPosition"], 1);
+    assert_eq!(merged["hits"][1]["_federation"]["queriesPosition"], 0);
+    assert!(merged["hits"][0].get("_rankingScore").is_none());
 }

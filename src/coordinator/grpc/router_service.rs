@@ -8,11 +8,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::coordinator::app::App;
+use crate::coordinator::app::{App, LeaderRequest};
 use crate::coordinator::error::AppError;
 use crate::pb::v1::router_server::Router;
 use crate::pb::v1::*;
-use crate::state::commands::{AllocateTaskIds, CommitTasks};
+use crate::state::commands::{AllocateTaskIds, CommitTasks, FenceIndex};
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
 const MAX_LIST: u32 = 1000;
@@ -70,6 +70,7 @@ impl Sent {
                 vec![]
             },
             applied_index: applied,
+            epoch: s.last_epoch.0,
         })
     }
 }
@@ -79,6 +80,55 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<ShardMapEvent, Status>> + Se
 #[tonic::async_trait]
 impl Router for RouterService {
     type WatchShardMapsStream = EventStream;
+
+    async fn acquire_lease(
+        &self,
+        req: Request<LeaseRequest>,
+    ) -> Result<Response<LeaseGrant>, Status> {
+        let r = req.into_inner();
+        let ask = LeaderRequest::GrantLease {
+            router: r.router_id,
+            epoch: r.epoch,
+        };
+        match self.app.on_leader(ask).await? {
+            Some(CommandResponse::Lease { lease_ms, epoch }) => {
+                Ok(Response::new(LeaseGrant { lease_ms, epoch }))
+            }
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
+    async fn fence_index(
+        &self,
+        req: Request<FenceIndexRequest>,
+    ) -> Result<Response<ShardMap>, Status> {
+        let uid = IndexUid(req.into_inner().uid);
+        match self
+            .app
+            .propose(Command::FenceIndex(FenceIndex { uid }))
+            .await?
+        {
+            CommandResponse::Map(m) => Ok(Response::new((&m).into())),
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
+    async fn await_routers(
+        &self,
+        req: Request<AwaitRoutersRequest>,
+    ) -> Result<Response<AwaitRoutersResponse>, Status> {
+        let r = req.into_inner();
+        let ask = LeaderRequest::AwaitRouters {
+            epoch: r.epoch,
+            timeout_ms: (r.timeout_ms > 0).then_some(r.timeout_ms),
+        };
+        match self.app.on_leader(ask).await? {
+            Some(CommandResponse::Routers(acknowledged)) => {
+                Ok(Response::new(AwaitRoutersResponse { acknowledged }))
+            }
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
 
     async fn watch_shard_maps(
         &self,

@@ -165,6 +165,37 @@ impl DeleteIndex {
         state.index_mut(&self.uid)?;
         state.indexes.remove(&self.uid);
         state.shard_maps.remove(&self.uid);
+        // Routers acknowledge epochs: the deletion is one, so a lease shows
+        // which routers have seen it.
+        state.next_epoch();
         Ok(CommandResponse::Done)
+    }
+}
+
+/// Holds every write to an index back in the routers (all shards fenced,
+/// under a new epoch), before the index is deleted from its nodes: no write
+/// still in flight may make a node create the index again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FenceIndex {
+    pub uid: IndexUid,
+}
+
+impl FenceIndex {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        IndexUid::parse(&self.uid.0).map(|_| ())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        state.index_mut(&self.uid)?;
+        let epoch = state.next_epoch();
+        let map = state
+            .shard_maps
+            .get_mut(&self.uid)
+            .ok_or_else(|| CommandError::NotFound(format!("shard map of index `{}`", self.uid)))?;
+        map.epoch = epoch;
+        for a in &mut map.shards {
+            a.fence = Fence::Fenced;
+        }
+        Ok(CommandResponse::Map(map.clone()))
     }
 }

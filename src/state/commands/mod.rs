@@ -7,6 +7,6 @@ mod nodes;
 mod tasks;
 
 pub use cluster::{InitCluster, SetConfig};
-pub use indexes::{CreateIndex, DeleteIndex, SetPrimaryKey};
+pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
 pub use tasks::{AllocateTaskIds, CommitTasks};

@@ -1,0 +1,81 @@
+//! The leader's side of router leases and write fences: granting a lease on
+//! the epoch a router has applied, and waiting until every router has moved
+//! past a fence (see [`super::leases`] for the rules).
+
+use std::time::{Duration, Instant};
+
+use super::app::App;
+use super::error::AppError;
+use crate::state::{CommandError, CommandResponse};
+
+/// The longest a fence waits for routers in one call (a forwarded request
+/// must answer well within the forwarding timeout).
+const MAX_WAIT: Duration = Duration::from_secs(8);
+
+impl App {
+    /// Confirms leadership with a quorum, then notes the current term.
+    async fn lead(&self) -> Result<Duration, AppError> {
+        self.ensure_leader()?;
+        self.raft.ensure_linearizable().await.map_err(|e| match e {
+            openraft::error::RaftError::APIError(
+                openraft::error::CheckIsLeaderError::ForwardToLeader(f),
+            ) => AppError::NotLeader {
+                leader: f.leader_id.zip(f.leader_node.map(|n| n.addr)),
+            },
+            other => AppError::Unreachable(other.to_string()),
+        })?;
+        let lease = Duration::from_millis(self.state.read(|s| s.settings.int("lease_ms")));
+        let term = self.raft.metrics().borrow().current_term;
+        self.leases.lead(term, lease, Instant::now());
+        Ok(lease)
+    }
+
+    pub(crate) async fn grant_lease(
+        &self,
+        router: &str,
+        epoch: u64,
+    ) -> Result<CommandResponse, AppError> {
+        let lease = self.lead().await?;
+        let current = self.state.read(|s| s.last_epoch.0);
+        if epoch < current {
+            return Err(CommandError::precondition(format!(
+                "router `{router}` has applied epoch {epoch} but the cluster is at {current}: \
+                 it gets a lease once its shard-map watch has caught up"
+            ))
+            .into());
+        }
+        self.leases.grant(router, epoch, lease, Instant::now());
+        Ok(CommandResponse::Lease {
+            lease_ms: lease.as_millis() as u64,
+            epoch: current,
+        })
+    }
+
+    pub(crate) async fn await_routers(
+        &self,
+        epoch: u64,
+        timeout: Option<Duration>,
+    ) -> Result<CommandResponse, AppError> {
+        let lease = self.lead().await?;
+        let wait = timeout.unwrap_or(lease * 2).min(MAX_WAIT);
+        let deadline = Instant::now() + wait;
+        loop {
+            match self.leases.settled(epoch, Instant::now()) {
+                Ok(acked) => return Ok(CommandResponse::Routers(acked)),
+                Err(pending) if Instant::now() >= deadline => {
+                    let who = if pending.routers.is_empty() {
+                        "leases granted by the previous leader".to_string()
+                    } else {
+                        format!("routers {}", pending.routers.join(", "))
+                    };
+                    return Err(AppError::Unavailable(format!(
+                        "{who} may still write under an epoch older than {epoch} after {}ms; retry",
+                        wait.as_millis()
+                    )));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+            self.ensure_leader()?;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `/experimental-features`: runtime toggles, each a boolean, changed with a
+//! PATCH naming only the features to change.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{Map, Value};
+
+use super::server::{Answer, Body, Shared};
+use crate::meili::error::{wrong_type, MeiliError};
+
+/// The runtime-togglable features Meilisearch 1.50 lists, all off at start.
+const FEATURES: [&str; 10] = [
+    "metrics",
+    "logsRoute",
+    "editDocumentsByFunction",
+    "containsFilter",
+    "network",
+    "getTaskDocumentsRoute",
+    "compositeEmbedders",
+    "chatCompletions",
+    "multimodal",
+    "vectorStoreSetting",
+];
+
+pub struct Features(Map<String, Value>);
+
+impl Default for Features {
+    fn default() -> Self {
+        Features(
+            FEATURES
+                .iter()
+                .map(|f| (f.to_string(), Value::Bool(false)))
+                .collect(),
+        )
+    }
+}
+
+impl Features {
+    /// Applies a PATCH body; nothing changes unless all of it is valid.
+    pub fn update(&mut self, body: &Value) -> Result<Value, MeiliError> {
+        let Value::Object(obj) = body else {
+            return Err(wrong_type("bad_request", "", "an object", body));
+        };
+        for (k, v) in obj {
+            if !FEATURES.contains(&k.as_str()) {
+                let list: Vec<String> = FEATURES.iter().map(|f| format!("`{f}`")).collect();
+                return Err(MeiliError::bad_request(format!(
+                    "Unknown field `{k}`: expected one of {}",
+                    list.join(", ")
+                )));
+            }
+            if !v.is_boolean() && !v.is_null() {
+                return Err(wrong_type("bad_request", &format!(".{k}"), "a boolean", v));
+            }
+        }
+        for (k, v) in obj {
+            if v.is_boolean() {
+                self.0.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(Value::Object(self.0.clone()))
+    }
+}
+
+pub async fn get(State(node): State<Shared>, headers: HeaderMap) -> Answer {
+    node.authorize(&headers, "experimental.get", None)?;
+    let all = Value::Object(node.lock().features.0.clone());
+    Ok(Json(all).into_response())
+}
+
+pub async fn patch(State(node): State<Shared>, headers: HeaderMap, body: Body) -> Answer {
+    node.authorize(&headers, "experimental.update", None)?;
+    let body = body.json()?;
+    let all = node.lock().features.update(&body)?;
+    Ok(Json(all).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A PATCH changes only what it names; an unknown field changes nothing.
+    #[test]
+    fn patch_changes_only_what_it_names() {
+        let mut f = Features::default();
+        let all = f
+            .update(&json!({"metrics": true, "network": null}))
+            .unwrap();
+        assert_eq!(all["metrics"], true);
+        assert_eq!(all["network"], false);
+        let err = f
+            .update(&json!({"logsRoute": true, "nope": true}))
+            .unwrap_err();
+        assert_eq!(err.code, "bad_request");
+        assert_eq!(f.0["logsRoute"], false);
+    }
+}

@@ -1,0 +1,148 @@
+//! `/batches`: Miroir runs each of its tasks as a batch of one (its node
+//! tasks are batched by each node, out of Miroir's sight), so batch `n` is
+//! task `n` in Meilisearch's batch shape.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::list_routes::shown;
+use super::server::{writer, Shared};
+use super::task_filter::{number, record, scan, TaskFilter};
+use crate::meili::MeiliError;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/batches", get(list_batches))
+        .route("/batches/{uid}", get(get_batch))
+}
+
+/// A task's view as the batch that ran it.
+pub fn batch(task: &Value) -> Value {
+    let count = |v: &Value| match v.as_str() {
+        Some(k) => json!({ k: 1 }),
+        None => json!({}),
+    };
+    json!({
+        "uid": task["uid"],
+        "progress": null,
+        "details": task["details"],
+        "stats": {
+            "totalNbTasks": 1,
+            "status": count(&task["status"]),
+            "types": count(&task["type"]),
+            "indexUids": count(&task["indexUid"]),
+        },
+        "duration": task["duration"],
+        // An enqueued task has not started; its batch is shown from enqueueing.
+        "startedAt": match &task["startedAt"] {
+            Value::Null => task["enqueuedAt"].clone(),
+            s => s.clone(),
+        },
+        "finishedAt": task["finishedAt"],
+        "batchStrategy": "Miroir runs each task as its own batch",
+    })
+}
+
+fn batch_not_found(uid: &str) -> MeiliError {
+    MeiliError::new(
+        StatusCode::NOT_FOUND,
+        "batch_not_found",
+        "invalid_request",
+        format!("Batch `{uid}` not found."),
+    )
+}
+
+async fn get_batch(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
+    let Ok(n) = uid.parse::<u64>() else {
+        return MeiliError::invalid(
+            "invalid_batch_uids",
+            format!("Invalid value in parameter `batchUid`: could not parse `{uid}` as a positive integer"),
+        )
+        .into_response();
+    };
+    let w = writer(&s);
+    match record(&w, n).await {
+        Ok(Some(t)) => Json(batch(&shown(&w, &t).await)).into_response(),
+        Ok(None) => batch_not_found(&uid).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn list_batches(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    // A batch uid is its task's uid.
+    let q: Vec<(String, String)> = q
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "batchUids" => ("uids".to_string(), v),
+            _ => (k, v),
+        })
+        .collect();
+    let parsed = TaskFilter::parse(&q, &["limit", "from"]).and_then(|(f, rest)| {
+        let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20);
+        let from = number(&rest, "from", "invalid_task_from")?;
+        Ok((f, limit, from))
+    });
+    let (filter, limit, from) = match parsed {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let w = writer(&s);
+    let found = match scan(&w, &filter, from, limit as usize).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let mut results = vec![];
+    for t in &found.tasks {
+        results.push(batch(&shown(&w, t).await));
+    }
+    Json(json!({
+        "results": results,
+        "total": found.total,
+        "limit": limit,
+        "from": found.tasks.first().map(|t| t.uid),
+        "next": found.next,
+    }))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::v1::TaskRecord;
+    use crate::router::tasks::view;
+
+    /// A finished task becomes a one-task batch with the same uid and times.
+    #[test]
+    fn a_task_as_a_batch() {
+        let t = TaskRecord {
+            uid: 7,
+            index_uid: "movies".into(),
+            kind: "documentAdditionOrUpdate".into(),
+            status: "succeeded".into(),
+            enqueued_at_ms: 1_000,
+            finished_at_ms: Some(1_500),
+            details: r#"{"receivedDocuments":2,"indexedDocuments":2}"#.into(),
+            ..Default::default()
+        };
+        let v = view(&t);
+        let b = batch(&v);
+        assert_eq!(b["uid"], 7);
+        assert_eq!(b["details"]["indexedDocuments"], 2);
+        assert_eq!(
+            b["stats"],
+            json!({"totalNbTasks": 1, "status": {"succeeded": 1}, "types": {"documentAdditionOrUpdate": 1}, "indexUids": {"movies": 1}})
+        );
+        assert_eq!(b["duration"], v["duration"]);
+        assert_eq!(b["finishedAt"], v["finishedAt"]);
+        assert!(b["progress"].is_null());
+    }
+}

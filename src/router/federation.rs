@@ -1,0 +1,134 @@
+//! Federated multi-search: every query runs across all shards as a normal
+//! search, and the hits are merged into one list by ranking score times the
+//! query's weight, each marked with `_federation` as Meilisearch does.
+
+use std::time::Instant;
+
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use super::server::{run_search, Shared};
+use crate::meili::error::wrong_type;
+use crate::meili::{stamp, MeiliError};
+
+/// One query of the request, ready to run.
+struct Query {
+    index: String,
+    body: Map<String, Value>,
+    weight: f64,
+    show_score: bool,
+}
+
+fn window(fed: &Value) -> Result<(u64, u64), MeiliError> {
+    let num = |k: &str, default: u64| match fed.get(k) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64().unwrap_or(0)),
+        Some(v) => Err(wrong_type(
+            "invalid_multi_search_federation_options",
+            &format!(".federation.{k}"),
+            "a positive integer",
+            v,
+        )),
+    };
+    Ok((num("offset", 0)?, num("limit", 20)?))
+}
+
+fn parse(queries: &[Value], fetch: u64) -> Result<Vec<Query>, MeiliError> {
+    queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let Some(mut body) = q.as_object().cloned() else {
+                return Err(MeiliError::invalid(
+                    "invalid_multi_search_queries",
+                    format!("Invalid value at `.queries[{i}]`: expected an object"),
+                ));
+            };
+            let index = body
+                .remove("indexUid")
+                .and_then(|u| u.as_str().map(str::to_string))
+                .ok_or_else(|| {
+                    MeiliError::invalid(
+                        "missing_index_uid",
+                        format!("Missing field `indexUid` inside `.queries[{i}]`"),
+                    )
+                })?;
+            let weight = body
+                .remove("federationOptions")
+                .and_then(|o| o.get("weight").and_then(Value::as_f64))
+                .unwrap_or(1.0);
+            let show_score = body.get("showRankingScore") == Some(&Value::Bool(true));
+            // Each query contributes at most the federation's window.
+            body.insert("offset".into(), json!(0));
+            body.insert("limit".into(), json!(fetch));
+            body.insert("showRankingScore".into(), json!(true));
+            Ok(Query {
+                index,
+                body,
+                weight,
+                show_score,
+            })
+        })
+        .collect()
+}
+
+/// The federated answer, and the shards it lacks; or the response to send instead.
+pub async fn search(
+    s: &Shared,
+    fed: &Value,
+    queries: &[Value],
+) -> Result<(Value, Vec<String>), Response> {
+    use axum::response::IntoResponse;
+    let started = Instant::now();
+    let (offset, limit) = window(fed).map_err(IntoResponse::into_response)?;
+    let parsed = parse(queries, offset + limit).map_err(IntoResponse::into_response)?;
+    let mut all: Vec<(f64, usize, usize, Value)> = vec![];
+    let mut seen = std::collections::HashSet::new();
+    let (mut total, mut missing) = (0u64, vec![]);
+    for (i, q) in parsed.iter().enumerate() {
+        let (answer, gaps) = run_search(s, &q.index, &q.body).await?;
+        missing.extend(gaps);
+        total += answer["estimatedTotalHits"].as_u64().unwrap_or(0);
+        let hits = answer["hits"].as_array().cloned().unwrap_or_default();
+        for (n, mut hit) in hits.into_iter().enumerate() {
+            let score = hit["_rankingScore"].as_f64().unwrap_or(0.0);
+            if let Some(h) = hit.as_object_mut() {
+                if !q.show_score {
+                    h.remove("_rankingScore");
+                }
+            }
+            // The same document found by two queries of one index is shown once.
+            if !seen.insert((q.index.clone(), hit.to_string())) {
+                continue;
+            }
+            let weighted = score * q.weight;
+            hit["_federation"] = json!({
+                "indexUid": q.index, "queriesPosition": i, "weightedRankingScore": weighted,
+            });
+            all.push((weighted, i, n, hit));
+        }
+    }
+    all.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.1.cmp(&b.1))
+            .then(a.2.cmp(&b.2))
+    });
+    let hits: Vec<Value> = all
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|h| h.3)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    let body = json!({
+        "hits": hits,
+        "processingTimeMs": started.elapsed().as_millis() as u64,
+        "limit": limit,
+        "offset": offset,
+        "estimatedTotalHits": total,
+        "requestUid": stamp::uuid_v7(),
+    });
+    Ok((body, missing))
+}

@@ -1,0 +1,191 @@
+//! The router's lease on the epoch it routes with (DESIGN section 6, I2).
+//!
+//! A background task asks the coordinators for a lease on the newest epoch
+//! this router has applied, renews it at a third of its length, and asks at
+//! once when the watch brings a new epoch (so fences are acknowledged
+//! quickly). The lease counts from when the request was *sent*, on this
+//! router's monotonic clock, so it always ends before the coordinators' view
+//! of it. Writes need a live lease, and a node's reply counts only if it
+//! arrives before the lease the write was sent under ends.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::control::ControlPlane;
+use super::topology::{Topology, TopologyCache};
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::LeaseRequest;
+
+/// A lease held: writes under `epoch` may be acknowledged until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub epoch: u64,
+    pub until: Instant,
+}
+
+#[derive(Debug)]
+pub struct LeaseHolder {
+    tx: watch::Sender<Option<Held>>,
+    /// Writes under way, by the epoch of the map they were checked against.
+    inflight: Mutex<BTreeMap<u64, usize>>,
+    drained: Notify,
+}
+
+impl Default for LeaseHolder {
+    fn default() -> Self {
+        LeaseHolder {
+            tx: watch::Sender::new(None),
+            inflight: Mutex::new(BTreeMap::new()),
+            drained: Notify::new(),
+        }
+    }
+}
+
+/// A write under way; counted until dropped.
+pub struct InFlight<'a> {
+    holder: &'a LeaseHolder,
+    epoch: u64,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut w = self.holder.inflight.lock().expect("inflight lock");
+        if let Some(n) = w.get_mut(&self.epoch) {
+            *n -= 1;
+            if *n == 0 {
+                w.remove(&self.epoch);
+            }
+        }
+        drop(w);
+        self.holder.drained.notify_waiters();
+    }
+}
+
+impl LeaseHolder {
+    /// Registers a write and takes the topology it must be checked against,
+    /// atomically with respect to [`LeaseHolder::drain_below`]: a newer epoch
+    /// is acknowledged only after every write checked under an older one ends.
+    pub fn enter(&self, cache: &TopologyCache) -> (InFlight<'_>, Arc<Topology>) {
+        let mut w = self.inflight.lock().expect("inflight lock");
+        let t = cache.snapshot();
+        *w.entry(t.epoch).or_default() += 1;
+        (
+            InFlight {
+                holder: self,
+                epoch: t.epoch,
+            },
+            t,
+        )
+    }
+
+    /// Waits until no write checked under an epoch before `epoch` is under
+    /// way, or until `deadline` (after which their replies no longer count).
+    async fn drain_below(&self, epoch: u64, deadline: Instant) {
+        loop {
+            let notified = self.drained.notified();
+            let busy = {
+                let w = self.inflight.lock().expect("inflight lock");
+                w.range(..epoch).next().is_some()
+            };
+            if !busy || Instant::now() >= deadline {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
+    /// The lease, if it is live now.
+    pub fn current(&self) -> Option<Held> {
+        let held = *self.tx.borrow();
+        held.filter(|h| h.until > Instant::now())
+    }
+
+    /// The live lease, waiting up to `at_most` for one.
+    pub async fn wait(&self, at_most: Duration) -> Option<Held> {
+        if let Some(h) = self.current() {
+            return Some(h);
+        }
+        let mut rx = self.tx.subscribe();
+        let live = |h: &Option<Held>| h.is_some_and(|h| h.until > Instant::now());
+        let found = match tokio::time::timeout(at_most, rx.wait_for(live)).await {
+            Ok(Ok(h)) => *h,
+            _ => None,
+        };
+        found
+    }
+
+    fn set(&self, held: Held) {
+        self.tx.send_replace(Some(held));
+    }
+}
+
+/// Keeps a lease until shutdown.
+pub async fn keep(
+    control: ControlPlane,
+    cache: TopologyCache,
+    holder: Arc<LeaseHolder>,
+    router_id: String,
+    shutdown: CancellationToken,
+) {
+    let mut topology = cache.subscribe();
+    while !shutdown.is_cancelled() {
+        let epoch = cache.snapshot().epoch;
+        // Acknowledge a new epoch only once the writes checked under older
+        // ones are done (or can no longer count): the coordinators take the
+        // acknowledgement as "nothing older is still landing".
+        let held = *holder.tx.borrow();
+        if let Some(old) = held {
+            if old.epoch < epoch {
+                holder.drain_below(epoch, old.until).await;
+            }
+        }
+        let sent = Instant::now();
+        let res = control
+            .unary(|ch, auth| {
+                let req = LeaseRequest {
+                    router_id: router_id.clone(),
+                    epoch,
+                };
+                async move {
+                    RouterClient::new(ch)
+                        .acquire_lease(ControlPlane::request(&auth, req))
+                        .await
+                }
+            })
+            .await;
+        let pause = match res {
+            Ok(grant) => {
+                let lease = Duration::from_millis(grant.into_inner().lease_ms);
+                holder.set(Held {
+                    epoch,
+                    until: sent + lease,
+                });
+                metrics::counter!("miroir_router_lease_renewals_total").increment(1);
+                lease / 3
+            }
+            Err(s) => {
+                // Behind the cluster's epoch: the watch will catch up; others: retry soon.
+                tracing::debug!(error = %s.message(), "no lease");
+                metrics::counter!("miroir_router_lease_refusals_total").increment(1);
+                Duration::from_millis(100)
+            }
+        };
+        let until = tokio::time::Instant::now() + pause;
+        // Renew early when the watch brings a newer epoch than the lease's.
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                r = topology.changed() => {
+                    if r.is_err() { return }
+                    if topology.borrow_and_update().epoch > epoch { break }
+                }
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! `POST /tasks/cancel` and `DELETE /tasks`. Canceling a Miroir task cancels
+//! its node tasks on their nodes, then records a `taskCancelation` task of
+//! Miroir's own. Task records cannot be deleted: the coordinators keep the
+//! newest `task_retention` of them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::Router;
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+
+use super::server::{accepted, writer, Shared};
+use super::task_filter::{missing_filters, scan, TaskFilter};
+use super::tasks::{commit, lookup, now_ms};
+use super::unsupported::unsupported;
+use super::writes::{coordinators_down, Writer};
+use crate::meili::MeiliError;
+use crate::pb::v1::{NodeTask, TaskRecord};
+
+/// How long a cancel waits for the nodes to carry it out before answering.
+const WAIT: Duration = Duration::from_secs(5);
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/tasks/cancel", post(cancel_tasks))
+        .route("/tasks", delete(delete_tasks))
+}
+
+fn running(status: &str) -> bool {
+    status == "enqueued" || status == "processing"
+}
+
+async fn delete_tasks(Query(q): Query<Vec<(String, String)>>) -> Response {
+    match TaskFilter::parse(&q, &[]) {
+        Err(e) => e.into_response(),
+        Ok((f, _)) if f.is_empty() => missing_filters("delete").into_response(),
+        Ok(_) => unsupported("Miroir does not delete task records: the coordinators keep the newest ones, as many as the cluster setting `task_retention` says (`miroir-ctl config set task_retention N`), and drop older ones on their own."),
+    }
+}
+
+async fn cancel_tasks(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<Vec<(String, String)>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let filter = match TaskFilter::parse(&q, &[]) {
+        Ok((f, _)) if f.is_empty() => return missing_filters("cancel").into_response(),
+        Ok((f, _)) => f,
+        Err(e) => return e.into_response(),
+    };
+    let original = format!("?{}", raw.unwrap_or_default());
+    match cancel(&writer(&s), &filter, original).await {
+        Ok(t) => accepted(&t),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Cancels what `filter` matches and records the cancelation task.
+async fn cancel(
+    w: &Writer<'_>,
+    filter: &TaskFilter,
+    original: String,
+) -> Result<TaskRecord, MeiliError> {
+    let uid = w.new_uid().await?;
+    let enqueued_at = now_ms();
+    let found = scan(w, filter, None, usize::MAX).await?;
+    // Records can lag behind their node tasks: ask the nodes first.
+    let mut targets = vec![];
+    for t in found.tasks.iter().filter(|t| running(&t.status)) {
+        let now = lookup(w, t.uid).await?;
+        if running(now["status"].as_str().unwrap_or_default()) {
+            targets.push(t.clone());
+        }
+    }
+    let mut per_node: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for t in &targets {
+        for nt in &t.node_tasks {
+            per_node
+                .entry(nt.node.clone())
+                .or_default()
+                .push(nt.task_uid);
+        }
+    }
+    let sent = join_all(per_node.into_iter().map(|(node, uids)| async move {
+        let list: Vec<String> = uids.iter().map(u64::to_string).collect();
+        let path = format!("/tasks/cancel?uids={}", list.join(","));
+        let r = w
+            .nodes
+            .call(&w.base(&node), Method::POST, &path, None)
+            .await;
+        (node, r)
+    }))
+    .await;
+    let mut node_tasks = vec![];
+    let mut failures = vec![];
+    for (node, r) in sent {
+        match r.map(|v| v["taskUid"].as_u64()) {
+            Ok(Some(task_uid)) => node_tasks.push(NodeTask {
+                node,
+                task_uid,
+                status: "enqueued".into(),
+            }),
+            Ok(None) => failures.push(format!("node `{node}` gave no task")),
+            Err(e) => failures.push(format!("node `{node}`: {e}")),
+        }
+    }
+    let done = wait_for(w, &mut node_tasks).await;
+    let mut canceled = 0;
+    for t in &targets {
+        if lookup(w, t.uid).await?["status"] == "canceled" {
+            canceled += 1;
+        }
+    }
+    let (status, error, finished) = if !failures.is_empty() {
+        let e = MeiliError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "miroir_partially_applied",
+            "system",
+            format!(
+                "The cancelation reached only some nodes: {}.",
+                failures.join("; ")
+            ),
+        );
+        ("failed", Some(e.to_json().to_string()), Some(now_ms()))
+    } else if done {
+        ("succeeded", None, Some(now_ms()))
+    } else {
+        ("processing", None, None)
+    };
+    let details = json!({
+        "matchedTasks": found.total,
+        "canceledTasks": finished.map(|_| canceled),
+        "originalFilter": original,
+    });
+    let t = TaskRecord {
+        uid,
+        index_uid: String::new(),
+        kind: "taskCancelation".into(),
+        status: status.into(),
+        node_tasks,
+        error,
+        enqueued_at_ms: enqueued_at,
+        finished_at_ms: finished,
+        details: details.to_string(),
+    };
+    commit(w.control, vec![t.clone()])
+        .await
+        .map_err(coordinators_down)?;
+    Ok(t)
+}
+
+/// Polls the nodes' cancelation tasks until all finished (true) or `WAIT` ran out.
+async fn wait_for(w: &Writer<'_>, tasks: &mut [NodeTask]) -> bool {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let checks = tasks.iter().map(|nt| async move {
+            let path = format!("/tasks/{}", nt.task_uid);
+            match w
+                .nodes
+                .call(&w.base(&nt.node), Method::GET, &path, None)
+                .await
+            {
+                Ok(v) => v["status"].as_str().map(String::from),
+                Err(_) => None,
+            }
+        });
+        let statuses = join_all(checks).await;
+        for (nt, status) in tasks.iter_mut().zip(statuses) {
+            if let Some(s) = status {
+                nt.status = s;
+            }
+        }
+        if tasks.iter().all(|nt| !running(&nt.status)) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unfinished_tasks_are_canceled() {
+        assert!(running("enqueued") && running("processing"));
+        assert!(!running("succeeded") && !running("failed") && !running("canceled"));
+    }
+}

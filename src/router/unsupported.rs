@@ -1,0 +1,32 @@
+//! Meilisearch routes Miroir does not serve yet, answered with a Meilisearch-
+//! shaped error that says why, rather than a bare 404 an SDK cannot explain.
+
+use std::sync::Arc;
+
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::Router;
+
+use super::server::Shared;
+use crate::meili::MeiliError;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/swap-indexes", post(swap_indexes))
+        .route("/webhooks", any(webhooks))
+        .route("/webhooks/{uuid}", any(webhooks))
+}
+
+/// 400 `miroir_unsupported_feature`, like federated multi-search: the request
+/// is valid Meilisearch, but repeating it will not help.
+pub fn unsupported(message: &str) -> Response {
+    MeiliError::invalid("miroir_unsupported_feature", message).into_response()
+}
+
+async fn swap_indexes() -> Response {
+    unsupported("Miroir does not yet support index swaps: each index's shards live on different nodes under their own shard map, and swapping two indexes would need a fenced cutover of both maps at once. Swap them in the client, for example by switching the index uid it uses.")
+}
+
+async fn webhooks() -> Response {
+    unsupported("Miroir does not yet support webhooks: task notifications would come from each node, not from Miroir's tasks. Poll `GET /tasks/{uid}` instead.")
+}

@@ -1,0 +1,170 @@
+//! What a write must hold before it is sent to nodes (DESIGN section 6):
+//! a live lease on the router's epoch, and a map in which none of the
+//! batch's shards is fenced. Writes that meet a fence wait for the next
+//! epoch (I3) rather than fail; only a fence that outlasts [`FENCE_WAIT`]
+//! or a lease that cannot be had is reported, as a 503.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+
+use super::control::ControlPlane;
+use super::lease::{Held, InFlight};
+use super::topology::Topology;
+use super::writes::{coordinators_down, Writer};
+use crate::meili::MeiliError;
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::{AwaitRoutersRequest, FenceIndexRequest, ShardMap};
+use crate::state::IndexUid;
+
+/// How long a write waits for a fence to lift.
+pub const FENCE_WAIT: Duration = Duration::from_secs(10);
+/// How long a write waits for a lease (a renewal is normally under way).
+const LEASE_WAIT: Duration = Duration::from_secs(3);
+
+fn no_lease() -> MeiliError {
+    MeiliError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "miroir_no_lease",
+        "system",
+        "This router holds no lease from the coordinators, so it may not write (reads still work); \
+         check that a coordinator majority is reachable, then retry."
+            .into(),
+    )
+}
+
+fn still_fenced(uid: &str) -> MeiliError {
+    MeiliError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "miroir_write_fenced",
+        "system",
+        format!(
+            "Writes to index `{uid}` are held by a fence (a migration cutover or a deletion) that did not lift within {}s; retry.",
+            FENCE_WAIT.as_secs()
+        ),
+    )
+}
+
+/// A write cleared to go: the map, the lease, and its place among the
+/// writes under way (held until the write's node calls are done).
+pub struct Open<'a> {
+    pub map: ShardMap,
+    pub held: Held,
+    _inflight: InFlight<'a>,
+}
+
+impl Writer<'_> {
+    /// The map to write with: this router's copy (valid under its lease),
+    /// or, for an index it has not heard of yet, the coordinators'.
+    pub(crate) async fn writing_map(&self, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
+        self.map_in(&self.cache.snapshot(), uid).await
+    }
+
+    async fn map_in(&self, t: &Topology, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
+        if let Some(m) = t.maps.get(&IndexUid(uid.to_string())) {
+            return Ok(Some(m.into()));
+        }
+        let map = self.shard_map(uid).await?;
+        if let Some(m) = &map {
+            self.learn(m).await?;
+        }
+        Ok(map)
+    }
+
+    /// Waits until none of `shards` (all, if None) is fenced in the map of
+    /// `uid`; returns that map and the lease to send under. None if the index
+    /// is not (or no longer) there.
+    pub(crate) async fn open_for_writes(
+        &self,
+        uid: &str,
+        shards: Option<&BTreeSet<u32>>,
+    ) -> Result<Option<Open<'_>>, MeiliError> {
+        self.open(uid, shards, true).await
+    }
+
+    /// As [`Self::open_for_writes`], through the fence of the index's own
+    /// deletion (which this router has set).
+    pub(crate) async fn open_for_deletion(
+        &self,
+        uid: &str,
+    ) -> Result<Option<Open<'_>>, MeiliError> {
+        self.open(uid, None, false).await
+    }
+
+    async fn open(
+        &self,
+        uid: &str,
+        shards: Option<&BTreeSet<u32>>,
+        honour_fence: bool,
+    ) -> Result<Option<Open<'_>>, MeiliError> {
+        let deadline = Instant::now() + FENCE_WAIT;
+        let mut topology = self.cache.subscribe();
+        let mut waited = false;
+        loop {
+            let (inflight, t) = self.lease.enter(self.cache);
+            let Some(map) = self.map_in(&t, uid).await? else {
+                return Ok(None);
+            };
+            let fenced = map
+                .shards
+                .iter()
+                .filter(|a| shards.is_none_or(|s| s.contains(&a.shard)))
+                .any(|a| a.fence == "fenced");
+            if !fenced || !honour_fence {
+                if waited {
+                    metrics::counter!("miroir_router_fence_waits_total").increment(1);
+                }
+                let held = self.lease.wait(LEASE_WAIT).await.ok_or_else(no_lease)?;
+                return Ok(Some(Open {
+                    map,
+                    held,
+                    _inflight: inflight,
+                }));
+            }
+            drop(inflight);
+            waited = true;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, topology.changed()).await {
+                Ok(Ok(())) => {}
+                _ => return Err(still_fenced(uid)),
+            }
+        }
+    }
+}
+
+impl Writer<'_> {
+    /// Fences every shard of `uid` and waits until no router can still
+    /// write to it under an older epoch. False if the index does not exist.
+    pub(crate) async fn fence_for_deletion(&self, uid: &str) -> Result<bool, MeiliError> {
+        let fenced = self
+            .control
+            .unary(|ch, auth| async move {
+                let req = FenceIndexRequest {
+                    uid: uid.to_string(),
+                };
+                RouterClient::new(ch)
+                    .fence_index(ControlPlane::request(&auth, req))
+                    .await
+            })
+            .await;
+        let epoch = match fenced {
+            Ok(m) => m.into_inner().epoch,
+            Err(s) if s.code() == tonic::Code::NotFound => return Ok(false),
+            Err(s) => return Err(coordinators_down(s)),
+        };
+        self.control
+            .unary(|ch, auth| async move {
+                let req = AwaitRoutersRequest {
+                    epoch,
+                    timeout_ms: 0,
+                };
+                RouterClient::new(ch)
+                    .await_routers(ControlPlane::request(&auth, req))
+                    .await
+            })
+            .await
+            .map_err(coordinators_down)?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,230 @@
+//! Leases and write fences (DESIGN section 6): writes need a live lease on
+//! the router's epoch, reads do not; a fence waits for every router to
+//! acknowledge its epoch or lose its lease; an index deleted under
+//! concurrent writes is never left behind on a node.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::router_writes::finished;
+use crate::util::*;
+use miroir::pb::v1::{AwaitRoutersRequest, FenceIndexRequest, IndexRef, SetConfigRequest};
+
+/// A short lease, so that tests see it run out.
+async fn short_lease(f: &Fleet) {
+    let leader = f.cluster.leader().await;
+    let req = SetConfigRequest {
+        key: "lease_ms".into(),
+        value: "1000".into(),
+        expect_version: None,
+    };
+    f.cluster
+        .admin(leader)
+        .await
+        .set_config(f.cluster.req(req))
+        .await
+        .unwrap();
+}
+
+async fn create(f: &Fleet, router: &str, uid: &str) {
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": uid, "primaryKey": "id"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(finished(f, router, &t).await["status"], "succeeded");
+}
+
+async fn add(f: &Fleet, router: &str, uid: &str, ids: std::ops::Range<u64>) -> (u16, Value) {
+    let text = if ids.start == 0 {
+        "acknowledged"
+    } else {
+        "probe"
+    };
+    let docs: Vec<Value> = ids.map(|i| json!({"id": i, "text": text})).collect();
+    f.call(
+        Method::POST,
+        &format!("{router}/indexes/{uid}/documents"),
+        Some(&Value::from(docs)),
+    )
+    .await
+}
+
+/// With every coordinator paused, the lease runs out: writes are refused
+/// with `miroir_no_lease` while searches keep answering from the cached
+/// maps; once the coordinators are back, writes go through again.
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_need_a_lease_and_reads_do_not() {
+    let mut f = Fleet::start(1, 2).await;
+    short_lease(&f).await;
+    let router = f.start_router().await;
+    create(&f, &router, "leased").await;
+    let (status, t) = add(&f, &router, "leased", 0..10).await;
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+
+    for id in 1..=3 {
+        f.cluster.pause(id);
+    }
+    let refused = eventually("writes to be refused without a lease", || async {
+        // A write inside the lease's last moments may instead fail to record
+        // its task (also a 503); once the lease is gone, none is sent at all.
+        let (status, body) = add(&f, &router, "leased", 10..11).await;
+        (status == 503 && body["code"] == "miroir_no_lease").then_some(body)
+    })
+    .await;
+    assert_eq!(refused["code"], "miroir_no_lease", "{refused}");
+    let (status, found) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/leased/search"),
+            Some(&json!({"q": "acknowledged"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["estimatedTotalHits"], 10);
+
+    for id in 1..=3 {
+        f.cluster.resume(id);
+    }
+    let t = eventually("writes to resume", || async {
+        let (status, t) = add(&f, &router, "leased", 10..20).await;
+        (status == 202).then_some(t)
+    })
+    .await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+}
+
+/// A fence's epoch is acknowledged by a live router, but a paused one holds
+/// the fence back until its lease has run out, and is never listed.
+#[tokio::test(flavor = "multi_thread")]
+async fn fences_wait_for_paused_routers() {
+    let mut f = Fleet::start(1, 1).await;
+    short_lease(&f).await;
+    let a = f.start_router().await;
+    let _b = f.start_router().await;
+    create(&f, &a, "held").await;
+    let leader = f.cluster.leader().await;
+    let mut routers = f.cluster.router(leader).await;
+    // Both routers hold leases before one of them stops.
+    eventually("both routers to hold a lease", || async {
+        let probe = AwaitRoutersRequest {
+            epoch: 0,
+            timeout_ms: 1,
+        };
+        let r = f
+            .cluster
+            .router(leader)
+            .await
+            .await_routers(f.cluster.req(probe))
+            .await;
+        r.ok()
+            .filter(|r| r.get_ref().acknowledged.len() == 2)
+            .map(|_| ())
+    })
+    .await;
+    f.routers[1].pause();
+    let map = routers
+        .fence_index(f.cluster.req(FenceIndexRequest { uid: "held".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(map.shards.iter().all(|s| s.fence == "fenced"));
+    let req = AwaitRoutersRequest {
+        epoch: map.epoch,
+        timeout_ms: 5000,
+    };
+    let acked = routers
+        .await_routers(f.cluster.req(req))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(acked.acknowledged, vec!["router-0".to_string()]);
+    // Writes to the fenced index wait in the router; the fence never lifts
+    // here, so the client is told after the wait.
+    let (status, body) = add(&f, &a, "held", 0..1).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("miroir_write_fenced")),
+        "{body}"
+    );
+    f.routers[1].resume();
+}
+
+/// An index deleted while another router keeps writing to it is, in the
+/// end, either on every node and known to the coordinators (a later write
+/// created it again, as Meilisearch does) or on no node at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn deleted_index_is_not_left_behind_by_writes_in_flight() {
+    let mut f = Fleet::start(2, 1).await;
+    let writer = f.start_router().await;
+    let deleter = f.start_router().await;
+    create(&f, &writer, "gone").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let load = {
+        let (http, url) = (f.http.clone(), format!("{writer}/indexes/gone/documents"));
+        let (stop, accepted) = (stop.clone(), accepted.clone());
+        tokio::spawn(async move {
+            let mut next = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let docs: Vec<Value> = (next..next + 5).map(|i| json!({"id": i})).collect();
+                next += 5;
+                let r = http.post(&url).bearer_auth(KEY).json(&docs).send().await;
+                if r.is_ok_and(|r| r.status().as_u16() == 202) {
+                    accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    eventually("the writer to get going", || async {
+        (accepted.load(std::sync::atomic::Ordering::Relaxed) >= 3).then_some(())
+    })
+    .await;
+    let (status, t) = f
+        .call(Method::DELETE, &format!("{deleter}/indexes/gone"), None)
+        .await;
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(
+        finished(&f, &deleter, &t).await["status"],
+        "succeeded",
+        "{t}"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    load.await.unwrap();
+
+    let leader = f.cluster.leader().await;
+    let known = f
+        .cluster
+        .admin(leader)
+        .await
+        .describe_index(f.cluster.req(IndexRef { uid: "gone".into() }))
+        .await
+        .is_ok();
+    for (id, _, node) in &f.nodes {
+        let on_node = eventually("the node to settle", || async {
+            // A write the node took before the deletion finishes first; the
+            // question is only where the index ends up.
+            let (status, _) = f
+                .call(Method::GET, &format!("{}/indexes/gone", node.addr), None)
+                .await;
+            let (_, tasks) = f
+                .call(
+                    Method::GET,
+                    &format!("{}/tasks?statuses=enqueued,processing", node.addr),
+                    None,
+                )
+                .await;
+            (tasks["total"] == 0).then_some(status == 200)
+        })
+        .await;
+        assert_eq!(
+            on_node, known,
+            "node {id}: index present = {on_node}, coordinators know it = {known}"
+        );
+    }
+}
