@@ -36,7 +36,10 @@ impl App {
         epoch: u64,
     ) -> Result<CommandResponse, AppError> {
         let lease = self.lead().await?;
-        let current = self.state.read(|s| s.last_epoch.0);
+        let (current, shard_policy) = self.state.read(|s| {
+            let policy = s.settings.get("unavailable_shard_policy").map(|v| v.value);
+            (s.last_epoch.0, policy.unwrap_or_default())
+        });
         if epoch < current {
             return Err(CommandError::precondition(format!(
                 "router `{router}` has applied epoch {epoch} but the cluster is at {current}: \
@@ -48,6 +51,7 @@ impl App {
         Ok(CommandResponse::Lease {
             lease_ms: lease.as_millis() as u64,
             epoch: current,
+            shard_policy,
         })
     }
 

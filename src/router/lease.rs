@@ -9,6 +9,7 @@
 //! arrives before the lease the write was sent under ends.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,9 @@ pub struct LeaseHolder {
     /// Writes under way, by the epoch of the map they were checked against.
     inflight: Mutex<BTreeMap<u64, usize>>,
     drained: Notify,
+    /// The cluster's `unavailable_shard_policy` is `fail`: a search missing
+    /// a shard answers 503 instead of a partial result. Comes with each lease.
+    fail_on_missing_shards: AtomicBool,
 }
 
 impl Default for LeaseHolder {
@@ -41,6 +45,7 @@ impl Default for LeaseHolder {
             tx: watch::Sender::new(None),
             inflight: Mutex::new(BTreeMap::new()),
             drained: Notify::new(),
+            fail_on_missing_shards: AtomicBool::new(false),
         }
     }
 }
@@ -119,6 +124,10 @@ impl LeaseHolder {
         found
     }
 
+    pub fn fails_on_missing_shards(&self) -> bool {
+        self.fail_on_missing_shards.load(Ordering::Relaxed)
+    }
+
     fn set(&self, held: Held) {
         self.tx.send_replace(Some(held));
     }
@@ -160,7 +169,10 @@ pub async fn keep(
             .await;
         let pause = match res {
             Ok(grant) => {
-                let lease = Duration::from_millis(grant.into_inner().lease_ms);
+                let grant = grant.into_inner();
+                let lease = Duration::from_millis(grant.lease_ms);
+                let fail = grant.unavailable_shard_policy == "fail";
+                holder.fail_on_missing_shards.store(fail, Ordering::Relaxed);
                 holder.set(Held {
                     epoch,
                     until: sent + lease,

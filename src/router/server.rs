@@ -315,6 +315,20 @@ pub(super) async fn run_search(
     )
     .await
     {
+        Ok(g) if !g.missing.is_empty() && s.lease.fails_on_missing_shards() => {
+            let list: Vec<String> = g.missing.iter().map(|s| s.0.to_string()).collect();
+            let msg = format!(
+                "No replica of shard(s) {} of index `{uid}` answered, and the cluster's unavailable_shard_policy is `fail`.",
+                list.join(", ")
+            );
+            Err(MeiliError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "miroir_shard_unavailable",
+                "system",
+                msg,
+            )
+            .into_response())
+        }
         Ok(g) => Ok((g.body, g.missing.iter().map(|s| s.0.to_string()).collect())),
         Err(ScatterError::UnknownIndex(_)) => Err(MeiliError::index_not_found(uid).into_response()),
         Err(ScatterError::Param(p)) => Err(MeiliError::invalid(p.code, p.message).into_response()),

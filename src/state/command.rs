@@ -55,6 +55,7 @@ pub enum CommandResponse {
     Lease {
         lease_ms: u64,
         epoch: u64,
+        shard_policy: String,
     },
     Routers(Vec<String>),
     Committed(u32),

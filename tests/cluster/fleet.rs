@@ -121,6 +121,11 @@ impl Fleet {
 
     /// Starts a router that follows the coordinators; returns its base URL.
     pub async fn start_router(&mut self) -> String {
+        self.start_router_with(&[]).await
+    }
+
+    /// A router with extra flags.
+    pub async fn start_router_with(&mut self, extra: &[&str]) -> String {
         let port = free_port();
         let coordinators: Vec<String> = (1..=3).map(|id| self.cluster.addr(id)).collect();
         let args = [
@@ -132,7 +137,10 @@ impl Fleet {
             KEY.into(),
             "--router-id".into(),
             format!("router-{}", self.routers.len()),
-        ];
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|a| a.to_string()))
+        .collect::<Vec<_>>();
         let log = std::fs::File::create(
             self.cluster
                 .dir

@@ -11,6 +11,7 @@ mod minority;
 mod router_admin;
 mod router_fences;
 mod router_indexes;
+mod router_keys;
 mod router_lists;
 mod router_search;
 mod router_service;

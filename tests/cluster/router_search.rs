@@ -141,7 +141,8 @@ async fn pagination_and_sort_are_global() {
 }
 
 /// A dead node's shards are served by the other group; with a single copy of
-/// a shard gone, the answer is partial and says so in X-Miroir-Degraded.
+/// a shard gone, the answer is partial and says so in X-Miroir-Degraded, or
+/// is refused under the `fail` unavailable-shard policy.
 #[tokio::test(flavor = "multi_thread")]
 async fn node_failure_falls_back_or_degrades() {
     let (mut f, url) = fleet_with_index(2, 1, 1, 60).await;
@@ -168,6 +169,26 @@ async fn node_failure_falls_back_or_degrades() {
         resp.headers().get("x-miroir-degraded").is_some(),
         "partial answer not marked"
     );
+    // With the `fail` policy, the same search is refused instead; routers
+    // take the policy with their next lease renewal.
+    let leader = f.cluster.leader().await;
+    let fail = SetConfigRequest {
+        key: "unavailable_shard_policy".into(),
+        value: "fail".into(),
+        expect_version: None,
+    };
+    f.cluster
+        .admin(leader)
+        .await
+        .set_config(f.cluster.req(fail))
+        .await
+        .unwrap();
+    let refused = eventually("the router to follow the fail policy", || async {
+        let (status, body) = f.call(Method::POST, &url, Some(&json!({"q": ""}))).await;
+        (status == 503).then_some(body)
+    })
+    .await;
+    assert_eq!(refused["code"], "miroir_shard_unavailable", "{refused}");
 }
 
 /// Meilisearch-shaped errors: wrong key, unknown index, bad parameters, and

@@ -91,9 +91,15 @@ impl Router for RouterService {
             epoch: r.epoch,
         };
         match self.app.on_leader(ask).await? {
-            Some(CommandResponse::Lease { lease_ms, epoch }) => {
-                Ok(Response::new(LeaseGrant { lease_ms, epoch }))
-            }
+            Some(CommandResponse::Lease {
+                lease_ms,
+                epoch,
+                shard_policy,
+            }) => Ok(Response::new(LeaseGrant {
+                lease_ms,
+                epoch,
+                unavailable_shard_policy: shard_policy,
+            })),
             other => Err(Status::internal(format!("unexpected response {other:?}"))),
         }
     }
