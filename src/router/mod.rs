@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
+//! - [`finisher`]: finishes open tasks in the background (and so fires webhooks).
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`index_routes`]: index, settings and deletion routes.
 //! - [`lease`]: the lease on the epoch writes are sent under.
@@ -17,6 +18,7 @@
 //! - [`settings_check`]: settings read back from every node once applied.
 //! - [`task_details`]: a finished task's details from its node tasks, counted once.
 //! - [`tasks`]: task uids, task records and their Meilisearch view.
+//! - [`webhooks`]: `/webhooks`, fired once per Miroir task.
 //! - [`write_gate`]: the lease and fence checks every write passes first.
 //! - [`writes`]: index creation and document writes with per-group quorum.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
@@ -30,7 +32,7 @@
 //! - [`batch_routes`]: `/batches`, one batch per Miroir task.
 //! - [`task_filter`]: Meilisearch's task filters, and a scan of the task records.
 //! - [`task_routes`]: task cancelation and (refused) task deletion.
-//! - [`unsupported`]: routes Miroir does not serve yet (index swaps, webhooks).
+//! - [`unsupported`]: routes Miroir does not serve yet (index swaps).
 
 pub mod access;
 pub mod auth;
@@ -42,6 +44,7 @@ pub mod documents;
 pub mod feature_routes;
 pub mod federation;
 pub mod filter;
+pub mod finisher;
 pub mod index_routes;
 pub mod key_routes;
 pub mod lease;
@@ -60,6 +63,7 @@ pub mod task_routes;
 pub mod tasks;
 pub mod topology;
 pub mod unsupported;
+pub mod webhooks;
 pub mod write_gate;
 pub mod writes;
 
@@ -153,6 +157,7 @@ pub async fn run(
         lease,
         max_payload_bytes: args.max_payload_bytes,
     });
+    tokio::spawn(finisher::run(shared.clone(), shutdown.clone()));
     tracing::info!(addr = ?listener.local_addr().ok(), "router serving");
     axum::serve(listener, server::routes(shared))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -35,6 +35,11 @@ impl NodeClient {
         Ok(NodeClient { http, key })
     }
 
+    /// The HTTP client itself (connection pool and timeouts), for other calls.
+    pub fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     /// Sends one JSON request to `base` (the node's URL) + `path`.
     pub async fn call(
         &self,

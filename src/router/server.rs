@@ -62,6 +62,7 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .merge(super::list_routes::routes())
         .merge(super::query_routes::routes())
         .merge(super::key_routes::routes())
+        .merge(super::webhooks::routes())
         .merge(super::feature_routes::routes())
         .merge(super::batch_routes::routes())
         .merge(super::task_routes::routes())

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::server::{accepted, writer, Shared};
 use super::task_filter::{missing_filters, scan, TaskFilter};
-use super::tasks::{commit, lookup, now_ms};
+use super::tasks::{lookup, now_ms};
 use super::unsupported::unsupported;
 use super::writes::{coordinators_down, Writer};
 use crate::meili::MeiliError;
@@ -149,7 +149,7 @@ async fn cancel(
         finished_at_ms: finished,
         details: details.to_string(),
     };
-    commit(w.control, vec![t.clone()])
+    w.commit_tasks(vec![t.clone()])
         .await
         .map_err(coordinators_down)?;
     Ok(t)

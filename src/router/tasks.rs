@@ -76,8 +76,12 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Commits records (one Raft entry for the lot).
-pub async fn commit(control: &ControlPlane, tasks: Vec<TaskRecord>) -> Result<(), tonic::Status> {
+/// Commits records (one Raft entry for the lot); returns the uids that
+/// became final with this commit.
+pub async fn commit(
+    control: &ControlPlane,
+    tasks: Vec<TaskRecord>,
+) -> Result<Vec<u64>, tonic::Status> {
     control
         .unary(|ch, auth| {
             let tasks = tasks.clone();
@@ -88,7 +92,20 @@ pub async fn commit(control: &ControlPlane, tasks: Vec<TaskRecord>) -> Result<()
             }
         })
         .await
-        .map(|_| ())
+        .map(|r| r.into_inner().finished)
+}
+
+impl Writer<'_> {
+    /// Commits records, then fires the webhooks of those this commit finished.
+    pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<(), tonic::Status> {
+        let finished = commit(self.control, tasks.clone()).await?;
+        let done: Vec<TaskRecord> = tasks
+            .into_iter()
+            .filter(|t| finished.contains(&t.uid))
+            .collect();
+        super::webhooks::fire(self.control.clone(), self.nodes.http(), done);
+        Ok(())
+    }
 }
 
 /// What a client sees right after a write: Meilisearch's summarized task.
@@ -232,7 +249,7 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         t.status = status;
         t.error = error.map(|e| e.to_string());
         // Best effort: a failed update is recomputed on the next lookup.
-        let _ = commit(w.control, vec![t.clone()]).await;
+        let _ = w.commit_tasks(vec![t.clone()]).await;
     }
     Ok(view(&t))
 }

@@ -4,17 +4,14 @@
 use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::post;
 use axum::Router;
 
 use super::server::Shared;
 use crate::meili::MeiliError;
 
 pub fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/swap-indexes", post(swap_indexes))
-        .route("/webhooks", any(webhooks))
-        .route("/webhooks/{uuid}", any(webhooks))
+    Router::new().route("/swap-indexes", post(swap_indexes))
 }
 
 /// 400 `miroir_unsupported_feature`, like federated multi-search: the request
@@ -25,8 +22,4 @@ pub fn unsupported(message: &str) -> Response {
 
 async fn swap_indexes() -> Response {
     unsupported("Miroir does not yet support index swaps: each index's shards live on different nodes under their own shard map, and swapping two indexes would need a fenced cutover of both maps at once. Swap them in the client, for example by switching the index uid it uses.")
-}
-
-async fn webhooks() -> Response {
-    unsupported("Miroir does not yet support webhooks: task notifications would come from each node, not from Miroir's tasks. Poll `GET /tasks/{uid}` instead.")
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::control::ControlPlane;
 use super::documents::{place_batch, SHARD_FIELD};
 use super::nodes::{NodeClient, NodeError};
-use super::tasks::{self, now_ms, TaskIds};
+use super::tasks::{now_ms, TaskIds};
 use super::topology::TopologyCache;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
@@ -151,7 +151,7 @@ impl Writer<'_> {
             details: details.to_string(),
         };
         let sent = !t.node_tasks.is_empty();
-        tasks::commit(self.control, vec![t.clone()])
+        self.commit_tasks(vec![t.clone()])
             .await
             .map_err(|s| {
                 let mut e = coordinators_down(s);

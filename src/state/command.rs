@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, FenceIndex, InitCluster,
-    RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
+    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, DeleteWebhook, FenceIndex,
+    InitCluster, PutWebhook, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -30,6 +30,8 @@ pub enum Command {
     FenceIndex(FenceIndex),
     AllocateTaskIds(AllocateTaskIds),
     CommitTasks(CommitTasks),
+    PutWebhook(PutWebhook),
+    DeleteWebhook(DeleteWebhook),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -58,7 +60,12 @@ pub enum CommandResponse {
         shard_policy: String,
     },
     Routers(Vec<String>),
-    Committed(u32),
+    /// Task records committed, and the uids that reached a final status
+    /// with this commit (their webhooks fire once, from the committer).
+    Committed {
+        count: u32,
+        finished: Vec<TaskUid>,
+    },
     Batch(Vec<CommandResult>),
 }
 
@@ -80,6 +87,8 @@ impl Command {
             Command::FenceIndex(c) => c.validate(),
             Command::AllocateTaskIds(c) => c.validate(),
             Command::CommitTasks(c) => c.validate(),
+            Command::PutWebhook(c) => c.validate(),
+            Command::DeleteWebhook(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -104,6 +113,8 @@ impl Command {
             Command::FenceIndex(c) => c.apply(state),
             Command::AllocateTaskIds(c) => c.apply(state),
             Command::CommitTasks(c) => c.apply(state),
+            Command::PutWebhook(c) => c.apply(state),
+            Command::DeleteWebhook(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

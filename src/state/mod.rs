@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! - [`ids`]: typed identifiers.
-//! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`]: the records and their rules.
+//! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`], [`webhooks`]: the records and their rules.
 //! - [`command`]: the Raft log payload; [`commands`]: one file per command family.
 //! - [`error`]: why a command was refused.
 
@@ -18,6 +18,7 @@ pub mod node;
 pub mod settings;
 pub mod shard_map;
 pub mod tasks;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -49,6 +50,9 @@ pub struct ClusterState {
     /// Counts setting changes; a setting's version is the revision that set
     /// it, unique even when several changes share one log entry.
     pub revision: u64,
+    /// Meilisearch's webhooks, by uuid; fired by routers once per Miroir task.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, webhooks::Webhook>,
 }
 
 impl ClusterState {

@@ -125,13 +125,23 @@ impl TaskRegistry {
     }
 
     /// Stores a checked batch, then keeps at most `retention` records.
-    pub fn commit(&mut self, batch: Vec<TaskRecord>, retention: usize) {
+    /// Stores the batch; returns the uids that became final with it.
+    pub fn commit(&mut self, batch: Vec<TaskRecord>, retention: usize) -> Vec<TaskUid> {
+        let mut finished = vec![];
         for r in batch {
+            let was_final = self
+                .records
+                .get(&r.uid)
+                .is_some_and(|o| o.status.is_final());
+            if r.status.is_final() && !was_final {
+                finished.push(r.uid);
+            }
             self.records.insert(r.uid, r);
         }
         while self.records.len() > retention {
             self.records.pop_first();
         }
+        finished
     }
 }
 

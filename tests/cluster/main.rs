@@ -17,6 +17,7 @@ mod router_search;
 mod router_service;
 mod router_transcript;
 mod router_watch;
+mod router_webhooks;
 mod router_writes;
 mod tls;
 mod util;

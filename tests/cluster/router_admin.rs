@@ -261,11 +261,6 @@ async fn features_batches_and_task_routes() {
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["code"], "miroir_unsupported_feature");
     assert_eq!(err["type"], "invalid_request");
-    let (status, err) = f
-        .call(Method::GET, &format!("{router}/webhooks"), None)
-        .await;
-    assert_eq!(status, 400, "{err}");
-    assert_eq!(err["code"], "miroir_unsupported_feature");
 }
 
 /// Kills the process it holds when dropped.

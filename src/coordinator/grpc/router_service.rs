@@ -12,7 +12,7 @@ use crate::coordinator::app::{App, LeaderRequest};
 use crate::coordinator::error::AppError;
 use crate::pb::v1::router_server::Router;
 use crate::pb::v1::*;
-use crate::state::commands::{AllocateTaskIds, CommitTasks, FenceIndex};
+use crate::state::commands::{AllocateTaskIds, CommitTasks, DeleteWebhook, FenceIndex, PutWebhook};
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
 const MAX_LIST: u32 = 1000;
@@ -119,6 +119,50 @@ impl Router for RouterService {
         }
     }
 
+    async fn list_webhooks(
+        &self,
+        _req: Request<ListWebhooksRequest>,
+    ) -> Result<Response<ListWebhooksResponse>, Status> {
+        let webhooks = self
+            .app
+            .read(|s| {
+                s.webhooks
+                    .iter()
+                    .map(|(uuid, w)| Webhook {
+                        uuid: uuid.clone(),
+                        url: w.url.clone(),
+                        headers: w.headers.clone().into_iter().collect(),
+                    })
+                    .collect()
+            })
+            .await?;
+        Ok(Response::new(ListWebhooksResponse { webhooks }))
+    }
+
+    async fn put_webhook(&self, req: Request<Webhook>) -> Result<Response<Webhook>, Status> {
+        let w = req.into_inner();
+        let cmd = Command::PutWebhook(PutWebhook {
+            uuid: w.uuid.clone(),
+            webhook: crate::state::webhooks::Webhook {
+                url: w.url.clone(),
+                headers: w.headers.clone().into_iter().collect(),
+            },
+        });
+        self.app.propose(cmd).await?;
+        Ok(Response::new(w))
+    }
+
+    async fn delete_webhook(
+        &self,
+        req: Request<WebhookRef>,
+    ) -> Result<Response<DeleteWebhookResponse>, Status> {
+        let uuid = req.into_inner().uuid;
+        self.app
+            .propose(Command::DeleteWebhook(DeleteWebhook { uuid }))
+            .await?;
+        Ok(Response::new(DeleteWebhookResponse {}))
+    }
+
     async fn await_routers(
         &self,
         req: Request<AwaitRoutersRequest>,
@@ -208,8 +252,11 @@ impl Router for RouterService {
             .propose(Command::CommitTasks(CommitTasks { tasks }))
             .await?
         {
-            CommandResponse::Committed(n) => {
-                Ok(Response::new(CommitTasksResponse { committed: n }))
+            CommandResponse::Committed { count, finished } => {
+                Ok(Response::new(CommitTasksResponse {
+                    committed: count,
+                    finished: finished.into_iter().map(|u| u.0).collect(),
+                }))
             }
             other => Err(Status::internal(format!("unexpected response {other:?}"))),
         }

@@ -5,8 +5,10 @@ mod cluster;
 mod indexes;
 mod nodes;
 mod tasks;
+mod webhooks;
 
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
 pub use tasks::{AllocateTaskIds, CommitTasks};
+pub use webhooks::{DeleteWebhook, PutWebhook};

@@ -50,7 +50,7 @@ impl CommitTasks {
         state.tasks.check(&self.tasks)?;
         let n = self.tasks.len() as u32;
         let retention = state.settings.int("task_retention") as usize;
-        state.tasks.commit(self.tasks, retention);
-        Ok(CommandResponse::Committed(n))
+        let finished = state.tasks.commit(self.tasks, retention);
+        Ok(CommandResponse::Committed { count: n, finished })
     }
 }

@@ -1,0 +1,53 @@
+//! Brings unfinished Miroir tasks to their final status without waiting
+//! for a client to ask: every router looks, now and then, at the tasks still
+//! enqueued or processing, and asks their nodes. The coordinators let only
+//! one commit finish a task, so its webhooks fire once however many routers
+//! look.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::control::ControlPlane;
+use super::server::{writer, Shared};
+use super::tasks::lookup;
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::ListTasksRequest;
+
+/// How often unfinished tasks are looked at.
+const EVERY: Duration = Duration::from_millis(500);
+/// Tasks looked at per round (newest first; older ones once these finish).
+const PER_ROUND: u32 = 100;
+
+pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let req = ListTasksRequest {
+            from: 0,
+            limit: PER_ROUND,
+            index_uids: vec![],
+            statuses: vec!["enqueued".into(), "processing".into()],
+        };
+        let open = s
+            .control
+            .unary(|ch, auth| {
+                let req = req.clone();
+                async move {
+                    RouterClient::new(ch)
+                        .list_tasks(ControlPlane::request(&auth, req))
+                        .await
+                }
+            })
+            .await;
+        let Ok(open) = open else { continue };
+        let w = writer(&s);
+        for t in open.into_inner().tasks {
+            // A failed lookup is simply tried again next round.
+            let _ = lookup(&w, t.uid).await;
+        }
+    }
+}
