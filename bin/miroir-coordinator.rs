@@ -35,18 +35,7 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(logging::stop_on_signal(shutdown.clone()));
     coordinator::run(config, listener, metrics, shutdown).await?;
     Ok(())
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
-    shutdown.cancel();
 }

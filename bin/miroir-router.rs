@@ -23,11 +23,7 @@ async fn main() -> anyhow::Result<()> {
     logging::init(matches!(cli.log_format, LogFormat::Json));
     let listener = tokio::net::TcpListener::bind(cli.args.listen).await?;
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        stop.cancel();
-    });
+    tokio::spawn(logging::stop_on_signal(shutdown.clone()));
     router::run(cli.args, listener, shutdown).await?;
     Ok(())
 }

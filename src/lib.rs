@@ -7,7 +7,8 @@
 //! - [`ctl`]: the operator CLI behind `miroir-ctl`.
 //! - [`devnode`]: an in-memory Meilisearch stand-in for tests and demos (`miroir-devnode`).
 //! - [`meili`]: Meilisearch's error shapes and rules, shared by the router and the devnode.
-//! - [`router`]: the Meilisearch-compatible data plane (in progress: search works, writes come next).
+//! - [`router`]: the Meilisearch-compatible data plane (`miroir-router`).
+//! - [`logging`]: log setup and the shutdown signals every server obeys.
 //! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
 
 pub mod coordinator;

@@ -23,3 +23,20 @@ pub enum LogFormat {
     Text,
     Json,
 }
+
+/// Cancels `shutdown` on SIGINT or SIGTERM (what Kubernetes sends), so that
+/// every server stops the same orderly way.
+pub async fn stop_on_signal(shutdown: tokio_util::sync::CancellationToken) {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.cancel();
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}

@@ -17,17 +17,20 @@ use crate::pb::v1::ListTasksRequest;
 
 /// How often unfinished tasks are looked at.
 const EVERY: Duration = Duration::from_millis(500);
-/// Tasks looked at per round (newest first; older ones once these finish).
+/// Tasks looked at per round.
 const PER_ROUND: u32 = 100;
 
 pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
+    // Pages through the open tasks, newest first, one page a round, so that
+    // old tasks stuck behind many newer ones are reached too.
+    let mut from = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
             _ = shutdown.cancelled() => return,
         }
         let req = ListTasksRequest {
-            from: 0,
+            from,
             limit: PER_ROUND,
             index_uids: vec![],
             statuses: vec!["enqueued".into(), "processing".into()],
@@ -44,8 +47,10 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
             })
             .await;
         let Ok(open) = open else { continue };
+        let open = open.into_inner();
+        from = open.next.unwrap_or(0);
         let w = writer(&s);
-        for t in open.into_inner().tasks {
+        for t in open.tasks {
             // A failed lookup is simply tried again next round.
             let _ = lookup(&w, t.uid).await;
         }

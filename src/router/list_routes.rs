@@ -332,7 +332,10 @@ async fn list_tasks(
         .await;
     let page = match res {
         Ok(p) => p.into_inner(),
-        Err(e) => return MeiliError::invalid("invalid_task_statuses", e.message()).into_response(),
+        Err(e) if e.code() == tonic::Code::InvalidArgument => {
+            return MeiliError::invalid("invalid_task_statuses", e.message()).into_response()
+        }
+        Err(e) => return super::writes::coordinators_down(e).into_response(),
     };
     let mut results = vec![];
     for t in &page.tasks {

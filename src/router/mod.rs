@@ -13,7 +13,7 @@
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
 //! - [`query_routes`]: multi-search and facet search.
 //! - [`scatter`]: one search over many nodes, with replica fallback.
-//! - [`server`]: the HTTP routes (so far health, version and search).
+//! - [`server`]: the route table, health, version, index creation, document writes, search.
 //! - [`search`]: the client's paging and sorting, and the request each node receives.
 //! - [`settings_check`]: settings read back from every node once applied.
 //! - [`task_details`]: a finished task's details from its node tasks, counted once.
@@ -99,9 +99,10 @@ pub struct RouterArgs {
     /// The coordinators' admin key, if they require one.
     #[arg(long, env = "MIROIR_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
-    /// This router's name in the coordinators' logs and task-id blocks.
-    #[arg(long, env = "MIROIR_ROUTER_ID", default_value = "router")]
-    pub router_id: String,
+    /// This router's name for its lease and task-id blocks; must differ between
+    /// routers (leases are kept by name). Default: `router-` and a random suffix.
+    #[arg(long, env = "MIROIR_ROUTER_ID")]
+    pub router_id: Option<String>,
     /// Largest request body accepted, in bytes (Meilisearch's default: 100 MB).
     #[arg(long, env = "MIROIR_MAX_PAYLOAD_BYTES", default_value_t = body_limit::DEFAULT_LIMIT)]
     pub max_payload_bytes: usize,
@@ -129,10 +130,15 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RouterError> {
     let auth = ClientAuth::new(args.admin_key.as_deref()).map_err(RouterError::Key)?;
+    let router_id = args
+        .router_id
+        .clone()
+        .unwrap_or_else(|| format!("router-{}", &crate::meili::stamp::uuid_v4()[..8]));
+    tracing::info!(%router_id, "router starting");
     let control = control::ControlPlane::new(
         &args.coordinators,
         Dialer::new(None, auth),
-        args.router_id.clone(),
+        router_id.clone(),
     )?;
     let cache = topology::TopologyCache::default();
     tokio::spawn(control.clone().watch(cache.clone(), shutdown.clone()));
@@ -141,7 +147,7 @@ pub async fn run(
         control.clone(),
         cache.clone(),
         lease.clone(),
-        args.router_id.clone(),
+        router_id.clone(),
         shutdown.clone(),
     ));
     let node_key = args.node_key.or_else(|| args.master_key.clone());
@@ -152,7 +158,7 @@ pub async fn run(
         turn: Default::default(),
         control,
         ids: Default::default(),
-        router_id: args.router_id,
+        router_id,
         api_keys: Default::default(),
         lease,
         max_payload_bytes: args.max_payload_bytes,

@@ -1,6 +1,7 @@
 //! The router's HTTP API: Meilisearch's routes, answered from the cached
-//! topology and the nodes. This slice serves health, version and search;
-//! writes, tasks and the rest of the API follow.
+//! topology and the nodes. Here: the route table, health, version, index
+//! creation, document writes, task lookup and search; the other routes live
+//! in the `*_routes` modules.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -23,8 +23,8 @@ pub async fn verify(w: &Writer<'_>, uid: &str, tasks: &[NodeTask]) -> Result<(),
     let answers = join_all(reads).await;
     let mut first: Option<(&str, &Value)> = None;
     for (id, r) in &answers {
-        // A node that cannot be read now is checked by the next lookup of
-        // anything it serves; it cannot be told apart from a slow one here.
+        // A node that cannot be read now is skipped: its settings task
+        // succeeded, and it cannot be told apart from a slow one here.
         let Ok(settings) = r else { continue };
         match first {
             None => first = Some((id, settings)),

@@ -10,8 +10,8 @@ mod transcript;
 
 /// Meilisearch orders equal-score hits, and document listings, by its
 /// internal insertion order, which a sharded index does not have: a router
-/// orders them by node. These steps must return the same documents, in
-/// another order.
+/// orders them by primary key. These steps must return the same documents,
+/// in another order.
 const TIE_ORDER: &[&str] = &[
     "search-empty-q",
     "search-filter",
