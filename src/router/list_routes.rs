@@ -13,15 +13,12 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::control::ControlPlane;
 use super::filter::with_shards;
 use super::merge::strip_reserved;
 use super::plan::plan_read;
 use super::server::{json_object, writer, Shared};
 use super::tasks::{lookup, view};
 use crate::meili::MeiliError;
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::ListTasksRequest;
 use crate::state::IndexUid;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -295,53 +292,32 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
+/// `GET /tasks` with Meilisearch's filters (uids, statuses, types,
+/// indexUids, canceledBy, dates), newest first, paged by `from` and `limit`.
 async fn list_tasks(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let list = |k: &str| {
-        get(k)
-            .map(|v| {
-                v.split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| x != "*")
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let limit = get("limit").and_then(|v| v.parse().ok()).unwrap_or(20u32);
-    let from = get("from").and_then(|v| v.parse::<u64>().ok());
-    let req = ListTasksRequest {
-        from: from.map_or(0, |f| f.max(1)),
-        limit,
-        index_uids: list("indexUids"),
-        statuses: list("statuses"),
+    use super::task_filter::{number, scan, TaskFilter};
+    let parsed = TaskFilter::parse(&q, &["limit", "from"]).and_then(|(f, rest)| {
+        let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20);
+        let from = number(&rest, "from", "invalid_task_from")?;
+        Ok((f, limit, from))
+    });
+    let (filter, limit, from) = match parsed {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
     };
     let w = writer(&s);
-    let res = w
-        .control
-        .unary(|ch, auth| {
-            let req = req.clone();
-            async move {
-                RouterClient::new(ch)
-                    .list_tasks(ControlPlane::request(&auth, req))
-                    .await
-            }
-        })
-        .await;
-    let page = match res {
-        Ok(p) => p.into_inner(),
-        Err(e) if e.code() == tonic::Code::InvalidArgument => {
-            return MeiliError::invalid("invalid_task_statuses", e.message()).into_response()
-        }
-        Err(e) => return super::writes::coordinators_down(e).into_response(),
+    let found = match scan(&w, &filter, from, limit as usize).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
     };
     let mut results = vec![];
-    for t in &page.tasks {
+    for t in &found.tasks {
         results.push(shown(&w, t).await);
     }
-    Json(json!({"results": results, "total": page.total, "limit": limit, "from": page.tasks.first().map(|t| t.uid), "next": page.next}))
+    Json(json!({"results": results, "total": found.total, "limit": limit, "from": found.tasks.first().map(|t| t.uid), "next": found.next}))
         .into_response()
 }
 

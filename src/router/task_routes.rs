@@ -1,7 +1,8 @@
 //! `POST /tasks/cancel` and `DELETE /tasks`. Canceling a Miroir task cancels
 //! its node tasks on their nodes, then records a `taskCancelation` task of
-//! Miroir's own. Task records cannot be deleted: the coordinators keep the
-//! newest `task_retention` of them.
+//! Miroir's own. Deleting forgets the finished Miroir task records that match
+//! (the coordinators also keep only the newest `task_retention` on their
+//! own), and records a `taskDeletion` task.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,13 +16,14 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
+use super::control::ControlPlane;
 use super::server::{accepted, writer, Shared};
 use super::task_filter::{missing_filters, scan, TaskFilter};
 use super::tasks::{lookup, now_ms};
-use super::unsupported::unsupported;
 use super::writes::{coordinators_down, Writer};
 use crate::meili::MeiliError;
-use crate::pb::v1::{NodeTask, TaskRecord};
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::{DeleteTasksRequest, NodeTask, TaskRecord};
 
 /// How long a cancel waits for the nodes to carry it out before answering.
 const WAIT: Duration = Duration::from_secs(5);
@@ -36,12 +38,79 @@ fn running(status: &str) -> bool {
     status == "enqueued" || status == "processing"
 }
 
-async fn delete_tasks(Query(q): Query<Vec<(String, String)>>) -> Response {
-    match TaskFilter::parse(&q, &[]) {
+async fn delete_tasks(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<Vec<(String, String)>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let filter = match TaskFilter::parse(&q, &[]) {
+        Err(e) => return e.into_response(),
+        Ok((f, _)) if f.is_empty() => return missing_filters("delete").into_response(),
+        Ok((f, _)) => f,
+    };
+    let original = format!("?{}", raw.unwrap_or_default());
+    match forget(&writer(&s), &filter, original).await {
+        Ok(t) => accepted(&t),
         Err(e) => e.into_response(),
-        Ok((f, _)) if f.is_empty() => missing_filters("delete").into_response(),
-        Ok(_) => unsupported("Miroir does not delete task records: the coordinators keep the newest ones, as many as the cluster setting `task_retention` says (`miroir-ctl config set task_retention N`), and drop older ones on their own."),
     }
+}
+
+/// Task uids forgotten per coordinator commit.
+const DELETE_CHUNK: usize = 1000;
+
+/// Forgets the finished records `filter` matches and records the deletion.
+async fn forget(
+    w: &Writer<'_>,
+    filter: &TaskFilter,
+    original: String,
+) -> Result<TaskRecord, MeiliError> {
+    let uid = w.new_uid().await?;
+    let enqueued_at = now_ms();
+    let found = scan(w, filter, None, usize::MAX).await?;
+    // Unfinished tasks are not deleted, as in Meilisearch.
+    let done: Vec<u64> = found
+        .tasks
+        .iter()
+        .filter(|t| !running(&t.status))
+        .map(|t| t.uid)
+        .collect();
+    let mut deleted = 0u64;
+    for chunk in done.chunks(DELETE_CHUNK) {
+        let uids = chunk.to_vec();
+        let res = w
+            .control
+            .unary(|ch, auth| {
+                let req = DeleteTasksRequest { uids: uids.clone() };
+                async move {
+                    RouterClient::new(ch)
+                        .delete_tasks(ControlPlane::request(&auth, req))
+                        .await
+                }
+            })
+            .await
+            .map_err(coordinators_down)?;
+        deleted += u64::from(res.into_inner().deleted);
+    }
+    let details = json!({
+        "matchedTasks": found.total,
+        "deletedTasks": deleted,
+        "originalFilter": original,
+    });
+    let t = TaskRecord {
+        uid,
+        index_uid: String::new(),
+        kind: "taskDeletion".into(),
+        status: "succeeded".into(),
+        node_tasks: vec![],
+        error: None,
+        enqueued_at_ms: enqueued_at,
+        finished_at_ms: Some(now_ms()),
+        details: details.to_string(),
+    };
+    w.commit_tasks(vec![t.clone()])
+        .await
+        .map_err(coordinators_down)?;
+    Ok(t)
 }
 
 async fn cancel_tasks(

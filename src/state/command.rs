@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, DeleteWebhook, FenceIndex,
-    InitCluster, PutWebhook, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
+    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, DeleteTasks, DeleteWebhook,
+    FenceIndex, InitCluster, PutWebhook, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -30,6 +30,7 @@ pub enum Command {
     FenceIndex(FenceIndex),
     AllocateTaskIds(AllocateTaskIds),
     CommitTasks(CommitTasks),
+    DeleteTasks(DeleteTasks),
     PutWebhook(PutWebhook),
     DeleteWebhook(DeleteWebhook),
     /// Commands that arrived together, committed as one log entry and applied
@@ -66,6 +67,8 @@ pub enum CommandResponse {
         count: u32,
         finished: Vec<TaskUid>,
     },
+    /// Finished task records forgotten.
+    TasksDeleted(u32),
     Batch(Vec<CommandResult>),
 }
 
@@ -87,6 +90,7 @@ impl Command {
             Command::FenceIndex(c) => c.validate(),
             Command::AllocateTaskIds(c) => c.validate(),
             Command::CommitTasks(c) => c.validate(),
+            Command::DeleteTasks(c) => c.validate(),
             Command::PutWebhook(c) => c.validate(),
             Command::DeleteWebhook(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
@@ -113,6 +117,7 @@ impl Command {
             Command::FenceIndex(c) => c.apply(state),
             Command::AllocateTaskIds(c) => c.apply(state),
             Command::CommitTasks(c) => c.apply(state),
+            Command::DeleteTasks(c) => c.apply(state),
             Command::PutWebhook(c) => c.apply(state),
             Command::DeleteWebhook(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(

@@ -245,11 +245,33 @@ async fn features_batches_and_task_routes() {
         json!({"matchedTasks": 1, "canceledTasks": 0, "originalFilter": format!("?uids={uid}")})
     );
     assert!(done["indexUid"].is_null());
+    // Deleting: the finished task is forgotten by every router, and the
+    // deletion is a task of its own.
     let (status, err) = f
+        .call(Method::DELETE, &format!("{router}/tasks"), None)
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("missing_task_filters"))
+    );
+    let (status, d) = f
         .call(Method::DELETE, &format!("{router}/tasks?uids={uid}"), None)
         .await;
-    assert_eq!(status, 400, "{err}");
-    assert_eq!(err["code"], "miroir_unsupported_feature");
+    assert_eq!(status, 202, "{d}");
+    assert_eq!(d["type"], "taskDeletion");
+    let done = finished(&f, &router, &d).await;
+    assert_eq!(
+        done["details"],
+        json!({"matchedTasks": 1, "deletedTasks": 1, "originalFilter": format!("?uids={uid}")})
+    );
+    let (status, gone) = f
+        .call(Method::GET, &format!("{router}/tasks/{uid}"), None)
+        .await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (404, Some("task_not_found")),
+        "{gone}"
+    );
 
     let (status, err) = f
         .call(

@@ -12,7 +12,9 @@ use crate::coordinator::app::{App, LeaderRequest};
 use crate::coordinator::error::AppError;
 use crate::pb::v1::router_server::Router;
 use crate::pb::v1::*;
-use crate::state::commands::{AllocateTaskIds, CommitTasks, DeleteWebhook, FenceIndex, PutWebhook};
+use crate::state::commands::{
+    AllocateTaskIds, CommitTasks, DeleteTasks, DeleteWebhook, FenceIndex, PutWebhook,
+};
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
 const MAX_LIST: u32 = 1000;
@@ -115,6 +117,23 @@ impl Router for RouterService {
             .await?
         {
             CommandResponse::Map(m) => Ok(Response::new((&m).into())),
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
+    async fn delete_tasks(
+        &self,
+        req: Request<DeleteTasksRequest>,
+    ) -> Result<Response<DeleteTasksResponse>, Status> {
+        let uids = req.into_inner().uids.into_iter().map(TaskUid).collect();
+        match self
+            .app
+            .propose(Command::DeleteTasks(DeleteTasks { uids }))
+            .await?
+        {
+            CommandResponse::TasksDeleted(deleted) => {
+                Ok(Response::new(DeleteTasksResponse { deleted }))
+            }
             other => Err(Status::internal(format!("unexpected response {other:?}"))),
         }
     }

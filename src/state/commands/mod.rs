@@ -10,5 +10,5 @@ mod webhooks;
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
-pub use tasks::{AllocateTaskIds, CommitTasks};
+pub use tasks::{AllocateTaskIds, CommitTasks, DeleteTasks};
 pub use webhooks::{DeleteWebhook, PutWebhook};

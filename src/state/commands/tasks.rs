@@ -29,6 +29,40 @@ impl AllocateTaskIds {
     }
 }
 
+/// Forgets finished task records (`DELETE /tasks`); unfinished ones stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteTasks {
+    pub uids: Vec<crate::state::TaskUid>,
+}
+
+impl DeleteTasks {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        if self.uids.len() > MAX_BATCH {
+            return Err(CommandError::invalid(format!(
+                "{} task uids in one deletion; send at most {MAX_BATCH}",
+                self.uids.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        let mut deleted = 0;
+        for uid in self.uids {
+            if state
+                .tasks
+                .records
+                .get(&uid)
+                .is_some_and(|r| r.status.is_final())
+            {
+                state.tasks.records.remove(&uid);
+                deleted += 1;
+            }
+        }
+        Ok(CommandResponse::TasksDeleted(deleted))
+    }
+}
+
 /// Records or updates a batch of task records in one log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitTasks {
