@@ -8,12 +8,14 @@
 //! - [`devnode`]: an in-memory Meilisearch stand-in for tests and demos (`miroir-devnode`).
 //! - [`meili`]: Meilisearch's error shapes and rules, shared by the router and the devnode.
 //! - [`router`]: the Meilisearch-compatible data plane (`miroir-router`).
+//! - [`exporter`]: the Prometheus `/metrics` endpoint of coordinators and routers.
 //! - [`logging`]: log setup and the shutdown signals every server obeys.
 //! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
 
 pub mod coordinator;
 pub mod ctl;
 pub mod devnode;
+pub mod exporter;
 pub mod logging;
 pub mod meili;
 pub mod pb;

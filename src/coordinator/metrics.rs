@@ -1,41 +1,11 @@
-//! Prometheus metrics: Raft progress gauges fed from openraft's metrics, and
-//! the `/metrics` HTTP endpoint.
+//! Prometheus metrics of a coordinator: Raft progress gauges fed from
+//! openraft's metrics (served by [`crate::exporter`]).
 
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::app::App;
-
-/// Installs the process-wide recorder (once per process).
-pub fn install_recorder() -> Option<PrometheusHandle> {
-    match PrometheusBuilder::new().install_recorder() {
-        Ok(h) => Some(h),
-        Err(e) => {
-            tracing::warn!(error = %e, "metrics recorder not installed");
-            None
-        }
-    }
-}
-
-/// Serves `GET /metrics` until shutdown.
-pub async fn serve(listener: TcpListener, handle: PrometheusHandle, shutdown: CancellationToken) {
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let h = handle.clone();
-            async move { h.render() }
-        }),
-    );
-    let res = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await;
-    if let Err(e) = res {
-        tracing::error!(error = %e, "metrics server failed");
-    }
-}
 
 /// Mirrors openraft's metrics into gauges, and samples sled's disk size.
 pub async fn export_raft_metrics(app: App, shutdown: CancellationToken) {

@@ -117,9 +117,9 @@ pub async fn run(
         leases: Default::default(),
     };
 
-    let prometheus = metrics::install_recorder();
+    let prometheus = crate::exporter::install_recorder();
     if let (Some(l), Some(h)) = (metrics_listener, prometheus) {
-        tokio::spawn(metrics::serve(l, h, shutdown.clone()));
+        tokio::spawn(crate::exporter::serve(l, h, shutdown.clone()));
     }
     tokio::spawn(metrics::export_raft_metrics(app.clone(), shutdown.clone()));
     tokio::spawn(bootstrap::name_cluster_when_leader(

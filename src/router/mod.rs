@@ -106,6 +106,10 @@ pub struct RouterArgs {
     /// Largest request body accepted, in bytes (Meilisearch's default: 100 MB).
     #[arg(long, env = "MIROIR_MAX_PAYLOAD_BYTES", default_value_t = body_limit::DEFAULT_LIMIT)]
     pub max_payload_bytes: usize,
+    /// Serve Prometheus metrics (lease renewals, fence waits, late acks,
+    /// webhooks, watch breaks) at http://ADDR/metrics.
+    #[arg(long, env = "MIROIR_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// How long a node may take to answer one request, in milliseconds.
     #[arg(long, env = "MIROIR_NODE_TIMEOUT_MS", default_value_t = 10_000)]
     pub node_timeout_ms: u64,
@@ -130,6 +134,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RouterError> {
     let auth = ClientAuth::new(args.admin_key.as_deref()).map_err(RouterError::Key)?;
+    if let Some(addr) = args.metrics_listen {
+        let listener = TcpListener::bind(addr).await?;
+        if let Some(handle) = crate::exporter::install_recorder() {
+            tokio::spawn(crate::exporter::serve(listener, handle, shutdown.clone()));
+        }
+    }
     let router_id = args
         .router_id
         .clone()

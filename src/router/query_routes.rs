@@ -91,14 +91,16 @@ async fn facet_search(
         let path = format!("/indexes/{uid}/facet-search");
         let nodes = &s.nodes;
         async move {
-            nodes
+            let r = nodes
                 .call(&base, Method::POST, &path, Some(&Value::Object(body)))
-                .await
+                .await;
+            (shards, r)
         }
     });
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut took = 0;
-    for r in join_all(calls).await {
+    let mut missing: Vec<String> = plan.unavailable.iter().map(|s| s.0.to_string()).collect();
+    for (shards, r) in join_all(calls).await {
         match r {
             Ok(v) => {
                 took = took.max(v["processingTimeMs"].as_u64().unwrap_or(0));
@@ -114,8 +116,12 @@ async fn facet_search(
                     .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
                 return (status, Json(body)).into_response();
             }
-            Err(_) => {}
+            // Facet search asks no replica instead: its shards are reported missing.
+            Err(_) => missing.extend(shards.iter().map(|s| s.0.to_string())),
         }
+    }
+    if !missing.is_empty() && s.lease.fails_on_missing_shards() {
+        return super::server::shards_unavailable(&uid, &missing).into_response();
     }
     let by_count = client
         .get("sortFacetValuesBy")
@@ -130,7 +136,6 @@ async fn facet_search(
         .map(|(value, count)| json!({"value": value, "count": count}))
         .collect();
     let query = client.get("facetQuery").cloned().unwrap_or(Value::Null);
-    let missing: Vec<String> = plan.unavailable.iter().map(|s| s.0.to_string()).collect();
     degraded(
         Json(json!({"facetHits": facet_hits, "facetQuery": query, "processingTimeMs": took}))
             .into_response(),

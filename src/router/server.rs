@@ -319,17 +319,7 @@ pub(super) async fn run_search(
     {
         Ok(g) if !g.missing.is_empty() && s.lease.fails_on_missing_shards() => {
             let list: Vec<String> = g.missing.iter().map(|s| s.0.to_string()).collect();
-            let msg = format!(
-                "No replica of shard(s) {} of index `{uid}` answered, and the cluster's unavailable_shard_policy is `fail`.",
-                list.join(", ")
-            );
-            Err(MeiliError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "miroir_shard_unavailable",
-                "system",
-                msg,
-            )
-            .into_response())
+            Err(shards_unavailable(uid, &list).into_response())
         }
         Ok(g) => Ok((g.body, g.missing.iter().map(|s| s.0.to_string()).collect())),
         Err(ScatterError::UnknownIndex(_)) => Err(MeiliError::index_not_found(uid).into_response()),
@@ -339,6 +329,19 @@ pub(super) async fn run_search(
             Err((status, Json(body)).into_response())
         }
     }
+}
+
+/// The `fail` unavailable-shard policy's answer.
+pub(super) fn shards_unavailable(uid: &str, missing: &[String]) -> MeiliError {
+    MeiliError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "miroir_shard_unavailable",
+        "system",
+        format!(
+            "No replica of shard(s) {} of index `{uid}` answered, and the cluster's unavailable_shard_policy is `fail`.",
+            missing.join(", ")
+        ),
+    )
 }
 
 /// Marks a partial answer with the shards it lacks.

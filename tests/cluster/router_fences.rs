@@ -61,7 +61,8 @@ async fn add(f: &Fleet, router: &str, uid: &str, ids: std::ops::Range<u64>) -> (
 async fn writes_need_a_lease_and_reads_do_not() {
     let mut f = Fleet::start(1, 2).await;
     short_lease(&f).await;
-    let router = f.start_router().await;
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let router = f.start_router_with(&["--metrics-listen", &metrics]).await;
     create(&f, &router, "leased").await;
     let (status, t) = add(&f, &router, "leased", 0..10).await;
     assert_eq!(status, 202, "{t}");
@@ -78,6 +79,17 @@ async fn writes_need_a_lease_and_reads_do_not() {
     })
     .await;
     assert_eq!(refused["code"], "miroir_no_lease", "{refused}");
+    // The router's own metrics show the renewals made before.
+    let text = f
+        .http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("miroir_router_lease_renewals_total"), "{text}");
     let (status, found) = f
         .call(
             Method::POST,
