@@ -96,6 +96,10 @@ pub struct RouterArgs {
     /// The key the router uses on every Meilisearch node (defaults to the master key).
     #[arg(long, env = "MIROIR_NODE_KEY", hide_env_values = true)]
     pub node_key: Option<String>,
+    /// CA certificate (PEM) to verify the coordinators' TLS certificates;
+    /// turns TLS on for every coordinator connection.
+    #[arg(long, env = "MIROIR_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// The coordinators' admin key, if they require one.
     #[arg(long, env = "MIROIR_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
@@ -123,6 +127,8 @@ pub enum RouterError {
     Http(#[from] reqwest::Error),
     #[error("invalid admin key: {0}")]
     Key(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("HTTP server failed: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -134,6 +140,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RouterError> {
     let auth = ClientAuth::new(args.admin_key.as_deref()).map_err(RouterError::Key)?;
+    let tls = match &args.tls_ca {
+        Some(p) => Some(crate::coordinator::client_tls(&std::fs::read(p).map_err(
+            |e| RouterError::Tls(format!("cannot read {}: {e}", p.display())),
+        )?)),
+        None => None,
+    };
     if let Some(addr) = args.metrics_listen {
         let listener = TcpListener::bind(addr).await?;
         if let Some(handle) = crate::exporter::install_recorder() {
@@ -147,7 +159,7 @@ pub async fn run(
     tracing::info!(%router_id, "router starting");
     let control = control::ControlPlane::new(
         &args.coordinators,
-        Dialer::new(None, auth),
+        Dialer::new(tls, auth),
         router_id.clone(),
     )?;
     let cache = topology::TopologyCache::default();

@@ -89,7 +89,10 @@ async fn writes_need_a_lease_and_reads_do_not() {
         .text()
         .await
         .unwrap();
-    assert!(text.contains("miroir_router_lease_renewals_total"), "{text}");
+    assert!(
+        text.contains("miroir_router_lease_renewals_total"),
+        "{text}"
+    );
     let (status, found) = f
         .call(
             Method::POST,

@@ -109,4 +109,41 @@ async fn tls_cluster_serves_only_tls() {
     assert!(members.iter().all(|m| m["reachable"] == true), "{v}");
     let plain = c.ctl(1, &["--timeout", "3", "cluster", "status"]);
     assert!(!plain.status.success(), "a plaintext client was served");
+
+    // A router reaches the coordinators over TLS too: a task lookup is
+    // answered by them (404 for a task nobody made), not refused as unreachable.
+    let port = free_port();
+    let coordinators: Vec<String> = (1..=3).map(|id| c.addr(id)).collect();
+    let log = std::fs::File::create(c.dir.path().join("router.log")).unwrap();
+    let _router = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_miroir-router"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--coordinators", &coordinators.join(",")])
+            .args(["--tls-ca", &ca])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let status = eventually("the router to ask the coordinators over TLS", || async {
+        let r = http
+            .get(format!("http://127.0.0.1:{port}/tasks/4242"))
+            .send()
+            .await
+            .ok()?;
+        Some(r.status().as_u16()).filter(|s| *s != 503)
+    })
+    .await;
+    assert_eq!(status, 404);
+}
+
+/// A process killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
