@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::list_routes::shown;
 use super::server::{writer, Shared};
-use super::task_filter::{number, record, scan, TaskFilter};
+use super::task_filter::{listed, record};
 use crate::meili::MeiliError;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -86,17 +86,8 @@ async fn list_batches(
             _ => (k, v),
         })
         .collect();
-    let parsed = TaskFilter::parse(&q, &["limit", "from"]).and_then(|(f, rest)| {
-        let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20);
-        let from = number(&rest, "from", "invalid_task_from")?;
-        Ok((f, limit, from))
-    });
-    let (filter, limit, from) = match parsed {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
     let w = writer(&s);
-    let found = match scan(&w, &filter, from, limit as usize).await {
+    let (found, limit) = match listed(&w, &q).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };

@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::control::ControlPlane;
 use super::server::{writer, Shared};
+use super::task_filter::list_page;
 use super::tasks::lookup;
-use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::ListTasksRequest;
 
 /// How often unfinished tasks are looked at.
@@ -35,19 +34,9 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
             index_uids: vec![],
             statuses: vec!["enqueued".into(), "processing".into()],
         };
-        let open = s
-            .control
-            .unary(|ch, auth| {
-                let req = req.clone();
-                async move {
-                    RouterClient::new(ch)
-                        .list_tasks(ControlPlane::request(&auth, req))
-                        .await
-                }
-            })
-            .await;
-        let Ok(open) = open else { continue };
-        let open = open.into_inner();
+        let Ok(open) = list_page(&s.control, req).await else {
+            continue;
+        };
         from = open.next.unwrap_or(0);
         let w = writer(&s);
         for t in open.tasks {

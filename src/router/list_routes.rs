@@ -298,18 +298,8 @@ async fn list_tasks(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    use super::task_filter::{number, scan, TaskFilter};
-    let parsed = TaskFilter::parse(&q, &["limit", "from"]).and_then(|(f, rest)| {
-        let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20);
-        let from = number(&rest, "from", "invalid_task_from")?;
-        Ok((f, limit, from))
-    });
-    let (filter, limit, from) = match parsed {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
     let w = writer(&s);
-    let found = match scan(&w, &filter, from, limit as usize).await {
+    let (found, limit) = match super::task_filter::listed(&w, &q).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };

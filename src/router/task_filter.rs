@@ -8,7 +8,7 @@ use super::control::ControlPlane;
 use super::writes::{coordinators_down, Writer};
 use crate::meili::{stamp, MeiliError};
 use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{GetTaskRequest, ListTasksRequest, TaskRecord};
+use crate::pb::v1::{GetTaskRequest, ListTasksRequest, ListTasksResponse, TaskRecord};
 
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
 const TYPES: [&str; 14] = [
@@ -193,12 +193,12 @@ pub struct Found {
     pub next: Option<u64>,
 }
 
-async fn list(
-    w: &Writer<'_>,
+/// One page of the coordinators' task registry.
+pub async fn list_page(
+    control: &ControlPlane,
     req: ListTasksRequest,
-) -> Result<(Vec<TaskRecord>, Option<u64>, u64), MeiliError> {
-    let page = w
-        .control
+) -> Result<ListTasksResponse, MeiliError> {
+    control
         .unary(|ch, auth| {
             let req = req.clone();
             async move {
@@ -208,9 +208,25 @@ async fn list(
             }
         })
         .await
-        .map_err(coordinators_down)?
-        .into_inner();
+        .map(tonic::Response::into_inner)
+        .map_err(coordinators_down)
+}
+
+async fn list(
+    w: &Writer<'_>,
+    req: ListTasksRequest,
+) -> Result<(Vec<TaskRecord>, Option<u64>, u64), MeiliError> {
+    let page = list_page(w.control, req).await?;
     Ok((page.tasks, page.next, page.total))
+}
+
+/// A listing route's page: the query string's filters, `limit` (20 by
+/// default) and `from`, and the matching records; with the limit used.
+pub async fn listed(w: &Writer<'_>, q: &[(String, String)]) -> Result<(Found, u64), MeiliError> {
+    let (filter, rest) = TaskFilter::parse(q, &["limit", "from"])?;
+    let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20);
+    let from = number(&rest, "from", "invalid_task_from")?;
+    Ok((scan(w, &filter, from, limit as usize).await?, limit))
 }
 
 /// One record, `None` if the coordinators do not have it.

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
-use crate::router_writes::finished;
+use crate::router_writes::{create_index, finished};
 
 /// Sends a request with `key` as bearer token; returns status and JSON body.
 async fn call_with(
@@ -26,20 +26,6 @@ async fn call_with(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn create_index(f: &Fleet, router: &str, uid: &str) -> Value {
-    let (status, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes"),
-            Some(&json!({"uid": uid, "primaryKey": "id"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{t}");
-    let done = finished(f, router, &t).await;
-    assert_eq!(done["status"], "succeeded", "{done}");
-    t
-}
-
 /// A search key made through the router exists on every node with one value,
 /// searches its index, is refused elsewhere with Meilisearch's 403, and stops
 /// working once deleted.
@@ -47,8 +33,8 @@ async fn create_index(f: &Fleet, router: &str, uid: &str) -> Value {
 async fn api_keys_live_on_every_node_and_are_enforced() {
     let mut f = Fleet::start(2, 1).await;
     let router = f.start_router().await;
-    create_index(&f, &router, "movies").await;
-    create_index(&f, &router, "books").await;
+    create_index(&f, &router, "movies", Some("id")).await;
+    create_index(&f, &router, "books", Some("id")).await;
 
     let (status, _) = f
         .http
@@ -199,7 +185,7 @@ async fn features_batches_and_task_routes() {
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["code"], "bad_request");
 
-    let t = create_index(&f, &router, "movies").await;
+    let t = create_index(&f, &router, "movies", Some("id")).await;
     let uid = t["taskUid"].as_u64().unwrap();
     let (status, b) = f
         .call(Method::GET, &format!("{router}/batches/{uid}"), None)

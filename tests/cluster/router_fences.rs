@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
-use crate::router_writes::finished;
+use crate::router_writes::{create_index, finished};
 use crate::util::*;
 use miroir::pb::v1::{AwaitRoutersRequest, FenceIndexRequest, IndexRef, SetConfigRequest};
 
@@ -25,18 +25,6 @@ async fn short_lease(f: &Fleet) {
         .set_config(f.cluster.req(req))
         .await
         .unwrap();
-}
-
-async fn create(f: &Fleet, router: &str, uid: &str) {
-    let (status, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes"),
-            Some(&json!({"uid": uid, "primaryKey": "id"})),
-        )
-        .await;
-    assert_eq!(status, 202, "{t}");
-    assert_eq!(finished(f, router, &t).await["status"], "succeeded");
 }
 
 async fn add(f: &Fleet, router: &str, uid: &str, ids: std::ops::Range<u64>) -> (u16, Value) {
@@ -63,7 +51,7 @@ async fn writes_need_a_lease_and_reads_do_not() {
     short_lease(&f).await;
     let metrics = format!("127.0.0.1:{}", free_port());
     let router = f.start_router_with(&["--metrics-listen", &metrics]).await;
-    create(&f, &router, "leased").await;
+    create_index(&f, &router, "leased", Some("id")).await;
     let (status, t) = add(&f, &router, "leased", 0..10).await;
     assert_eq!(status, 202, "{t}");
     assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
@@ -122,7 +110,7 @@ async fn fences_wait_for_paused_routers() {
     short_lease(&f).await;
     let a = f.start_router().await;
     let _b = f.start_router().await;
-    create(&f, &a, "held").await;
+    create_index(&f, &a, "held", Some("id")).await;
     let leader = f.cluster.leader().await;
     let mut routers = f.cluster.router(leader).await;
     // Both routers hold leases before one of them stops.
@@ -178,7 +166,7 @@ async fn deleted_index_is_not_left_behind_by_writes_in_flight() {
     let mut f = Fleet::start(2, 1).await;
     let writer = f.start_router().await;
     let deleter = f.start_router().await;
-    create(&f, &writer, "gone").await;
+    create_index(&f, &writer, "gone", Some("id")).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let load = {

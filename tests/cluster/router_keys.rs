@@ -6,19 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
-use crate::router_writes::finished;
-
-async fn create_without_key(f: &Fleet, router: &str, uid: &str) {
-    let (status, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes"),
-            Some(&json!({"uid": uid})),
-        )
-        .await;
-    assert_eq!(status, 202, "{t}");
-    assert_eq!(finished(f, router, &t).await["status"], "succeeded");
-}
+use crate::router_writes::{create_index, finished};
 
 async fn post(f: &Fleet, router: &str, uid: &str, docs: Vec<Value>) -> Value {
     let url = format!("{router}/indexes/{uid}/documents");
@@ -45,7 +33,7 @@ async fn first_writes_on_two_routers_agree_on_one_key() {
     let a = f.start_router().await;
     let b = f.start_router().await;
 
-    create_without_key(&f, &a, "agree").await;
+    create_index(&f, &a, "agree", None).await;
     let batch = |from: u64| {
         (from..from + 10)
             .map(|i| json!({"book_id": i}))
@@ -61,7 +49,7 @@ async fn first_writes_on_two_routers_agree_on_one_key() {
     );
     assert_eq!(primary_key(&f, &b, "agree").await, "book_id");
 
-    create_without_key(&f, &a, "race").await;
+    create_index(&f, &a, "race", None).await;
     let books: Vec<Value> = (0..10).map(|i| json!({"book_id": i})).collect();
     let isbns: Vec<Value> = (0..10).map(|i| json!({"isbn_id": i + 500})).collect();
     let (ta, tb) = tokio::join!(post(&f, &a, "race", books), post(&f, &b, "race", isbns));

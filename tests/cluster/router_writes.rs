@@ -17,6 +17,22 @@ pub async fn finished(f: &Fleet, router: &str, task: &Value) -> Value {
     .await
 }
 
+/// Creates an index through `router` (with primary key `id`, or none) and
+/// waits for its task to succeed; returns the task summary.
+pub async fn create_index(f: &Fleet, router: &str, uid: &str, pk: Option<&str>) -> Value {
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes"),
+            Some(&json!({"uid": uid, "primaryKey": pk})),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    let done = finished(f, router, &t).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    t
+}
+
 pub async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
     let (status, body) = f
         .call(
