@@ -5,6 +5,7 @@
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
 //! - [`finisher`]: finishes open tasks in the background (and so fires webhooks).
 //! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
+//! - [`index_writes`]: index creation on every node (undone if one refuses) and removal.
 //! - [`index_routes`]: index, settings and deletion routes.
 //! - [`lease`]: the lease on the epoch writes are sent under.
 //! - [`list_routes`]: listings across shards: documents, stats, tasks.
@@ -20,7 +21,7 @@
 //! - [`tasks`]: task uids, task records and their Meilisearch view.
 //! - [`webhooks`]: `/webhooks`, fired once per Miroir task.
 //! - [`write_gate`]: the lease and fence checks every write passes first.
-//! - [`writes`]: index creation and document writes with per-group quorum.
+//! - [`writes`]: task records, primary keys, and document writes with per-group quorum.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
 //! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
 //! - [`broadcast`]: writes every node of an index carries out (settings, deletions).
@@ -46,6 +47,7 @@ pub mod federation;
 pub mod filter;
 pub mod finisher;
 pub mod index_routes;
+pub mod index_writes;
 pub mod key_routes;
 pub mod lease;
 pub mod list_routes;

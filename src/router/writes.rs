@@ -1,7 +1,7 @@
-//! The write path: index creation through the coordinators and onto every
-//! node, and document writes placed by shard, sent to every owner in
-//! parallel, and acknowledged when one replica group holds every shard of
-//! the batch with a majority of its copies.
+//! The write path: what every write shares (task records, the coordinators'
+//! view of an index, primary keys), and document writes placed by shard,
+//! sent to every owner in parallel, and acknowledged when one replica group
+//! holds every shard of the batch with a majority of its copies.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -11,15 +11,13 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::control::ControlPlane;
-use super::documents::{place_batch, SHARD_FIELD};
-use super::nodes::{NodeClient, NodeError};
+use super::documents::place_batch;
+use super::nodes::NodeClient;
 use super::tasks::{now_ms, TaskIds};
 use super::topology::TopologyCache;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
-use crate::pb::v1::{
-    CreateIndexRequest, IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord,
-};
+use crate::pb::v1::{IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord};
 use crate::state::{GroupId, NodeId};
 
 /// What the write path needs from the router.
@@ -68,17 +66,6 @@ pub(crate) fn coordinators_down(s: tonic::Status) -> MeiliError {
         "system",
         format!("The coordinators could not be reached: {}", s.message()),
     )
-}
-
-fn node_error_json(e: &NodeError) -> Value {
-    match e {
-        NodeError::Refused { body, .. } => body.clone(),
-        NodeError::Unreachable { node, reason } => json!({
-            "message": format!("Node `{node}` did not answer: {reason}"),
-            "code": "miroir_node_unreachable", "type": "system",
-            "link": "https://docs.meilisearch.com/errors#miroir_node_unreachable",
-        }),
-    }
 }
 
 impl Writer<'_> {
@@ -174,7 +161,7 @@ impl Writer<'_> {
     }
 
     /// One Admin call about index `uid`, through whichever coordinator answers.
-    async fn admin_index<T, F, Fut>(
+    pub(crate) async fn admin_index<T, F, Fut>(
         &self,
         uid: &str,
         call: F,
@@ -319,141 +306,6 @@ impl Writer<'_> {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Registers the index with the coordinators, then creates it on every
-    /// node with `_miroir_shard` filterable. If a node refuses, what was made
-    /// is removed again and the creation fails.
-    pub async fn create_index(
-        &self,
-        uid: &str,
-        pk: Option<String>,
-    ) -> Result<TaskRecord, WriteError> {
-        let created = self
-            .control
-            .unary(|ch, auth| {
-                let pk = pk.clone();
-                async move {
-                    let req = CreateIndexRequest {
-                        uid: uid.to_string(),
-                        primary_key: pk,
-                        shards: 0,
-                        replication_factor: 0,
-                    };
-                    AdminClient::new(ch)
-                        .create_index(ControlPlane::request(&auth, req))
-                        .await
-                }
-            })
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(s) if s.code() == tonic::Code::AlreadyExists => {
-                let e = MeiliError::index_exists(uid).to_json();
-                return Ok(self
-                    .record(
-                        self.new_uid().await?,
-                        uid,
-                        "indexCreation",
-                        Outcome::Failed(e),
-                        json!({"primaryKey": pk}),
-                    )
-                    .await?);
-            }
-            Err(s) if s.code() == tonic::Code::InvalidArgument => {
-                return Err(MeiliError::invalid_index_uid(uid).into());
-            }
-            Err(s) => return Err(coordinators_down(s).into()),
-        }
-        let map = self
-            .shard_map(uid)
-            .await?
-            .ok_or_else(|| MeiliError::index_not_found(uid))?;
-        self.learn(&map).await?;
-        let owners: BTreeSet<String> = map
-            .shards
-            .iter()
-            .flat_map(|a| a.write.iter().cloned())
-            .collect();
-        let calls = owners.iter().map(|id| {
-            let base = self.base(id);
-            let body = json!({"uid": uid, "primaryKey": pk});
-            async move {
-                let t = self
-                    .nodes
-                    .call(&base, Method::POST, "/indexes", Some(&body))
-                    .await?;
-                let settings = json!({"filterableAttributes": [SHARD_FIELD]});
-                self.nodes
-                    .call(
-                        &base,
-                        Method::PATCH,
-                        &format!("/indexes/{uid}/settings"),
-                        Some(&settings),
-                    )
-                    .await?;
-                Ok::<_, NodeError>((id.clone(), base, t))
-            }
-        });
-        let results = join_all(calls).await;
-        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
-            let error = node_error_json(e);
-            self.undo_create(uid, &results).await;
-            return Err(MeiliError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "miroir_index_creation_failed",
-                "system",
-                format!(
-                    "A node refused to create index `{uid}`; nothing was kept: {}",
-                    error["message"]
-                ),
-            )
-            .into());
-        }
-        // Taken only now, so a refused creation uses no task uid, as in Meilisearch.
-        let task = self.new_uid().await?;
-        let node_tasks = results
-            .into_iter()
-            .flatten()
-            .map(|(id, _, t)| NodeTask {
-                node: id,
-                task_uid: t["taskUid"].as_u64().unwrap_or(0),
-                status: "enqueued".into(),
-            })
-            .collect();
-        Ok(self
-            .record(
-                task,
-                uid,
-                "indexCreation",
-                Outcome::Enqueued(node_tasks),
-                json!({"primaryKey": pk}),
-            )
-            .await?)
-    }
-
-    /// Removes the index from the coordinators (after its nodes dropped it).
-    pub async fn forget_index(&self, uid: &str) -> Result<(), MeiliError> {
-        let res = self
-            .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(s) if s.code() == tonic::Code::NotFound => Ok(()),
-            Err(s) => Err(coordinators_down(s)),
-        }
-    }
-
-    async fn undo_create(&self, uid: &str, results: &[Result<(String, String, Value), NodeError>]) {
-        for (_, base, _) in results.iter().flatten() {
-            let _ = self
-                .nodes
-                .call(base, Method::DELETE, &format!("/indexes/{uid}"), None)
-                .await;
-        }
-        let _ = self
-            .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })
-            .await;
     }
 
     /// Adds (POST, `replace`) or updates (PUT) documents.
