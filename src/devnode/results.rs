@@ -11,7 +11,7 @@ use super::query::{self, SearchQuery};
 use super::search::{self, Ranked};
 use super::store::{Document, Store};
 use crate::meili::error::{wrong_type, MeiliError};
-use crate::meili::stamp;
+use crate::meili::{federation, stamp};
 
 fn max_total_hits(index: &super::store::Index) -> usize {
     index.settings["pagination"]["maxTotalHits"]
@@ -150,19 +150,7 @@ fn federated(
     queries: &[(String, SearchQuery)],
 ) -> Result<Value, MeiliError> {
     let started = Instant::now();
-    let num = |k: &str, default: usize| -> Result<usize, MeiliError> {
-        match fed.get(k) {
-            None | Some(Value::Null) => Ok(default),
-            Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64().unwrap_or(0) as usize),
-            Some(v) => Err(wrong_type(
-                "invalid_multi_search_federation_options",
-                &format!(".federation.{k}"),
-                "a positive integer",
-                v,
-            )),
-        }
-    };
-    let (offset, limit) = (num("offset", 0)?, num("limit", 20)?);
+    let (offset, limit) = federation::window(fed)?;
     let mut all: Vec<(f64, usize, usize, &str, Value)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut ranked_sets: Vec<(usize, &str, Ranked, &SearchQuery)> = Vec::new();
@@ -193,12 +181,7 @@ fn federated(
             all.push((weighted, *i, n, uid, Value::Object(shown)));
         }
     }
-    all.sort_by(|a, b| {
-        b.0.partial_cmp(&a.0)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.1.cmp(&b.1))
-            .then(a.2.cmp(&b.2))
-    });
+    all.sort_by(|a, b| federation::order(&(a.0, a.1, a.2), &(b.0, b.1, b.2)));
     let total = all.len();
     let hits: Vec<Value> = all
         .into_iter()
@@ -206,12 +189,6 @@ fn federated(
         .take(limit)
         .map(|h| h.4)
         .collect();
-    Ok(json!({
-        "hits": hits,
-        "processingTimeMs": started.elapsed().as_millis() as u64,
-        "limit": limit,
-        "offset": offset,
-        "estimatedTotalHits": total,
-        "requestUid": stamp::uuid_v7(),
-    }))
+    let took = started.elapsed().as_millis() as u64;
+    Ok(federation::answer(hits, took, offset, limit, total as u64))
 }

@@ -3,11 +3,13 @@
 //!
 //! # Layout
 //! - [`error`]: Meilisearch's error responses and their codes.
+//! - [`federation`]: federated multi-search's window, hit order and answer.
 //! - [`payload`]: document payloads (JSON, NDJSON, CSV) parsed as Meilisearch does.
 //! - [`primary_key`]: primary-key inference and document-id rules.
 //! - [`stamp`]: timestamps, durations and identifiers as Meilisearch prints them.
 
 pub mod error;
+pub mod federation;
 pub mod payload;
 pub mod primary_key;
 pub mod stamp;

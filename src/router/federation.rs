@@ -8,8 +8,7 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::server::{run_search, Shared};
-use crate::meili::error::wrong_type;
-use crate::meili::{stamp, MeiliError};
+use crate::meili::{federation, MeiliError};
 
 /// One query of the request, ready to run.
 struct Query {
@@ -17,20 +16,6 @@ struct Query {
     body: Map<String, Value>,
     weight: f64,
     show_score: bool,
-}
-
-fn window(fed: &Value) -> Result<(u64, u64), MeiliError> {
-    let num = |k: &str, default: u64| match fed.get(k) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) if n.is_u64() => Ok(n.as_u64().unwrap_or(0)),
-        Some(v) => Err(wrong_type(
-            "invalid_multi_search_federation_options",
-            &format!(".federation.{k}"),
-            "a positive integer",
-            v,
-        )),
-    };
-    Ok((num("offset", 0)?, num("limit", 20)?))
 }
 
 fn parse(queries: &[Value], fetch: u64) -> Result<Vec<Query>, MeiliError> {
@@ -80,8 +65,8 @@ pub async fn search(
 ) -> Result<(Value, Vec<String>), Response> {
     use axum::response::IntoResponse;
     let started = Instant::now();
-    let (offset, limit) = window(fed).map_err(IntoResponse::into_response)?;
-    let parsed = parse(queries, offset + limit).map_err(IntoResponse::into_response)?;
+    let (offset, limit) = federation::window(fed).map_err(IntoResponse::into_response)?;
+    let parsed = parse(queries, (offset + limit) as u64).map_err(IntoResponse::into_response)?;
     let mut all: Vec<(f64, usize, usize, Value)> = vec![];
     let mut seen = std::collections::HashSet::new();
     let (mut total, mut missing) = (0u64, vec![]);
@@ -108,27 +93,16 @@ pub async fn search(
             all.push((weighted, i, n, hit));
         }
     }
-    all.sort_by(|a, b| {
-        b.0.partial_cmp(&a.0)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.1.cmp(&b.1))
-            .then(a.2.cmp(&b.2))
-    });
+    all.sort_by(|a, b| federation::order(&(a.0, a.1, a.2), &(b.0, b.1, b.2)));
     let hits: Vec<Value> = all
         .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
+        .skip(offset)
+        .take(limit)
         .map(|h| h.3)
         .collect();
     missing.sort();
     missing.dedup();
-    let body = json!({
-        "hits": hits,
-        "processingTimeMs": started.elapsed().as_millis() as u64,
-        "limit": limit,
-        "offset": offset,
-        "estimatedTotalHits": total,
-        "requestUid": stamp::uuid_v7(),
-    });
+    let took = started.elapsed().as_millis() as u64;
+    let body = federation::answer(hits, took, offset, limit, total);
     Ok((body, missing))
 }

@@ -38,18 +38,29 @@ fn running(status: &str) -> bool {
     status == "enqueued" || status == "processing"
 }
 
+/// The filters of a route that changes tasks: at least one is required.
+fn required_filter(q: &[(String, String)], verb: &str) -> Result<TaskFilter, MeiliError> {
+    match TaskFilter::parse(q, &[])? {
+        (f, _) if f.is_empty() => Err(missing_filters(verb)),
+        (f, _) => Ok(f),
+    }
+}
+
+/// The query string as the task's `originalFilter` shows it.
+fn original(raw: Option<String>) -> String {
+    format!("?{}", raw.unwrap_or_default())
+}
+
 async fn delete_tasks(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let filter = match TaskFilter::parse(&q, &[]) {
+    let filter = match required_filter(&q, "delete") {
+        Ok(f) => f,
         Err(e) => return e.into_response(),
-        Ok((f, _)) if f.is_empty() => return missing_filters("delete").into_response(),
-        Ok((f, _)) => f,
     };
-    let original = format!("?{}", raw.unwrap_or_default());
-    match forget(&writer(&s), &filter, original).await {
+    match forget(&writer(&s), &filter, original(raw)).await {
         Ok(t) => accepted(&t),
         Err(e) => e.into_response(),
     }
@@ -118,13 +129,11 @@ async fn cancel_tasks(
     Query(q): Query<Vec<(String, String)>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let filter = match TaskFilter::parse(&q, &[]) {
-        Ok((f, _)) if f.is_empty() => return missing_filters("cancel").into_response(),
-        Ok((f, _)) => f,
+    let filter = match required_filter(&q, "cancel") {
+        Ok(f) => f,
         Err(e) => return e.into_response(),
     };
-    let original = format!("?{}", raw.unwrap_or_default());
-    match cancel(&writer(&s), &filter, original).await {
+    match cancel(&writer(&s), &filter, original(raw)).await {
         Ok(t) => accepted(&t),
         Err(e) => e.into_response(),
     }

@@ -167,7 +167,18 @@ impl Fleet {
         url: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, url).bearer_auth(KEY);
+        self.call_with(KEY, method, url, body).await
+    }
+
+    /// Sends a request with `key` as bearer token; returns status and JSON body.
+    pub async fn call_with(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, url).bearer_auth(key);
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -3,28 +3,10 @@
 //! filters, and the features Miroir refuses with `miroir_unsupported_feature`.
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::fleet::*;
 use crate::router_writes::{create_index, finished};
-
-/// Sends a request with `key` as bearer token; returns status and JSON body.
-async fn call_with(
-    f: &Fleet,
-    key: &str,
-    method: Method,
-    url: &str,
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut req = f.http.request(method, url).bearer_auth(key);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// A search key made through the router exists on every node with one value,
 /// searches its index, is refused elsewhere with Meilisearch's 403, and stops
@@ -73,24 +55,24 @@ async fn api_keys_live_on_every_node_and_are_enforced() {
         .any(|k| k["uid"] == uid.as_str()));
 
     let search = json!({"q": ""});
-    let (status, body) = call_with(
-        &f,
-        &value,
-        Method::POST,
-        &format!("{router}/indexes/movies/search"),
-        Some(&search),
-    )
-    .await;
+    let (status, body) = f
+        .call_with(
+            &value,
+            Method::POST,
+            &format!("{router}/indexes/movies/search"),
+            Some(&search),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let multi = |index: &str| json!({"queries": [{"indexUid": index, "q": ""}]});
-    let (status, body) = call_with(
-        &f,
-        &value,
-        Method::POST,
-        &format!("{router}/multi-search"),
-        Some(&multi("movies")),
-    )
-    .await;
+    let (status, body) = f
+        .call_with(
+            &value,
+            Method::POST,
+            &format!("{router}/multi-search"),
+            Some(&multi("movies")),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let refused = [
         (Method::POST, "/multi-search", Some(multi("books"))),
@@ -104,27 +86,22 @@ async fn api_keys_live_on_every_node_and_are_enforced() {
         (Method::GET, "/indexes/movies/settings", None),
     ];
     for (m, path, body) in refused {
-        let (status, err) = call_with(
-            &f,
-            &value,
-            m.clone(),
-            &format!("{router}{path}"),
-            body.as_ref(),
-        )
-        .await;
+        let (status, err) = f
+            .call_with(&value, m.clone(), &format!("{router}{path}"), body.as_ref())
+            .await;
         assert_eq!(status, 403, "{m} {path}: {err}");
         assert_eq!(err["code"], "invalid_api_key");
         assert_eq!(err["message"], "The provided API key is invalid.");
     }
     // Its uid is not a key.
-    let (status, _) = call_with(
-        &f,
-        &uid,
-        Method::POST,
-        &format!("{router}/indexes/movies/search"),
-        Some(&search),
-    )
-    .await;
+    let (status, _) = f
+        .call_with(
+            &uid,
+            Method::POST,
+            &format!("{router}/indexes/movies/search"),
+            Some(&search),
+        )
+        .await;
     assert_eq!(status, 403);
 
     let (status, body) = f
@@ -137,14 +114,14 @@ async fn api_keys_live_on_every_node_and_are_enforced() {
             .await;
         assert_eq!(status, 404);
     }
-    let (status, err) = call_with(
-        &f,
-        &value,
-        Method::POST,
-        &format!("{router}/indexes/movies/search"),
-        Some(&search),
-    )
-    .await;
+    let (status, err) = f
+        .call_with(
+            &value,
+            Method::POST,
+            &format!("{router}/indexes/movies/search"),
+            Some(&search),
+        )
+        .await;
     assert_eq!(status, 403, "{err}");
     assert_eq!(err["code"], "invalid_api_key");
 }
