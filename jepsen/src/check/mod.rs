@@ -1,0 +1,1 @@
+//! Checkers: each judges one property of a history.
