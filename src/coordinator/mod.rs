@@ -115,7 +115,11 @@ pub async fn run(
         logs,
         proposer: proposer::Proposer::start(raft.clone()),
         leases: Default::default(),
+        unsafe_local_reads: config.unsafe_local_reads,
     };
+    if config.unsafe_local_reads {
+        tracing::warn!("--unsafe-local-reads is on: reads may be stale (test-only switch)");
+    }
 
     let prometheus = crate::exporter::install_recorder();
     if let (Some(l), Some(h)) = (metrics_listener, prometheus) {

@@ -1,0 +1,91 @@
+//! Command-line interface of `miroir-jepsen`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "miroir-jepsen",
+    version,
+    about = "Partition-testing harness for Miroir: runs a real cluster in network namespaces, \
+             injects faults on a seeded schedule, records every client operation and judges the history.",
+    after_help = "Exit codes: 0 every workload valid, 1 some workload invalid, 2 a checker gave up \
+                  (unknown), 3 the harness itself failed.\n\nNeeds root (ip netns, iptables, tc)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run workloads against nemeses and write a report folder.
+    Run(RunArgs),
+    /// Check a recorded history file (this harness's history.jsonl, an etcd
+    /// Jepsen log or Jepsen EDN lines) for linearizability.
+    Check(CheckArgs),
+    /// Remove namespaces, links and processes a killed run left behind.
+    Cleanup,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Workloads, comma-separated: register, or all.
+    #[arg(long, default_value = "all")]
+    pub workload: String,
+    /// Nemeses, comma-separated: partition-one, partition-leader,
+    /// partition-halves, partition-ring, partition-bridge, kill, pause, netem,
+    /// membership; or `partition`, `all`, `none`.
+    #[arg(long, default_value = "all")]
+    pub nemesis: String,
+    /// Seconds of client load with faults (the end is always quiet).
+    #[arg(long, default_value_t = 60)]
+    pub time_limit: u64,
+    /// Seed of the fault schedule and the clients' choices (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where run folders go.
+    #[arg(long, default_value = "jepsen/store")]
+    pub store: PathBuf,
+    /// Voting coordinators (3 or 5).
+    #[arg(long, default_value_t = 3)]
+    pub coordinators: u64,
+    #[arg(long, default_value_t = 2)]
+    pub routers: u64,
+    /// Replica groups of devnodes, and devnodes per group.
+    #[arg(long, default_value_t = 2)]
+    pub groups: u32,
+    #[arg(long, default_value_t = 2)]
+    pub nodes_per_group: u32,
+    /// Concurrent clients per workload.
+    #[arg(long, default_value_t = 6)]
+    pub clients: usize,
+    /// TEST ONLY: turn on an unsafe switch that removes a safety mechanism
+    /// (stale-reads). The run is then expected to be judged invalid.
+    #[arg(long = "unsafe", value_name = "SWITCH")]
+    pub unsafe_switches: Vec<String>,
+    /// Exit 0 only if the run is judged invalid (for the suite's own teeth tests).
+    #[arg(long)]
+    pub expect_invalid: bool,
+    /// Directory with miroir-coordinator, miroir-router and miroir-devnode
+    /// (default: next to this binary).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Print the verdict as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// register (read/write/cas) or kv (get/put/append).
+    #[arg(long, default_value = "register")]
+    pub model: String,
+    /// Give up (verdict unknown) after this many seconds per key.
+    #[arg(long, default_value_t = 60)]
+    pub budget_s: u64,
+    pub file: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,111 @@
+//! The fault schedule, drawn entirely from the seed before the run starts:
+//! quiet and faulty windows alternate, each fault picks its kind and its
+//! random choices (which host, which split) from the same generator. Only
+//! what is decided at run time (who leads) is left to the moment.
+
+use std::time::Duration;
+
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::Kind;
+
+/// One planned fault window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Window {
+    /// Offset from the run's start.
+    pub at: Duration,
+    pub lasts: Duration,
+    pub kind: Kind,
+    /// Random material for the fault: a shuffled order of candidates the
+    /// fault takes hosts from, and a number for its sizes.
+    #[serde(skip)]
+    pub order: Vec<usize>,
+    pub roll: u64,
+}
+
+/// Timing knobs for a schedule.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    pub quiet: (Duration, Duration),
+    pub fault: (Duration, Duration),
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            quiet: (Duration::from_secs(2), Duration::from_secs(5)),
+            fault: (Duration::from_secs(3), Duration::from_secs(8)),
+        }
+    }
+}
+
+fn between(rng: &mut ChaCha8Rng, (lo, hi): (Duration, Duration)) -> Duration {
+    let (lo, hi) = (
+        lo.as_millis() as u64,
+        hi.as_millis().max(lo.as_millis()) as u64,
+    );
+    Duration::from_millis(rng.random_range(lo..=hi))
+}
+
+/// The windows of a run of `length` with faults from `kinds`. The last
+/// window ends before `length`, leaving the end of the run quiet.
+pub fn plan(seed: u64, kinds: &[Kind], length: Duration, pace: Pace) -> Vec<Window> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = vec![];
+    if kinds.is_empty() {
+        return out;
+    }
+    let mut t = between(&mut rng, pace.quiet);
+    loop {
+        let lasts = between(&mut rng, pace.fault);
+        if t + lasts >= length {
+            return out;
+        }
+        let kind = *kinds.choose(&mut rng).expect("kinds is not empty");
+        let mut order: Vec<usize> = (0..64).collect();
+        order.shuffle(&mut rng);
+        out.push(Window {
+            at: t,
+            lasts,
+            kind,
+            order,
+            roll: rng.random(),
+        });
+        t += lasts + between(&mut rng, pace.quiet);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_plan_and_another_seed_another() {
+        let kinds = Kind::ALL.to_vec();
+        let len = Duration::from_secs(120);
+        let a = plan(7, &kinds, len, Pace::default());
+        assert_eq!(a, plan(7, &kinds, len, Pace::default()));
+        assert_ne!(a, plan(8, &kinds, len, Pace::default()));
+        assert!(a.len() >= 5, "{} windows", a.len());
+    }
+
+    #[test]
+    fn windows_do_not_overlap_and_end_before_the_run() {
+        let len = Duration::from_secs(60);
+        let w = plan(3, &[Kind::Kill, Kind::Pause], len, Pace::default());
+        for pair in w.windows(2) {
+            assert!(pair[0].at + pair[0].lasts <= pair[1].at);
+        }
+        let last = w.last().expect("some windows");
+        assert!(last.at + last.lasts < len);
+        assert!(w.iter().all(|x| matches!(x.kind, Kind::Kill | Kind::Pause)));
+    }
+
+    #[test]
+    fn no_kinds_means_no_faults() {
+        assert!(plan(1, &[], Duration::from_secs(60), Pace::default()).is_empty());
+    }
+}

@@ -1,0 +1,87 @@
+//! Slow and lossy links. With `tc netem` (when the kernel has it) a host's
+//! outgoing packets are delayed and dropped. Kernels built without netem (as
+//! in some micro-VMs) get the nearest thing that needs no module: loss from
+//! iptables' statistic match, and delay from a token-bucket rate limit (`tbf`),
+//! which makes every burst queue. The timeline says which one ran.
+
+use anyhow::Result;
+
+use super::{firewall, in_ns, Host};
+
+/// What a link fault does to one host's traffic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkFault {
+    pub delay_ms: u32,
+    pub jitter_ms: u32,
+    /// Share of packets lost, 0..1.
+    pub loss: f64,
+}
+
+/// Whether this kernel has netem, tried once on `probe`'s loopback.
+pub fn netem_available(probe: &Host) -> bool {
+    let ok = in_ns(
+        probe,
+        "tc",
+        &["qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
+    )
+    .is_ok();
+    if ok {
+        let _ = in_ns(probe, "tc", &["qdisc", "del", "dev", "lo", "root"]);
+    }
+    ok
+}
+
+/// Applies `fault` to `host`'s link; returns how, for the timeline.
+pub fn degrade(host: &Host, fault: LinkFault, netem: bool) -> Result<String> {
+    if netem {
+        let (d, j) = (
+            format!("{}ms", fault.delay_ms),
+            format!("{}ms", fault.jitter_ms),
+        );
+        let loss = format!("{:.1}%", fault.loss * 100.0);
+        in_ns(
+            host,
+            "tc",
+            &[
+                "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", &d, &j, "loss", &loss,
+            ],
+        )?;
+        return Ok(format!("netem delay {d}±{j} loss {loss} on {}", host.name));
+    }
+    // Without netem: roughly one MTU-sized packet per `delay_ms` gets through
+    // at once; the rest wait in the bucket (up to a second) or are dropped.
+    let rate_kbit = (1500 * 8 / fault.delay_ms.max(1)).max(64);
+    in_ns(
+        host,
+        "tc",
+        &[
+            "qdisc",
+            "replace",
+            "dev",
+            "eth0",
+            "root",
+            "tbf",
+            "rate",
+            &format!("{rate_kbit}kbit"),
+            "burst",
+            "3000",
+            "latency",
+            "1000ms",
+        ],
+    )?;
+    if fault.loss > 0.0 {
+        firewall::lossy(host, fault.loss)?;
+    }
+    Ok(format!(
+        "tbf rate {rate_kbit}kbit (netem unavailable), iptables loss {:.1}% on {}",
+        fault.loss * 100.0,
+        host.name
+    ))
+}
+
+/// Puts `host`'s link back to normal (packet loss rules go with the
+/// firewall's heal).
+pub fn restore(host: &Host) -> Result<()> {
+    let _ = in_ns(host, "tc", &["qdisc", "del", "dev", "eth0", "root"]);
+    Ok(())
+}

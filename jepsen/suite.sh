@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make jepsen` (full) and `make jepsen-smoke` (smoke): a list of runs of the
+# partition suite, each judged by its exit code, then a summary table.
+# SEED=N fixes the seed of every run (default: a new one per run, printed).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/debug}
+STORE=${STORE:-jepsen/store}
+mode=${1:-smoke}
+
+results=()
+failed=0
+
+# run NAME EXPECT ARGS...: EXPECT is `valid` (exit 0) or `caught` (an unsafe
+# switch, run with --expect-invalid, must be judged invalid: exit 0 too).
+run() {
+  local name=$1 expect=$2; shift 2
+  local seed_args=()
+  [ -n "${SEED:-}" ] && seed_args=(--seed "$SEED")
+  echo "== $name: miroir-jepsen run $*"
+  local start=$SECONDS
+  "$BIN/miroir-jepsen" run --store "$STORE" "${seed_args[@]}" "$@"
+  local rc=$?
+  local took=$((SECONDS - start))
+  local report
+  report=$(readlink -f "$STORE/latest" 2>/dev/null || echo "?")
+  case "$rc" in
+    0) results+=("ok      $name ($expect, ${took}s) $report") ;;
+    *) results+=("FAILED  $name (exit $rc, wanted $expect, ${took}s) $report"); failed=1 ;;
+  esac
+}
+
+case "$mode" in
+  smoke)
+    run mixed valid --workload all --nemesis all --time-limit 45
+    run teeth-stale-reads caught --workload register --nemesis partition-one,partition-leader \
+      --time-limit 20 --unsafe stale-reads --expect-invalid
+    ;;
+  full)
+    run partitions valid --workload all --nemesis partition --time-limit 120
+    run processes valid --workload all --nemesis kill,pause --time-limit 90
+    run links valid --workload all --nemesis netem --time-limit 60
+    run membership valid --workload all --nemesis membership --time-limit 60
+    run five-coordinators valid --workload register --nemesis partition-ring,partition-bridge,kill \
+      --coordinators 5 --time-limit 60
+    run teeth-stale-reads caught --workload register --nemesis partition-one,partition-leader \
+      --time-limit 30 --unsafe stale-reads --expect-invalid
+    ;;
+  *) echo "usage: $0 smoke|full" >&2; exit 2 ;;
+esac
+
+echo
+echo "== partition suite ($mode)"
+printf '%s\n' "${results[@]}"
+exit $failed
