@@ -31,12 +31,12 @@ pub enum Cmd {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Workloads, comma-separated: register, or all.
+    /// Workloads, comma-separated: register, documents, shard-map, or all.
     #[arg(long, default_value = "all")]
     pub workload: String,
     /// Nemeses, comma-separated: partition-one, partition-leader,
-    /// partition-halves, partition-ring, partition-bridge, kill, pause, netem,
-    /// membership; or `partition`, `all`, `none`.
+    /// partition-halves, partition-ring, partition-bridge, partition-control,
+    /// kill, pause, netem, membership; or `partition`, `all`, `none`.
     #[arg(long, default_value = "all")]
     pub nemesis: String,
     /// Seconds of client load with faults (the end is always quiet).
@@ -58,11 +58,22 @@ pub struct RunArgs {
     pub groups: u32,
     #[arg(long, default_value_t = 2)]
     pub nodes_per_group: u32,
+    /// Which hosts faults may touch: `all`, or a comma-separated list of
+    /// roles (coordinators, routers, devnodes) and host names (c1, r2, n3).
+    #[arg(long, default_value = "all")]
+    pub fault_hosts: String,
+    /// The cluster's lease_ms setting for the run (short, so lease expiry is
+    /// exercised within fault windows).
+    #[arg(long, default_value_t = 1500)]
+    pub lease_ms: u64,
+    /// How long a router waits for one node request (its --node-timeout-ms).
+    #[arg(long, default_value_t = 10_000)]
+    pub node_timeout_ms: u64,
     /// Concurrent clients per workload.
     #[arg(long, default_value_t = 6)]
     pub clients: usize,
     /// TEST ONLY: turn on an unsafe switch that removes a safety mechanism
-    /// (stale-reads). The run is then expected to be judged invalid.
+    /// (stale-reads, ack-failed-writes, ignore-lease). The run is then expected to be judged invalid.
     #[arg(long = "unsafe", value_name = "SWITCH")]
     pub unsafe_switches: Vec<String>,
     /// Exit 0 only if the run is judged invalid (for the suite's own teeth tests).

@@ -40,7 +40,10 @@ fn etcd_register_histories_match_expected() {
         eprintln!("{file}: {:?} in {:?}", result.verdict, t.elapsed());
         assert_eq!(result.ignored, 0, "{file}");
         if result.verdict != want {
-            wrong.push(format!("{file}: got {:?}, expected {want:?}", result.verdict));
+            wrong.push(format!(
+                "{file}: got {:?}, expected {want:?}",
+                result.verdict
+            ));
         }
         count += 1;
     }
@@ -71,13 +74,22 @@ fn kv_histories_match_their_names() {
         let history = edn(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let t = Instant::now();
         let result = check_kv(&history, BUDGET);
-        eprintln!("{name}: {:?} over {} keys in {:?}", result.verdict, result.keys.len(), t.elapsed());
+        eprintln!(
+            "{name}: {:?} over {} keys in {:?}",
+            result.verdict,
+            result.keys.len(),
+            t.elapsed()
+        );
         assert_eq!(result.ignored, 0, "{name}");
         assert_eq!(result.verdict, want, "{name}");
         if want == Verdict::Invalid {
             let bad = result.problems().next().expect("an invalid key");
             assert!(bad.explanation.is_some() && !bad.unlinearizable.is_empty());
-            eprintln!("  key {:?}: {}", bad.key, bad.explanation.as_deref().unwrap());
+            eprintln!(
+                "  key {:?}: {}",
+                bad.key,
+                bad.explanation.as_deref().unwrap()
+            );
         }
     }
 }

@@ -70,6 +70,7 @@ impl Writer<'_> {
             }
             Ok::<_, NodeError>((id, tasks, Instant::now()))
         };
+        super::routed_epoch::note(open.epoch);
         let mut results = vec![];
         let mut rest = owners.clone();
         // Probe: the first node that answers decides whether the request is valid.
@@ -95,11 +96,12 @@ impl Writer<'_> {
         {
             results.push((id, r));
         }
-        let acked: BTreeSet<String> = results
-            .iter()
-            .filter(|(_, r)| r.as_ref().is_ok_and(|(_, _, at)| *at < held.until))
-            .map(|(id, _)| id.clone())
-            .collect();
+        let now = Instant::now();
+        let replies = results.iter().map(|(id, r)| {
+            let at = r.as_ref().map_or(now, |(_, _, at)| *at);
+            (id.as_str(), r.is_ok(), at)
+        });
+        let acked = super::writes::in_time(replies, &held, self.unsafe_switches);
         let shards: BTreeSet<u32> = map.shards.iter().map(|a| a.shard).collect();
         let missing = self.shards_without_quorum(map, &shards, &acked);
         if !missing.is_empty() {

@@ -34,6 +34,8 @@
 //! - [`task_filter`]: Meilisearch's task filters, and a scan of the task records.
 //! - [`task_routes`]: task cancelation and (refused) task deletion.
 //! - [`unsupported`]: routes Miroir does not serve yet (index swaps).
+//! - [`routed_epoch`]: `X-Miroir-Epoch`, the shard-map epoch a write followed.
+//! - [`unsafe_switches`]: test-only switches for the partition suite.
 
 pub mod access;
 pub mod auth;
@@ -55,6 +57,7 @@ pub mod merge;
 pub mod nodes;
 pub mod plan;
 pub mod query_routes;
+pub mod routed_epoch;
 pub mod scatter;
 pub mod search;
 pub mod server;
@@ -64,6 +67,7 @@ pub mod task_filter;
 pub mod task_routes;
 pub mod tasks;
 pub mod topology;
+pub mod unsafe_switches;
 pub mod unsupported;
 pub mod webhooks;
 pub mod write_gate;
@@ -119,6 +123,14 @@ pub struct RouterArgs {
     /// How long a node may take to answer one request, in milliseconds.
     #[arg(long, env = "MIROIR_NODE_TIMEOUT_MS", default_value_t = 10_000)]
     pub node_timeout_ms: u64,
+    /// TEST ONLY, UNSAFE: count a node's failed write as acknowledged, so an
+    /// acknowledged write can be lost. For the partition suite's own tests.
+    #[arg(long, env = "MIROIR_UNSAFE_ACK_FAILED_WRITES", hide = true)]
+    pub unsafe_ack_failed_writes: bool,
+    /// TEST ONLY, UNSAFE: write without a live lease and count late replies,
+    /// so a router cut off from the coordinators keeps writing with an old map.
+    #[arg(long, env = "MIROIR_UNSAFE_IGNORE_LEASE", hide = true)]
+    pub unsafe_ignore_lease: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +171,16 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| format!("router-{}", &crate::meili::stamp::uuid_v4()[..8]));
     tracing::info!(%router_id, "router starting");
+    let unsafe_switches = unsafe_switches::UnsafeSwitches {
+        ack_failed_writes: args.unsafe_ack_failed_writes,
+        ignore_lease: args.unsafe_ignore_lease,
+    };
+    if unsafe_switches.any() {
+        tracing::warn!(
+            ?unsafe_switches,
+            "test-only unsafe switches are on: acknowledged writes may be lost"
+        );
+    }
     let control = control::ControlPlane::new(
         &args.coordinators,
         Dialer::new(tls, auth),
@@ -186,6 +208,7 @@ pub async fn run(
         api_keys: Default::default(),
         lease,
         max_payload_bytes: args.max_payload_bytes,
+        unsafe_switches,
     });
     tokio::spawn(finisher::run(shared.clone(), shutdown.clone()));
     tracing::info!(addr = ?listener.local_addr().ok(), "router serving");

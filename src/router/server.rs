@@ -40,6 +40,8 @@ pub struct Shared {
     pub max_payload_bytes: usize,
     /// Round-robin position for choosing a replica group.
     pub turn: AtomicUsize,
+    /// Test-only; all off in production.
+    pub unsafe_switches: super::unsafe_switches::UnsafeSwitches,
 }
 
 pub fn routes(shared: Arc<Shared>) -> Router {
@@ -73,6 +75,7 @@ pub fn routes(shared: Arc<Shared>) -> Router {
             super::body_limit::limit,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(super::routed_epoch::layer))
         // Outermost: nothing runs for a request its key does not allow.
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
@@ -101,6 +104,7 @@ pub(super) fn writer(s: &Shared) -> Writer<'_> {
         router_id: &s.router_id,
         cache: &s.cache,
         lease: &s.lease,
+        unsafe_switches: s.unsafe_switches,
     }
 }
 

@@ -51,6 +51,8 @@ fn still_fenced(uid: &str) -> MeiliError {
 pub struct Open<'a> {
     pub map: ShardMap,
     pub held: Held,
+    /// The epoch of the router's topology `map` was checked against.
+    pub epoch: u64,
     _inflight: InFlight<'a>,
 }
 
@@ -115,10 +117,25 @@ impl Writer<'_> {
                 if waited {
                     metrics::counter!("miroir_router_fence_waits_total").increment(1);
                 }
-                let held = self.lease.wait(LEASE_WAIT).await.ok_or_else(no_lease)?;
+                let held = if self.unsafe_switches.ignore_lease {
+                    super::lease::Held {
+                        epoch: t.epoch,
+                        until: Instant::now() + Duration::from_secs(86_400),
+                    }
+                } else {
+                    self.lease.wait(LEASE_WAIT).await.ok_or_else(no_lease)?
+                };
+                if held.epoch > t.epoch {
+                    // The lease was renewed while this write waited, and it
+                    // acknowledges a newer epoch than the map checked above:
+                    // the coordinators now count this router as past that
+                    // map, so the write must not follow it. Check again.
+                    continue;
+                }
                 return Ok(Some(Open {
                     map,
                     held,
+                    epoch: t.epoch,
                     _inflight: inflight,
                 }));
             }

@@ -29,6 +29,7 @@ pub struct Writer<'a> {
     /// Where nodes are and which group each is in.
     pub cache: &'a TopologyCache,
     pub lease: &'a super::lease::LeaseHolder,
+    pub unsafe_switches: super::unsafe_switches::UnsafeSwitches,
 }
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
@@ -379,8 +380,12 @@ impl Writer<'_> {
                 (id, r, Instant::now())
             }
         });
+        super::routed_epoch::note(open.epoch);
         let results = join_all(calls).await;
-        let acked = in_time(&results, &held);
+        let replies = results
+            .iter()
+            .map(|(id, r, at)| (id.as_str(), r.is_ok(), *at));
+        let acked = in_time(replies, &held, self.unsafe_switches);
         let results: Vec<_> = results.into_iter().map(|(id, r, _)| (id, r)).collect();
         let missing = self.shards_without_quorum(map, &shards, &acked);
         let node_tasks: Vec<NodeTask> = results
@@ -436,20 +441,24 @@ impl Writer<'_> {
 
 /// Nodes whose reply accepted the write before the lease it was sent under
 /// ended: only those count toward its acknowledgement (I2).
-pub(crate) fn in_time<T, E>(
-    results: &[(String, Result<T, E>, Instant)],
+/// `replies` are (node, accepted, when the reply arrived).
+pub(crate) fn in_time<'r>(
+    replies: impl Iterator<Item = (&'r str, bool, Instant)>,
     held: &super::lease::Held,
+    switches: super::unsafe_switches::UnsafeSwitches,
 ) -> BTreeSet<String> {
-    let late = results
-        .iter()
-        .filter(|(_, r, at)| r.is_ok() && *at >= held.until)
-        .count();
+    let mut late = 0;
+    let mut acked = BTreeSet::new();
+    for (id, ok, at) in replies {
+        let ok = ok || switches.ack_failed_writes;
+        if ok && (at < held.until || switches.ignore_lease) {
+            acked.insert(id.to_string());
+        } else if ok {
+            late += 1;
+        }
+    }
     if late > 0 {
         metrics::counter!("miroir_router_late_acks_total").increment(late as u64);
     }
-    results
-        .iter()
-        .filter(|(_, r, at)| r.is_ok() && *at < held.until)
-        .map(|(id, _, _)| id.clone())
-        .collect()
+    acked
 }

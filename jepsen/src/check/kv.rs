@@ -48,6 +48,10 @@ impl Model for Kv {
             (KvInput::Append(v), _) => Some(format!("{state}{v}")),
         }
     }
+
+    fn state_bytes(&self, state: &String) -> usize {
+        std::mem::size_of::<String>() + state.capacity()
+    }
 }
 
 /// A value as the store holds it: `null` is the empty (missing) value.
@@ -78,8 +82,9 @@ fn convert(invoke: &Op, done: Option<&Op>) -> Convert<KvInput, KvOutput> {
     }
 }
 
-/// Checks that each key's operations in `history` are linearizable, giving up
-/// on the keys left when `budget` runs out.
+/// Checks that each key's operations in `history` are linearizable.
+/// Keys still undecided when `budget` runs out are `unknown`, and so are
+/// those left once one key is found invalid (which settles the verdict).
 pub fn check_kv(history: &[Op], budget: Duration) -> KeyedResult {
     check_keyed(&Kv, history, budget, convert)
 }

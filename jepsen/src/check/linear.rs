@@ -9,10 +9,15 @@
 //! The configuration (set of linearized operations, model state) fully
 //! determines what can follow, so one seen before is never explored again.
 
-use std::collections::HashSet;
+mod events;
+mod memo;
+
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
+
+use events::{Events, NIL};
+use memo::{Seen, States};
 
 /// A sequential specification of the object under test.
 pub trait Model {
@@ -31,6 +36,11 @@ pub trait Model {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
+
+    /// Roughly the memory `state` holds, for [`Budget::max_bytes`].
+    fn state_bytes(&self, _state: &Self::State) -> usize {
+        std::mem::size_of::<Self::State>()
+    }
 }
 
 /// One operation: invoked at `call`, completed at `ret` with `output`.
@@ -45,13 +55,29 @@ pub struct Entry<I, O> {
 }
 
 /// How much work the search may do before giving up with `Unknown`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Budget {
     pub deadline: Option<Instant>,
     pub max_steps: Option<u64>,
+    /// A bound on the memo cache and the states it holds: the cache grows
+    /// with every step, so without one a long search exhausts memory.
+    pub max_bytes: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            deadline: None,
+            max_steps: None,
+            max_bytes: Budget::DEFAULT_MAX_BYTES,
+        }
+    }
 }
 
 impl Budget {
+    pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
+
+    /// No limit but the default memory bound.
     pub fn unlimited() -> Self {
         Budget::default()
     }
@@ -63,24 +89,36 @@ impl Budget {
     pub fn until(deadline: Instant) -> Self {
         Budget {
             deadline: Some(deadline),
-            max_steps: None,
+            ..Budget::default()
         }
     }
 
     pub fn steps(max: u64) -> Self {
         Budget {
-            deadline: None,
             max_steps: Some(max),
+            ..Budget::default()
         }
     }
 
-    fn exhausted(&self, steps: u64) -> bool {
-        if self.max_steps.is_some_and(|max| steps >= max) {
-            return true;
+    fn exhausted(&self, steps: u64, bytes: usize) -> Option<Limit> {
+        if self.max_steps.is_some_and(|max| steps > max) {
+            return Some(Limit::Steps);
+        }
+        if bytes > self.max_bytes {
+            return Some(Limit::Memory);
         }
         // Reading the clock every step would dominate small searches.
-        steps % 1024 == 1023 && self.deadline.is_some_and(|d| Instant::now() >= d)
+        let late = steps.is_multiple_of(256) && self.deadline.is_some_and(|d| Instant::now() >= d);
+        late.then_some(Limit::Time)
     }
+}
+
+/// Which part of the budget ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Steps,
+    Time,
+    Memory,
 }
 
 /// Where the search got furthest before every path failed.
@@ -94,8 +132,7 @@ pub struct Failure<S> {
     /// The operation that had returned but could not be linearized next.
     pub stuck: usize,
     /// Every operation pending at that point (invoked, not linearized),
-    /// including `stuck`: none of them could take effect in `state`
-    /// in a way that lets the rest of the history follow.
+    /// including `stuck`: no order of them lets the history go on.
     pub pending: Vec<usize>,
 }
 
@@ -104,104 +141,7 @@ pub enum Outcome<S> {
     Linearizable,
     NotLinearizable(Failure<S>),
     /// The budget ran out first.
-    Unknown,
-}
-
-const NIL: usize = usize::MAX;
-
-/// The event list, dancing-links style: a lifted node keeps its own links,
-/// so undoing lifts in reverse order restores the list exactly.
-struct Events {
-    prev: Vec<usize>,
-    next: Vec<usize>,
-    /// The entry a node belongs to.
-    op: Vec<usize>,
-    /// For a call node, its return node; `NIL` for return nodes.
-    ret_node: Vec<usize>,
-}
-
-impl Events {
-    const HEAD: usize = 0;
-
-    fn build<I, O>(entries: &[Entry<I, O>]) -> Self {
-        // (time, 0 = call / 1 = return, entry); calls sort before returns at
-        // equal times, so simultaneous events count as concurrent.
-        let mut events: Vec<(u64, u8, usize)> = Vec::with_capacity(2 * entries.len());
-        for (i, e) in entries.iter().enumerate() {
-            events.push((e.call, 0, i));
-            // An indeterminate operation never has to have taken effect.
-            let ret = e.ret.map_or(u64::MAX, |r| r.max(e.call));
-            events.push((ret, 1, i));
-        }
-        events.sort_unstable();
-
-        let n = events.len() + 1;
-        let mut ev = Events {
-            prev: (0..n).map(|i| i.wrapping_sub(1)).collect(),
-            next: (1..=n).map(|i| if i == n { NIL } else { i }).collect(),
-            op: vec![NIL; n],
-            ret_node: vec![NIL; n],
-        };
-        let mut call_node = vec![NIL; entries.len()];
-        for (k, &(_, kind, i)) in events.iter().enumerate() {
-            let node = k + 1;
-            ev.op[node] = i;
-            if kind == 0 {
-                call_node[i] = node;
-            } else {
-                ev.ret_node[call_node[i]] = node;
-            }
-        }
-        ev
-    }
-
-    fn unlink(&mut self, node: usize) {
-        let (p, n) = (self.prev[node], self.next[node]);
-        self.next[p] = n;
-        if n != NIL {
-            self.prev[n] = p;
-        }
-    }
-
-    fn relink(&mut self, node: usize) {
-        let (p, n) = (self.prev[node], self.next[node]);
-        self.next[p] = node;
-        if n != NIL {
-            self.prev[n] = node;
-        }
-    }
-
-    fn lift(&mut self, call: usize) {
-        self.unlink(call);
-        self.unlink(self.ret_node[call]);
-    }
-
-    fn unlift(&mut self, call: usize) {
-        self.relink(self.ret_node[call]);
-        self.relink(call);
-    }
-
-    fn is_call(&self, node: usize) -> bool {
-        self.ret_node[node] != NIL
-    }
-}
-
-/// A fixed-size set of operation indices; hashed together with the state.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Bits(Vec<u64>);
-
-impl Bits {
-    fn new(n: usize) -> Self {
-        Bits(vec![0; n.div_ceil(64)])
-    }
-
-    fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
-    }
-
-    fn clear(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
-    }
+    Unknown(Limit),
 }
 
 /// Decides whether `entries` has a linearization under `model`.
@@ -211,38 +151,51 @@ pub fn check<M: Model>(
     budget: Budget,
 ) -> Outcome<M::State> {
     let mut events = Events::build(entries);
-    let mut state = model.init();
-    let mut linearized = Bits::new(entries.len());
-    let mut seen: HashSet<(Bits, M::State)> = HashSet::new();
+    let words = entries.len().div_ceil(64);
+    // The cache key: the linearized operations as a bitset, plus one word
+    // for the state's index.
+    let mut key = vec![0u64; words + 1];
+    let mut seen = Seen::new(words + 1);
+    let mut states = States::new();
+    let mut bytes = 0;
+    let mut state = states.intern(model.init()).0;
     // The call nodes linearized so far, with the state before each.
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    let mut stack: Vec<(usize, u32)> = Vec::new();
     let mut best: Option<Failure<M::State>> = None;
     let mut steps: u64 = 0;
 
     let mut node = events.next[Events::HEAD];
     while node != NIL {
         steps += 1;
-        if budget.exhausted(steps) {
-            return Outcome::Unknown;
+        if let Some(limit) = budget.exhausted(steps, bytes) {
+            return Outcome::Unknown(limit);
         }
         let op = events.op[node];
         if events.is_call(node) {
             let entry = &entries[op];
-            let next_state = model
-                .step(&state, &entry.input, entry.output.as_ref())
-                .filter(|s| {
-                    let mut bits = linearized.clone();
-                    bits.set(op);
-                    seen.insert((bits, s.clone()))
-                });
-            match next_state {
-                Some(s) => {
-                    stack.push((node, std::mem::replace(&mut state, s)));
-                    linearized.set(op);
-                    events.lift(node);
-                    node = events.next[Events::HEAD];
-                }
-                None => node = events.next[node],
+            let next = model.step(states.get(state), &entry.input, entry.output.as_ref());
+            let Some(next) = next else {
+                node = events.next[node];
+                continue;
+            };
+            let size = model.state_bytes(&next);
+            let (next, fresh) = states.intern(next);
+            if fresh {
+                // The state, plus its share of the index.
+                bytes += size + 16;
+            }
+            key[op / 64] ^= 1 << (op % 64);
+            key[words] = next as u64;
+            if seen.insert(&key) {
+                // The key, its link and the table's slot (half full).
+                bytes += 8 * key.len() + 4 + 32;
+                stack.push((node, state));
+                state = next;
+                events.lift(node);
+                node = events.next[Events::HEAD];
+            } else {
+                key[op / 64] ^= 1 << (op % 64);
+                node = events.next[node];
             }
             continue;
         }
@@ -254,14 +207,16 @@ pub fn check<M: Model>(
             return Outcome::Linearizable;
         }
         if best.as_ref().is_none_or(|b| stack.len() > b.prefix.len()) {
-            best = Some(failure(&events, &stack, &state, node));
+            let s = states.get(state);
+            best = Some(failure(&events, &stack, s, node));
         }
         let Some((call, prev)) = stack.pop() else {
             // Every way to order the operations before this return failed.
             return Outcome::NotLinearizable(best.expect("recorded above"));
         };
         state = prev;
-        linearized.clear(events.op[call]);
+        let undone = events.op[call];
+        key[undone / 64] ^= 1 << (undone % 64);
         events.unlift(call);
         node = events.next[call];
     }
@@ -269,7 +224,12 @@ pub fn check<M: Model>(
     Outcome::Linearizable
 }
 
-fn failure<S: Clone>(events: &Events, stack: &[(usize, S)], state: &S, stuck: usize) -> Failure<S> {
+fn failure<S: Clone>(
+    events: &Events,
+    stack: &[(usize, u32)],
+    state: &S,
+    stuck: usize,
+) -> Failure<S> {
     // `stuck` is the first return listed, so everything before it is a
     // call, its own among them.
     let mut pending = Vec::new();
@@ -395,12 +355,20 @@ mod tests {
         // orders has to be searched before the verdict.
         let mut entries: Vec<_> = (0..12).map(|i| write(i, Some(100), i as i64 + 1)).collect();
         entries.push(read(50, 150, 99));
-        assert_eq!(check(&Reg, &entries, Budget::steps(50)), Outcome::Unknown);
-        let expired = Budget::until(Instant::now());
+        let unknown = |budget| check(&Reg, &entries, budget);
+        assert_eq!(unknown(Budget::steps(50)), Outcome::Unknown(Limit::Steps));
+        assert_eq!(
+            unknown(Budget::until(Instant::now())),
+            Outcome::Unknown(Limit::Time)
+        );
+        let small = Budget {
+            max_bytes: 4096,
+            ..Budget::default()
+        };
+        assert_eq!(unknown(small), Outcome::Unknown(Limit::Memory));
         assert!(matches!(
-            check(&Reg, &entries, Budget::unlimited()),
+            unknown(Budget::unlimited()),
             Outcome::NotLinearizable(_)
         ));
-        assert_eq!(check(&Reg, &entries, expired), Outcome::Unknown);
     }
 }

@@ -3,12 +3,16 @@
 //! - [`linear`]: a generic linearizability search over a sequential [`linear::Model`];
 //! - [`register`]: read/write/compare-and-set registers, one per key;
 //! - [`kv`]: a key-value store of strings with get/put/append, one key at a time;
-//! - [`parse`]: readers for the Jepsen formats of the shared test histories.
+//! - [`parse`]: readers for the Jepsen formats of the shared test histories;
+//! - [`documents`]: lost, stale, resurrected, divergent, duplicated or unwritten documents;
+//! - [`shard_map`]: the epochs routers wrote under.
 
+pub mod documents;
 pub mod kv;
 pub mod linear;
 pub mod parse;
 pub mod register;
+pub mod shard_map;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::history::{Op, OpType};
-use linear::{Budget, Entry, Failure, Model, Outcome};
+use linear::{Budget, Entry, Failure, Limit, Model, Outcome};
 
 /// What a checker concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,7 +94,10 @@ impl fmt::Display for OpSummary {
             OpType::Fail => "fail",
             OpType::Info => "info",
         };
-        write!(f, "process {} {} {}", self.process, self.f, self.value)?;
+        write!(f, "process {} {}", self.process, self.f)?;
+        if !self.value.is_null() {
+            write!(f, " {}", self.value)?;
+        }
         if let Some(r) = &self.result {
             write!(f, " -> {r}")?;
         }
@@ -110,7 +117,8 @@ pub struct KeyResult {
     pub verdict: Verdict,
     /// How many operations were checked for this key.
     pub ops: usize,
-    /// When invalid: how far the search got and what could not follow.
+    /// When invalid: how far the search got and what could not follow;
+    /// when unknown: why the search gave up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
     /// When invalid: the operations pending where the search got furthest,
@@ -171,7 +179,7 @@ pub(crate) fn pair_ops(history: &[Op]) -> (Vec<(&Op, Option<&Op>)>, usize) {
 }
 
 /// Checks `model` on each key of `history` on its own, all keys sharing one
-/// time budget.
+/// time budget (see [`search_rounds`] for how it is shared).
 pub(crate) fn check_keyed<M: Model>(
     model: &M,
     history: &[Op],
@@ -203,12 +211,15 @@ pub(crate) fn check_keyed<M: Model>(
         ops.push((invoke, done));
     }
 
+    let keys: Vec<_> = keys.into_iter().collect();
+    let entries: Vec<_> = keys.iter().map(|(_, (e, _))| e.as_slice()).collect();
+    let outcomes = search_rounds(model, &entries, deadline);
     let keys: Vec<KeyResult> = keys
-        .into_iter()
-        .map(|(key, (entries, ops))| {
-            let outcome = linear::check(model, &entries, Budget::until(deadline));
+        .iter()
+        .zip(outcomes)
+        .map(|((key, (entries, ops)), (outcome, steps))| {
             let mut result = KeyResult {
-                key,
+                key: key.clone(),
                 verdict: Verdict::Valid,
                 ops: entries.len(),
                 explanation: None,
@@ -216,7 +227,17 @@ pub(crate) fn check_keyed<M: Model>(
             };
             match outcome {
                 Outcome::Linearizable => {}
-                Outcome::Unknown => result.verdict = Verdict::Unknown,
+                Outcome::Unknown(limit) => {
+                    result.verdict = Verdict::Unknown;
+                    result.explanation = Some(match limit {
+                        Limit::Time => "gave up: the time budget ran out".into(),
+                        Limit::Memory => "gave up: the search reached its memory bound".into(),
+                        Limit::Steps => format!(
+                            "undecided after {steps} search steps, and not searched further: \
+                             another key is not linearizable"
+                        ),
+                    });
+                }
                 Outcome::NotLinearizable(failure) => {
                     result.verdict = Verdict::Invalid;
                     let summary = |i: usize| OpSummary::new(ops[i].0, ops[i].1);
@@ -231,6 +252,56 @@ pub(crate) fn check_keyed<M: Model>(
         verdict: Verdict::combine_all(keys.iter().map(|k| k.verdict)),
         keys,
         ignored,
+    }
+}
+
+/// The first round's step limit per key; each further round allows 8 times more.
+const FIRST_ROUND_STEPS: u64 = 100_000;
+
+/// Searches every key, in rounds of growing step limits: a key left undecided
+/// is searched again from scratch with a larger limit (which wastes at most a
+/// seventh of the work but keeps one search's memory at a time), so that cheap
+/// keys are decided before an expensive one can eat the budget. Once a key is
+/// not linearizable neither is the history, and no further round runs.
+/// Returns each key's outcome and the step limit of its last search.
+fn search_rounds<M: Model>(
+    model: &M,
+    keys: &[&[Entry<M::Input, M::Output>]],
+    deadline: Instant,
+) -> Vec<(Outcome<M::State>, u64)> {
+    let mut outcomes: Vec<(Outcome<M::State>, u64)> = (0..keys.len())
+        .map(|_| (Outcome::Unknown(Limit::Steps), 0))
+        .collect();
+    let mut steps = FIRST_ROUND_STEPS;
+    loop {
+        for (entries, outcome) in keys.iter().zip(&mut outcomes) {
+            if matches!(outcome.0, Outcome::Unknown(Limit::Steps)) {
+                let budget = Budget {
+                    deadline: Some(deadline),
+                    max_steps: Some(steps),
+                    ..Budget::default()
+                };
+                *outcome = (linear::check(model, entries, budget), steps);
+            }
+        }
+        let undecided = outcomes
+            .iter()
+            .any(|o| matches!(o.0, Outcome::Unknown(Limit::Steps)));
+        let invalid = outcomes
+            .iter()
+            .any(|o| matches!(o.0, Outcome::NotLinearizable(_)));
+        if !undecided || invalid {
+            return outcomes;
+        }
+        if Instant::now() >= deadline {
+            for o in &mut outcomes {
+                if matches!(o.0, Outcome::Unknown(Limit::Steps)) {
+                    o.0 = Outcome::Unknown(Limit::Time);
+                }
+            }
+            return outcomes;
+        }
+        steps = steps.saturating_mul(8);
     }
 }
 

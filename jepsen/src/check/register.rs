@@ -79,6 +79,10 @@ impl Model for Register {
             (RegInput::Cas(from, to), _) => (from == state).then(|| to.clone()),
         }
     }
+
+    fn state_bytes(&self, state: &Val) -> usize {
+        std::mem::size_of::<Val>() + state.0.capacity()
+    }
 }
 
 /// Reads `[A, B]` (or `{"from": A, "to": B}`) as a cas argument.
@@ -123,8 +127,9 @@ fn convert(invoke: &Op, done: Option<&Op>) -> Convert<RegInput, RegOutput> {
     }
 }
 
-/// Checks that each key's register operations in `history` are
-/// linearizable, giving up on the keys left when `budget` runs out.
+/// Checks that each key's register operations in `history` are linearizable.
+/// Keys still undecided when `budget` runs out are `unknown`, and so are
+/// those left once one key is found invalid (which settles the verdict).
 pub fn check_register(history: &[Op], budget: Duration) -> KeyedResult {
     check_keyed(&Register, history, budget, convert)
 }
@@ -311,5 +316,43 @@ mod tests {
             Duration::from_secs(10),
         );
         assert_eq!((r.verdict, r.ignored), (Verdict::Valid, 2));
+    }
+
+    #[test]
+    fn an_invalid_key_settles_the_history_early() {
+        // Key "hard": concurrent writes and a read none of them explains,
+        // which only an exhaustive search can rule out; key "bad": a stale read.
+        let mut ops = Vec::new();
+        let mut op = |p: u64, kind: OpType, f: &str, key: &str, v: Value| {
+            let mut o = Op::invoke(p, f, Some(key.into()), v);
+            o.kind = kind;
+            o.time = ops.len() as u64;
+            ops.push(o);
+        };
+        for p in 0..24 {
+            op(p, Invoke, "write", "hard", json!(p));
+        }
+        op(99, Invoke, "read", "hard", NIL);
+        op(99, Ok, "read", "hard", json!(-1));
+        for p in 0..24 {
+            op(p, Ok, "write", "hard", json!(p));
+        }
+        op(0, Invoke, "write", "bad", json!(1));
+        op(0, Ok, "write", "bad", json!(1));
+        op(1, Invoke, "read", "bad", NIL);
+        op(1, Ok, "read", "bad", NIL);
+
+        let r = check_register(&ops, Duration::from_secs(600));
+        assert_eq!(r.verdict, Verdict::Invalid);
+        let hard = &r.keys[1];
+        assert_eq!(
+            (hard.key.as_deref(), hard.verdict),
+            (Some("hard"), Verdict::Unknown)
+        );
+        assert!(hard.explanation.as_ref().unwrap().contains("another key"));
+
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["verdict"], "invalid");
+        assert_eq!(json["keys"][0]["unlinearizable"][0]["f"], "read");
     }
 }

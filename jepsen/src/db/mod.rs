@@ -131,8 +131,6 @@ impl Db {
                 MASTER_KEY.into(),
                 "--router-id".into(),
                 name.clone(),
-                "--node-timeout-ms".into(),
-                "2000".into(),
             ];
             let p = db.proc(h, "miroir-router", "router", args);
             db.procs.insert(name, p);

@@ -11,14 +11,24 @@ use crate::workload::Workload;
 pub enum Unsafe {
     /// Coordinators answer reads from local state, without ReadIndex.
     StaleReads,
+    /// Routers count a node's failed write as acknowledged.
+    AckFailedWrites,
+    /// Routers write without a live lease, and count late replies.
+    IgnoreLease,
 }
 
 impl Unsafe {
-    pub const ALL: [Unsafe; 1] = [Unsafe::StaleReads];
+    pub const ALL: [Unsafe; 3] = [
+        Unsafe::StaleReads,
+        Unsafe::AckFailedWrites,
+        Unsafe::IgnoreLease,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Unsafe::StaleReads => "stale-reads",
+            Unsafe::AckFailedWrites => "ack-failed-writes",
+            Unsafe::IgnoreLease => "ignore-lease",
         }
     }
 
@@ -26,6 +36,8 @@ impl Unsafe {
     pub fn flag(self) -> (&'static str, &'static str) {
         match self {
             Unsafe::StaleReads => ("coordinator", "--unsafe-local-reads"),
+            Unsafe::AckFailedWrites => ("router", "--unsafe-ack-failed-writes"),
+            Unsafe::IgnoreLease => ("router", "--unsafe-ignore-lease"),
         }
     }
 
@@ -33,6 +45,8 @@ impl Unsafe {
     pub fn caught_by(self) -> Workload {
         match self {
             Unsafe::StaleReads => Workload::Register,
+            Unsafe::AckFailedWrites => Workload::Documents,
+            Unsafe::IgnoreLease => Workload::ShardMap,
         }
     }
 }

@@ -37,10 +37,13 @@ pub struct Nemesis {
     clock: Recorder,
     pub timeline: Arc<Mutex<Vec<FaultEvent>>>,
     netem: bool,
+    /// Hosts faults may touch; the others are never cut, paused or killed.
+    targets: Vec<String>,
 }
 
 impl Nemesis {
-    pub fn new(db: Db, net: Net, clock: Recorder) -> Self {
+    /// `targets` limits faults to those hosts (all of them when empty).
+    pub fn new(db: Db, net: Net, clock: Recorder, targets: Vec<String>) -> Self {
         let netem = net.hosts().first().is_some_and(shaping::netem_available);
         Nemesis {
             db,
@@ -48,6 +51,7 @@ impl Nemesis {
             clock,
             timeline: Default::default(),
             netem,
+            targets,
         }
     }
 
@@ -89,22 +93,38 @@ impl Nemesis {
         self.db.layout.coordinator_names()
     }
 
+    fn targeted(&self, hosts: Vec<String>) -> Vec<String> {
+        if self.targets.is_empty() {
+            return hosts;
+        }
+        hosts
+            .into_iter()
+            .filter(|h| self.targets.contains(h))
+            .collect()
+    }
+
+    /// Every host faults may touch.
     fn everyone(&self) -> Vec<String> {
         let l = &self.db.layout;
         let mut all = l.coordinator_names();
         all.extend(l.router_names());
         all.extend(l.node_names());
-        all
+        self.targeted(all)
     }
 
     async fn begin(&mut self, w: &Window) -> Result<(Active, String)> {
         // The window's own random choice among `from`.
-        let pick = |from: &[String]| ordered(from, &w.order)[0].clone();
+        let pick = |from: &[String]| {
+            ordered(from, &w.order)
+                .into_iter()
+                .next()
+                .context("no host this fault may touch (see --fault-hosts)")
+        };
         let coord = self.coordinators();
         let all = self.everyone();
         match w.kind {
             Kind::PartitionOne => {
-                let h = pick(&all);
+                let h = pick(&all)?;
                 self.cut_off(&h, &all).map(|d| (Active::Partition, d))
             }
             Kind::PartitionLeader => {
@@ -152,15 +172,31 @@ impl Nemesis {
                     format!("[{}] <{bridge}> [{}]", order.join(" "), right.join(" ")),
                 ))
             }
+            Kind::PartitionControl => {
+                let routers = self.targeted(self.db.layout.router_names());
+                let cut = if w.roll.is_multiple_of(2) {
+                    routers
+                } else {
+                    vec![pick(&routers)?]
+                };
+                let mut g = Grudge::default();
+                g.cut(&cut, &coord);
+                firewall::partition(&self.net, &g)?;
+                Ok((
+                    Active::Partition,
+                    format!("[{}] cut off from the coordinators", cut.join(" ")),
+                ))
+            }
             Kind::Kill => {
                 let mut candidates = coord.clone();
                 candidates.extend(self.db.layout.router_names());
-                let h = pick(&candidates);
+                let candidates = self.targeted(candidates);
+                let h = pick(&candidates)?;
                 self.db.proc_mut(&h).context("no such process")?.kill();
                 Ok((Active::Killed(h.clone()), format!("kill -9 {h}")))
             }
             Kind::Pause => {
-                let h = pick(&all);
+                let h = pick(&all)?;
                 self.db.proc_mut(&h).context("no such process")?.pause();
                 Ok((Active::Paused(h.clone()), format!("SIGSTOP {h}")))
             }

@@ -27,6 +27,9 @@ pub enum Kind {
     PartitionRing,
     /// Two halves joined only through one coordinator that sees both.
     PartitionBridge,
+    /// Routers (one, or all) cut off from every coordinator, but not from
+    /// the devnodes or clients: the control plane is gone, the data plane is not.
+    PartitionControl,
     /// `kill -9` of a coordinator or router, restarted at the window's end
     /// (devnodes keep data in memory only, so they are paused, not killed).
     Kill,
@@ -39,12 +42,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::PartitionOne,
         Kind::PartitionLeader,
         Kind::PartitionHalves,
         Kind::PartitionRing,
         Kind::PartitionBridge,
+        Kind::PartitionControl,
         Kind::Kill,
         Kind::Pause,
         Kind::Netem,
@@ -58,6 +62,7 @@ impl Kind {
             Kind::PartitionHalves => "partition-halves",
             Kind::PartitionRing => "partition-ring",
             Kind::PartitionBridge => "partition-bridge",
+            Kind::PartitionControl => "partition-control",
             Kind::Kill => "kill",
             Kind::Pause => "pause",
             Kind::Netem => "netem",
@@ -120,7 +125,7 @@ mod tests {
             Kind::parse_list("kill,pause,kill").unwrap(),
             vec![Kind::Kill, Kind::Pause]
         );
-        assert_eq!(Kind::parse_list("partition").unwrap().len(), 5);
+        assert_eq!(Kind::parse_list("partition").unwrap().len(), 6);
         assert_eq!(Kind::parse_list("all").unwrap().len(), Kind::ALL.len());
         assert!(Kind::parse_list("none").unwrap().is_empty());
         let e = Kind::parse_list("kill,teleport").unwrap_err();

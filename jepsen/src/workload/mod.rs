@@ -1,7 +1,9 @@
 //! Workloads: the clients of a run and what they record. Each workload has
 //! a checker in [`crate::check`] that judges what it recorded.
 
+pub mod documents;
 pub mod register;
+pub mod shard_map;
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,14 +13,22 @@ use std::str::FromStr;
 pub enum Workload {
     /// Linearizable read, write and compare-and-set on coordinator settings.
     Register,
+    /// Document adds, updates and deletes through the routers; nothing
+    /// acknowledged lost, nothing deleted back, no duplicates, no strangers.
+    Documents,
+    /// Epochs the routers write under: never backwards, never past a lease.
+    /// Runs the documents clients for its writes.
+    ShardMap,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 1] = [Workload::Register];
+    pub const ALL: [Workload; 3] = [Workload::Register, Workload::Documents, Workload::ShardMap];
 
     pub fn name(self) -> &'static str {
         match self {
             Workload::Register => "register",
+            Workload::Documents => "documents",
+            Workload::ShardMap => "shard-map",
         }
     }
 

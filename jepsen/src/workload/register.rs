@@ -42,8 +42,11 @@ impl Default for Options {
     }
 }
 
+/// Every register key starts with this.
+pub const KEY_PREFIX: &str = "user.jepsen-register-";
+
 pub fn key_name(k: usize) -> String {
-    format!("user.jepsen-register-{k}")
+    format!("{KEY_PREFIX}{k}")
 }
 
 /// How a failed call is recorded: `Fail` only when it certainly did nothing.

@@ -1,0 +1,331 @@
+//! Judges the documents workload from its history and the final read of
+//! every copy (each node, grouped by replica group) and of each router's
+//! listing. Properties:
+//! - every write whose task succeeded is there at its last version (none
+//!   *lost* or *stale*), and no deleted document is back (*resurrected*);
+//! - every replica group holds the same answer (none *divergent*): a client
+//!   reads from any group;
+//! - a listing never shows a document twice (*duplicated*), nor one no client
+//!   wrote (*unwritten*).
+//!
+//! Operations on one document come from one client, one at a time, so a
+//! document's acceptable final states are: the state its last certain write
+//! left (absent before any), plus each state an uncertain write after it
+//! would leave (an `info` reply, or a task that did not succeed).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Verdict;
+use crate::history::{Op, OpType};
+
+/// A document's state in one place: absent, or present at a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum DocState {
+    Absent,
+    Present(u64),
+}
+
+/// The copies one node holds.
+#[derive(Debug, Clone)]
+pub struct NodeCopies {
+    pub node: String,
+    pub group: u32,
+    pub docs: Vec<Value>,
+}
+
+/// What the harness read once the fleet was healed.
+#[derive(Debug, Clone, Default)]
+pub struct FinalRead {
+    pub nodes: Vec<NodeCopies>,
+    /// Each router's full listing, as a client sees it.
+    pub listings: Vec<(String, Vec<Value>)>,
+    /// Final task status by uid (missing: never learned).
+    pub tasks: BTreeMap<u64, String>,
+}
+
+/// Up to this many ids are listed per anomaly (all are counted).
+const SHOWN: usize = 20;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Anomaly {
+    pub count: usize,
+    pub examples: Vec<String>,
+}
+
+impl Anomaly {
+    pub(crate) fn add(&mut self, what: String) {
+        self.count += 1;
+        if self.examples.len() < SHOWN {
+            self.examples.push(what);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentsResult {
+    pub verdict: Verdict,
+    pub documents: usize,
+    /// Writes acknowledged with 202 whose task succeeded.
+    pub confirmed_writes: usize,
+    /// Writes whose outcome stayed unknown (info, or a task not succeeded).
+    pub uncertain_writes: usize,
+    pub anomalies: BTreeMap<&'static str, Anomaly>,
+}
+
+fn doc_version(d: &Value) -> Option<(String, u64)> {
+    let id = match &d["id"] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    Some((id, d["v"].as_u64().unwrap_or(0)))
+}
+
+/// The acceptable final states of each document written in `history`.
+pub fn acceptable(
+    history: &[Op],
+    tasks: &BTreeMap<u64, String>,
+) -> (BTreeMap<String, BTreeSet<DocState>>, usize, usize) {
+    let (pairs, _) = super::pair_ops(history);
+    let mut per_doc: BTreeMap<String, BTreeSet<DocState>> = BTreeMap::new();
+    let (mut confirmed, mut uncertain) = (0, 0);
+    for (invoke, done) in pairs {
+        let Some(id) = &invoke.key else { continue };
+        let after = match invoke.f.as_str() {
+            "add" | "update" => DocState::Present(invoke.value["v"].as_u64().unwrap_or(0)),
+            "delete" => DocState::Absent,
+            _ => continue,
+        };
+        let states = per_doc
+            .entry(id.clone())
+            .or_insert_with(|| BTreeSet::from([DocState::Absent]));
+        let certain = match done {
+            Some(d) if d.kind == OpType::Ok => d.value["task"]
+                .as_u64()
+                .and_then(|t| tasks.get(&t))
+                .is_some_and(|s| s == "succeeded"),
+            // Refused outright: no effect, nothing to add.
+            Some(d) if d.kind == OpType::Fail => continue,
+            _ => false,
+        };
+        if certain {
+            confirmed += 1;
+            // Everything before a certain write is overwritten by it.
+            states.clear();
+        } else {
+            uncertain += 1;
+        }
+        states.insert(after);
+    }
+    (per_doc, confirmed, uncertain)
+}
+
+pub fn check_documents(history: &[Op], read: &FinalRead) -> DocumentsResult {
+    let (expected, confirmed, uncertain) = acceptable(history, &read.tasks);
+    let mut anomalies: BTreeMap<&'static str, Anomaly> = BTreeMap::new();
+    let mut note = |kind: &'static str, what: String| anomalies.entry(kind).or_default().add(what);
+
+    // Each group's versions of each document (several copies per group
+    // when RF > 1; they must all be acceptable).
+    let groups: BTreeSet<u32> = read.nodes.iter().map(|n| n.group).collect();
+    let mut held: BTreeMap<(u32, String), BTreeSet<u64>> = BTreeMap::new();
+    for n in &read.nodes {
+        for d in &n.docs {
+            if let Some((id, v)) = doc_version(d) {
+                held.entry((n.group, id)).or_default().insert(v);
+            }
+        }
+    }
+    let mut all_ids: BTreeSet<&String> = expected.keys().collect();
+    all_ids.extend(held.keys().map(|(_, id)| id));
+    for id in all_ids {
+        let Some(ok) = expected.get(id) else {
+            note(
+                "unwritten",
+                format!("{id} is on the nodes but no client wrote it"),
+            );
+            continue;
+        };
+        let mut good = vec![];
+        let mut bad = vec![];
+        for g in &groups {
+            let states: Vec<DocState> = match held.get(&(*g, id.clone())) {
+                None => vec![DocState::Absent],
+                Some(vs) => vs.iter().map(|v| DocState::Present(*v)).collect(),
+            };
+            if states.iter().all(|s| ok.contains(s)) {
+                good.push(*g);
+            } else {
+                bad.push((*g, states));
+            }
+        }
+        if bad.is_empty() {
+            continue;
+        }
+        let shown = format!("{id}: expected one of {ok:?}, groups hold {bad:?}");
+        if !good.is_empty() {
+            note("divergent", format!("{shown} (groups {good:?} are right)"));
+        } else if ok.iter().all(|s| *s == DocState::Absent) {
+            note("resurrected", shown);
+        } else if bad.iter().all(|(_, s)| s == &[DocState::Absent]) {
+            note("lost", shown);
+        } else {
+            note("stale", shown);
+        }
+    }
+    for (router, listing) in &read.listings {
+        let mut seen = BTreeSet::new();
+        for d in listing {
+            let Some((id, v)) = doc_version(d) else {
+                continue;
+            };
+            if !seen.insert(id.clone()) {
+                note("duplicated", format!("{id} listed twice by {router}"));
+            }
+            if !expected.contains_key(&id) {
+                note(
+                    "unwritten",
+                    format!("{id} (v{v}) listed by {router} but no client wrote it"),
+                );
+            }
+        }
+    }
+    let verdict = if anomalies.is_empty() {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid
+    };
+    DocumentsResult {
+        verdict,
+        documents: expected.len(),
+        confirmed_writes: confirmed,
+        uncertain_writes: uncertain,
+        anomalies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op(p: u64, kind: OpType, f: &str, id: &str, value: Value) -> Op {
+        let mut o = Op::invoke(p, f, Some(id.into()), value);
+        o.kind = kind;
+        o
+    }
+
+    /// An add (v1) and an update (v2) of `a`, both confirmed, then a
+    /// confirmed delete of `b` after its add.
+    fn history() -> Vec<Op> {
+        vec![
+            op(1, OpType::Invoke, "add", "a", json!({"v": 1})),
+            op(1, OpType::Ok, "add", "a", json!({"v": 1, "task": 1})),
+            op(1, OpType::Invoke, "update", "a", json!({"v": 2})),
+            op(1, OpType::Ok, "update", "a", json!({"v": 2, "task": 2})),
+            op(1, OpType::Invoke, "add", "b", json!({"v": 1})),
+            op(1, OpType::Ok, "add", "b", json!({"v": 1, "task": 3})),
+            op(1, OpType::Invoke, "delete", "b", Value::Null),
+            op(1, OpType::Ok, "delete", "b", json!({"task": 4})),
+        ]
+    }
+
+    fn tasks() -> BTreeMap<u64, String> {
+        (1..=4).map(|t| (t, "succeeded".to_string())).collect()
+    }
+
+    fn read(groups: Vec<Vec<Value>>) -> FinalRead {
+        FinalRead {
+            nodes: groups
+                .into_iter()
+                .enumerate()
+                .map(|(g, docs)| NodeCopies {
+                    node: format!("n{g}"),
+                    group: g as u32,
+                    docs,
+                })
+                .collect(),
+            listings: vec![],
+            tasks: tasks(),
+        }
+    }
+
+    fn kinds(r: &DocumentsResult) -> Vec<&'static str> {
+        r.anomalies.keys().copied().collect()
+    }
+
+    #[test]
+    fn the_last_confirmed_versions_everywhere_is_valid() {
+        let a = json!({"id": "a", "v": 2});
+        let r = check_documents(&history(), &read(vec![vec![a.clone()], vec![a]]));
+        assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.anomalies);
+        assert_eq!((r.documents, r.confirmed_writes), (2, 4));
+    }
+
+    #[test]
+    fn each_way_of_being_wrong_has_its_name() {
+        let h = history();
+        let a1 = json!({"id": "a", "v": 1});
+        let a2 = json!({"id": "a", "v": 2});
+        let b = json!({"id": "b", "v": 1});
+        assert_eq!(
+            kinds(&check_documents(&h, &read(vec![vec![], vec![]]))),
+            ["lost"]
+        );
+        assert_eq!(
+            kinds(&check_documents(
+                &h,
+                &read(vec![vec![a1.clone()], vec![a1]])
+            )),
+            ["stale"]
+        );
+        assert_eq!(
+            kinds(&check_documents(&h, &read(vec![vec![a2.clone()], vec![]]))),
+            ["divergent"]
+        );
+        let back = check_documents(
+            &h,
+            &read(vec![vec![a2.clone(), b.clone()], vec![a2.clone(), b]]),
+        );
+        assert_eq!(kinds(&back), ["resurrected"]);
+        let ghost = json!({"id": "zz", "v": 1});
+        let r = check_documents(
+            &h,
+            &read(vec![vec![a2.clone(), ghost.clone()], vec![a2.clone()]]),
+        );
+        assert_eq!(kinds(&r), ["unwritten"]);
+        let mut twice = read(vec![vec![a2.clone()], vec![a2.clone()]]);
+        twice.listings = vec![("r1".into(), vec![a2.clone(), a2])];
+        assert_eq!(kinds(&check_documents(&h, &twice)), ["duplicated"]);
+    }
+
+    #[test]
+    fn an_uncertain_last_write_may_or_may_not_be_there() {
+        let mut h = history();
+        h.push(op(1, OpType::Invoke, "update", "a", json!({"v": 3})));
+        h.push(op(1, OpType::Info, "update", "a", json!({"v": 3})));
+        for a in [json!({"id": "a", "v": 2}), json!({"id": "a", "v": 3})] {
+            let r = check_documents(&h, &read(vec![vec![a.clone()], vec![a]]));
+            assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.anomalies);
+        }
+        // But not an older version, and not absent.
+        let r = check_documents(&h, &read(vec![vec![], vec![]]));
+        assert_eq!(kinds(&r), ["lost"]);
+    }
+
+    #[test]
+    fn a_write_whose_task_failed_is_uncertain() {
+        let h = history();
+        let mut rd = read(vec![
+            vec![json!({"id": "a", "v": 1})],
+            vec![json!({"id": "a", "v": 1})],
+        ]);
+        rd.tasks.insert(2, "failed".into());
+        let r = check_documents(&h, &rd);
+        assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.anomalies);
+        assert_eq!(r.uncertain_writes, 1);
+    }
+}

@@ -1,0 +1,142 @@
+//! What a run was asked for, checked before anything starts.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Result};
+
+use crate::cli::RunArgs;
+use crate::db::switches::Unsafe;
+use crate::db::Layout;
+use crate::nemesis::Kind;
+use crate::workload::Workload;
+
+/// Everything a run was asked for, validated.
+pub struct Plan {
+    pub args: RunArgs,
+    pub seed: u64,
+    pub workloads: Vec<Workload>,
+    pub nemeses: Vec<Kind>,
+    pub switches: Vec<Unsafe>,
+}
+
+impl Plan {
+    pub fn from_args(args: RunArgs) -> Result<Plan> {
+        let workloads = Workload::parse_list(&args.workload).map_err(anyhow::Error::msg)?;
+        let nemeses = Kind::parse_list(&args.nemesis).map_err(anyhow::Error::msg)?;
+        let switches = args
+            .unsafe_switches
+            .iter()
+            .map(|s| s.parse::<Unsafe>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(anyhow::Error::msg)?;
+        if !(3..=7).contains(&args.coordinators) {
+            bail!("--coordinators must be 3 to 7");
+        }
+        if !(500..=60_000).contains(&args.lease_ms) {
+            bail!("--lease-ms must be 500 to 60000 (the cluster setting's range)");
+        }
+        if args.time_limit < 5 {
+            bail!("--time-limit must be at least 5 seconds");
+        }
+        let seed = args.seed.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+        Ok(Plan {
+            args,
+            seed,
+            workloads,
+            nemeses,
+            switches,
+        })
+    }
+
+    pub fn layout(&self) -> Layout {
+        let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        extra.insert(
+            "router".into(),
+            vec![
+                "--node-timeout-ms".into(),
+                self.args.node_timeout_ms.to_string(),
+            ],
+        );
+        for s in &self.switches {
+            let (role, flag) = s.flag();
+            extra.entry(role.into()).or_default().push(flag.into());
+        }
+        Layout {
+            coordinators: self.args.coordinators,
+            spare_coordinators: u64::from(self.nemeses.contains(&Kind::Membership)),
+            routers: self.args.routers,
+            nodes_per_group: self.args.nodes_per_group,
+            groups: self.args.groups,
+            extra,
+        }
+    }
+
+    /// The hosts faults may touch, from `--fault-hosts`.
+    pub fn fault_targets(&self, layout: &Layout) -> Result<Vec<String>> {
+        let mut out = vec![];
+        for word in self
+            .args
+            .fault_hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+        {
+            match word {
+                "all" => out.extend(layout.host_names()),
+                "coordinators" => out.extend(layout.coordinator_names()),
+                "routers" => out.extend(layout.router_names()),
+                "devnodes" => out.extend(layout.node_names()),
+                h if layout.host_names().iter().any(|n| n == h) => out.push(h.to_string()),
+                other => bail!(
+                    "--fault-hosts: `{other}` is neither a role (coordinators, routers, devnodes) nor a host of this layout"
+                ),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The command line that repeats this run.
+    pub fn command(&self) -> String {
+        let a = &self.args;
+        let mut c = format!(
+            "miroir-jepsen run --workload {} --nemesis {} --time-limit {} --seed {} \
+             --coordinators {} --routers {} --groups {} --nodes-per-group {} --clients {}",
+            names(&self.workloads),
+            if self.nemeses.is_empty() {
+                "none".into()
+            } else {
+                names(&self.nemeses)
+            },
+            a.time_limit,
+            self.seed,
+            a.coordinators,
+            a.routers,
+            a.groups,
+            a.nodes_per_group,
+            a.clients
+        );
+        c += &format!(
+            " --fault-hosts {} --lease-ms {} --node-timeout-ms {}",
+            a.fault_hosts, a.lease_ms, a.node_timeout_ms
+        );
+        for s in &self.switches {
+            c += &format!(" --unsafe {s}");
+        }
+        c
+    }
+}
+
+fn names<T: std::fmt::Display>(xs: &[T]) -> String {
+    xs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
