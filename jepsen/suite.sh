@@ -30,11 +30,23 @@ run() {
   esac
 }
 
+# The unsafe switches, each against the workload that must catch it.
+teeth() {
+  local t=$1
+  run teeth-stale-reads caught --workload register --nemesis partition-one,partition-leader \
+    --fault-hosts coordinators --time-limit "$t" --unsafe stale-reads --expect-invalid
+  [ "$mode" = smoke ] && return
+  run teeth-ack-failed-writes caught --workload documents --nemesis partition-one,pause \
+    --fault-hosts devnodes --groups 1 --nodes-per-group 3 --node-timeout-ms 1000 \
+    --time-limit "$t" --unsafe ack-failed-writes --expect-invalid
+  run teeth-ignore-lease caught --workload shard-map --nemesis partition-control \
+    --time-limit "$t" --unsafe ignore-lease --expect-invalid
+}
+
 case "$mode" in
   smoke)
     run mixed valid --workload all --nemesis all --time-limit 45
-    run teeth-stale-reads caught --workload register --nemesis partition-one,partition-leader \
-      --time-limit 20 --unsafe stale-reads --expect-invalid
+    teeth 20
     ;;
   full)
     run partitions valid --workload all --nemesis partition --time-limit 120
@@ -43,8 +55,7 @@ case "$mode" in
     run membership valid --workload all --nemesis membership --time-limit 60
     run five-coordinators valid --workload register --nemesis partition-ring,partition-bridge,kill \
       --coordinators 5 --time-limit 60
-    run teeth-stale-reads caught --workload register --nemesis partition-one,partition-leader \
-      --time-limit 30 --unsafe stale-reads --expect-invalid
+    teeth 40
     ;;
   *) echo "usage: $0 smoke|full" >&2; exit 2 ;;
 esac

@@ -93,7 +93,7 @@ pub struct CheckArgs {
     /// register (read/write/cas) or kv (get/put/append).
     #[arg(long, default_value = "register")]
     pub model: String,
-    /// Give up (verdict unknown) after this many seconds per key.
+    /// Give up (verdict unknown) after this many seconds, all keys together.
     #[arg(long, default_value_t = 60)]
     pub budget_s: u64,
     pub file: PathBuf,

@@ -13,7 +13,16 @@ use super::topology::TopologyCache;
 use crate::coordinator::auth::ClientAuth;
 use crate::coordinator::network::Dialer;
 use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::WatchShardMapsRequest;
+use crate::pb::v1::{ShardMapEvent, WatchShardMapsRequest};
+
+/// A watch that brings nothing for this long (coordinators send a heartbeat
+/// every second) is dropped for another coordinator.
+const WATCH_SILENCE: Duration = Duration::from_secs(3);
+
+/// An event that only says the stream is alive.
+fn is_heartbeat(ev: &ShardMapEvent) -> bool {
+    !ev.full && ev.changed.is_empty() && ev.deleted.is_empty() && ev.nodes.is_empty()
+}
 
 #[derive(Clone)]
 pub struct ControlPlane {
@@ -132,10 +141,17 @@ impl ControlPlane {
                 tracing::info!(coordinator = %addr, "following shard maps");
                 loop {
                     let msg = tokio::select! {
-                        m = stream.message() => m,
+                        m = tokio::time::timeout(WATCH_SILENCE, stream.message()) => match m {
+                            Ok(m) => m,
+                            // No heartbeat: the coordinator is paused or cut off.
+                            Err(_) => Err(tonic::Status::deadline_exceeded("the shard-map watch went silent")),
+                        },
                         _ = shutdown.cancelled() => return,
                     };
                     match msg {
+                        Ok(Some(ev)) if is_heartbeat(&ev) && ev.epoch <= cache.snapshot().epoch => {
+                            backoff = Duration::from_millis(50);
+                        }
                         Ok(Some(ev)) => {
                             backoff = Duration::from_millis(50);
                             if let Err(e) = cache.apply(ev) {

@@ -4,6 +4,8 @@
 //! one commit finish a task, so its webhooks fire once however many routers
 //! look.
 
+use futures::StreamExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +20,23 @@ use crate::pb::v1::ListTasksRequest;
 const EVERY: Duration = Duration::from_millis(500);
 /// Tasks looked at per round.
 const PER_ROUND: u32 = 100;
+/// Tasks looked up at once within a round.
+const AT_ONCE: usize = 16;
 
 pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
     // Pages through the open tasks, newest first, one page a round, so that
     // old tasks stuck behind many newer ones are reached too.
     let mut from = 0;
+    // After a full page there is likely more to do: go on without pausing.
+    let mut busy = false;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(EVERY) => {}
-            _ = shutdown.cancelled() => return,
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(EVERY) => {}
+                _ = shutdown.cancelled() => return,
+            }
+        } else if shutdown.is_cancelled() {
+            return;
         }
         let req = ListTasksRequest {
             from,
@@ -35,13 +45,31 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
             statuses: vec!["enqueued".into(), "processing".into()],
         };
         let Ok(open) = list_page(&s.control, req).await else {
+            busy = false;
             continue;
         };
         from = open.next.unwrap_or(0);
+        let full = open.tasks.len() as u32 == PER_ROUND;
         let w = writer(&s);
-        for t in open.tasks {
-            // A failed lookup is simply tried again next round.
-            let _ = lookup(&w, t.uid).await;
-        }
+        let finished = AtomicUsize::new(0);
+        futures::stream::iter(open.tasks)
+            .for_each_concurrent(AT_ONCE, |t| {
+                let (w, finished) = (&w, &finished);
+                async move {
+                    // A failed lookup is simply tried again next round.
+                    if let Ok(v) = lookup(w, t.uid).await {
+                        if matches!(
+                            v["status"].as_str(),
+                            Some("succeeded" | "failed" | "canceled")
+                        ) {
+                            finished.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+            .await;
+        // Keep going only while rounds make progress, so that tasks stuck
+        // on an unreachable node are not asked about in a tight loop.
+        busy = full && finished.into_inner() > 0;
     }
 }

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use miroir::pb::v1::*;
 
 use crate::util::*;
@@ -23,6 +25,59 @@ async fn create(c: &Cluster, via: u64, uid: &str) {
         replication_factor: 1,
     };
     a.create_index(c.req(req)).await.unwrap();
+}
+
+/// The next event that changes something; heartbeats (events that change
+/// nothing) are skipped, but one must come every second or so.
+async fn next_change(stream: &mut tonic::Streaming<ShardMapEvent>) -> ShardMapEvent {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), stream.message())
+            .await
+            .expect("a heartbeat at least every few seconds")
+            .unwrap()
+            .unwrap();
+        if ev.full || !ev.changed.is_empty() || !ev.deleted.is_empty() || !ev.nodes.is_empty() {
+            return ev;
+        }
+    }
+}
+
+/// A watch only stays open while its coordinator is in touch with a quorum:
+/// once the other members are paused, the watch on the last one ends with
+/// Unavailable, so that a router moves on instead of following a map that
+/// no longer moves.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watch_ends_when_its_coordinator_loses_the_quorum() {
+    let mut c = Cluster::start(3);
+    let leader = c.leader().await;
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let mut r = c.router(follower).await;
+    let req = c.req(WatchShardMapsRequest {
+        router_id: "test".into(),
+    });
+    let mut stream = r.watch_shard_maps(req).await.unwrap().into_inner();
+    assert!(stream.message().await.unwrap().unwrap().full);
+    // Alive and current: heartbeats come while nothing changes.
+    let beat = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("a heartbeat")
+        .unwrap()
+        .unwrap();
+    assert!(!beat.full && beat.changed.is_empty() && beat.deleted.is_empty());
+    for id in (1..=3).filter(|id| *id != follower) {
+        c.pause(id);
+    }
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(30), stream.message()).await {
+            Ok(Ok(Some(_))) => continue,
+            other => break other,
+        }
+    };
+    let status = end.expect("the watch ends").expect_err("with an error");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    for id in (1..=3).filter(|id| *id != follower) {
+        c.resume(id);
+    }
 }
 
 /// The shard-map watch sends the whole state first, then only what changed:
@@ -54,7 +109,7 @@ async fn shard_map_watch_streams_changes() {
     let epoch_a = first.changed[0].epoch;
 
     create(&c, leader, "b").await;
-    let ev = stream.message().await.unwrap().unwrap();
+    let ev = next_change(&mut stream).await;
     assert!(!ev.full);
     assert_eq!(ev.changed.len(), 1);
     assert_eq!(ev.changed[0].index_uid, "b");
@@ -69,12 +124,12 @@ async fn shard_map_watch_streams_changes() {
     a.delete_index(c.req(IndexRef { uid: "a".into() }))
         .await
         .unwrap();
-    let ev = stream.message().await.unwrap().unwrap();
+    let ev = next_change(&mut stream).await;
     assert_eq!(ev.deleted, vec!["a".to_string()]);
     assert!(ev.changed.is_empty());
 
     add_nodes(&c, leader, &["n2"]).await;
-    let ev = stream.message().await.unwrap().unwrap();
+    let ev = next_change(&mut stream).await;
     assert_eq!(ev.nodes.len(), 3);
 }
 

@@ -72,6 +72,9 @@ pub struct DocumentsResult {
     pub confirmed_writes: usize,
     /// Writes whose outcome stayed unknown (info, or a task not succeeded).
     pub uncertain_writes: usize,
+    /// Acknowledged writes whose task had not finished when the harness
+    /// stopped waiting, with a few of their uids.
+    pub unfinished_tasks: Anomaly,
     pub anomalies: BTreeMap<&'static str, Anomaly>,
 }
 
@@ -125,6 +128,15 @@ pub fn acceptable(
 
 pub fn check_documents(history: &[Op], read: &FinalRead) -> DocumentsResult {
     let (expected, confirmed, uncertain) = acceptable(history, &read.tasks);
+    let mut unfinished = Anomaly::default();
+    for op in history.iter().filter(|o| o.kind == OpType::Ok) {
+        if let Some(t) = op.value["task"].as_u64() {
+            let status = read.tasks.get(&t).map_or("unknown", String::as_str);
+            if !matches!(status, "succeeded" | "failed" | "canceled") {
+                unfinished.add(format!("task {t} ({status})"));
+            }
+        }
+    }
     let mut anomalies: BTreeMap<&'static str, Anomaly> = BTreeMap::new();
     let mut note = |kind: &'static str, what: String| anomalies.entry(kind).or_default().add(what);
 
@@ -203,6 +215,7 @@ pub fn check_documents(history: &[Op], read: &FinalRead) -> DocumentsResult {
         documents: expected.len(),
         confirmed_writes: confirmed,
         uncertain_writes: uncertain,
+        unfinished_tasks: unfinished,
         anomalies,
     }
 }

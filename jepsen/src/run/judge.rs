@@ -48,6 +48,7 @@ pub async fn judge(
 ) -> (Verdict, BTreeMap<String, Value>) {
     let mut results = BTreeMap::new();
     for w in &plan.workloads {
+        let started = std::time::Instant::now();
         let (v, detail) = match w {
             Workload::Register => {
                 let mine: Vec<Op> = ops.iter().filter(|o| is_register(o)).cloned().collect();
@@ -78,6 +79,11 @@ pub async fn judge(
                 with_verdict(r.verdict, &r)
             }
         };
+        tracing::info!(
+            "{w}: {} (judged in {:?})",
+            verdict_name(v),
+            started.elapsed()
+        );
         results.insert(w.name().to_string(), (v, detail));
     }
     let crashed = db.crashed();

@@ -18,6 +18,9 @@ use crate::state::commands::{
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
 const MAX_LIST: u32 = 1000;
+/// How often a watch proves it is current: a member cut off from the leader
+/// ends its watches instead of leaving routers on a map that no longer moves.
+pub const WATCH_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct RouterService {
     app: App,
@@ -38,6 +41,18 @@ struct Sent {
 }
 
 impl Sent {
+    /// An event that changes nothing: the stream is alive and current.
+    fn heartbeat(&self, s: &ClusterState, applied: u64) -> ShardMapEvent {
+        ShardMapEvent {
+            full: false,
+            changed: vec![],
+            deleted: vec![],
+            nodes: vec![],
+            applied_index: applied,
+            epoch: s.last_epoch.0,
+        }
+    }
+
     /// The event that brings a watcher from what it was sent to `s`, if any.
     fn diff(&mut self, s: &ClusterState, full: bool, applied: u64) -> Option<ShardMapEvent> {
         let changed: Vec<ShardMap> = s
@@ -207,6 +222,7 @@ impl Router for RouterService {
         // The first event is linearizable: a router never starts from a map
         // older than one already committed when it connected.
         self.app.read_barrier().await?;
+        let app = self.app.clone();
         let state = self.app.state.clone();
         let mut changes = state.subscribe();
         let shutdown = self.shutdown.clone();
@@ -214,6 +230,8 @@ impl Router for RouterService {
         tokio::spawn(async move {
             let mut sent = Sent::default();
             let mut full = true;
+            let mut beat = tokio::time::interval(WATCH_HEARTBEAT);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let applied = *changes.borrow_and_update();
                 let event = state.read(|s| sent.diff(s, full, applied));
@@ -225,6 +243,20 @@ impl Router for RouterService {
                 }
                 tokio::select! {
                     r = changes.changed() => if r.is_err() { break },
+                    _ = beat.tick() => {
+                        // Still in touch with a quorum? Then say so (an event
+                        // with no changes); if not, end the watch so the
+                        // router follows another member.
+                        let current = tokio::time::timeout(WATCH_HEARTBEAT * 2, app.read_barrier()).await;
+                        if !matches!(current, Ok(Ok(()))) {
+                            let _ = tx.send(Err(Status::unavailable("this coordinator lost touch with the leader: follow another"))).await;
+                            break;
+                        }
+                        let ev = state.read(|s| sent.heartbeat(s, *changes.borrow()));
+                        if tx.send(Ok(ev)).await.is_err() {
+                            break;
+                        }
+                    }
                     _ = tx.closed() => break,
                     _ = shutdown.cancelled() => {
                         let _ = tx.send(Err(Status::unavailable("coordinator shutting down: reconnect to another"))).await;
