@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand};
     about = "Partition-testing harness for Miroir: runs a real cluster in network namespaces, \
              injects faults on a seeded schedule, records every client operation and judges the history.",
     after_help = "Exit codes: 0 every workload valid, 1 some workload invalid, 2 a checker gave up \
-                  (unknown), 3 the harness itself failed.\n\nNeeds root (ip netns, iptables, tc)."
+                  (unknown), 3 the harness itself failed or was misused, 130 interrupted.\n\n\
+                  Needs root (ip netns, iptables, tc). See docs/jepsen.md."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,7 +49,7 @@ pub struct RunArgs {
     /// Where run folders go.
     #[arg(long, default_value = "jepsen/store")]
     pub store: PathBuf,
-    /// Voting coordinators (3 or 5).
+    /// Voting coordinators (3 to 7).
     #[arg(long, default_value_t = 3)]
     pub coordinators: u64,
     #[arg(long, default_value_t = 2)]

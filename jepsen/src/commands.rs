@@ -32,11 +32,22 @@ pub fn run(args: RunArgs) -> i32 {
             return HARNESS_FAILED;
         }
     };
+    if let Err(e) = crate::net::require_root() {
+        eprintln!("error: {e:#}");
+        return HARNESS_FAILED;
+    }
+    let _lock = match crate::lock::RunLock::acquire() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return HARNESS_FAILED;
+        }
+    };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let outcome = rt.block_on(async {
         tokio::select! {
             r = run::run(&plan) => Some(r),
-            _ = tokio::signal::ctrl_c() => None,
+            _ = stop_signal() => None,
         }
     });
     // Everything the run started is gone by now (dropped with its future),
@@ -67,14 +78,56 @@ pub fn run(args: RunArgs) -> i32 {
         println!("report: {}", outcome.dir.join("report.html").display());
     }
     if expect_invalid {
-        // The suite's own test: the unsafe switch must be caught.
-        return match outcome.verdict {
-            Verdict::Invalid => VALID,
-            Verdict::Valid => INVALID,
-            Verdict::Unknown => UNKNOWN,
+        // The suite's own test: each unsafe switch must be caught by the
+        // workload that checks the mechanism it removes, not by anything else.
+        let verdict_of = |w: &str| {
+            outcome
+                .summary
+                .results
+                .get(w)
+                .map(crate::report::result_verdict)
+        };
+        if plan.switches.is_empty() {
+            eprintln!("--expect-invalid needs an --unsafe switch");
+            return HARNESS_FAILED;
+        }
+        let (mut missed, mut undecided) = (false, false);
+        for s in &plan.switches {
+            let w = s.caught_by().name();
+            match verdict_of(w) {
+                Some("invalid") => println!("the {s} switch was caught by {w}"),
+                Some("unknown") => undecided = true,
+                other => {
+                    eprintln!(
+                        "the {s} switch was not caught: {w} is {}",
+                        other.unwrap_or("not run")
+                    );
+                    missed = true;
+                }
+            }
+        }
+        return if missed {
+            INVALID
+        } else if undecided {
+            UNKNOWN
+        } else {
+            VALID
         };
     }
     code(outcome.verdict)
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: each ends the run the same way, with every
+/// host and process removed.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
 }
 
 pub fn check(args: CheckArgs) -> i32 {
@@ -143,6 +196,13 @@ fn read_history(text: &str) -> Result<Vec<history::Op>, String> {
 }
 
 pub fn cleanup() -> i32 {
+    let _lock = match crate::lock::RunLock::acquire() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return HARNESS_FAILED;
+        }
+    };
     Net::remove_leftovers();
     println!("removed any mj-* namespaces, links and their processes");
     VALID

@@ -137,9 +137,9 @@ pub fn to_jsonl(ops: &[Op]) -> String {
 pub struct FaultEvent {
     /// Nanoseconds since the run started.
     pub time: u64,
-    /// `start` or `stop`.
+    /// `start`, `stop`, or `undo-failed` (the stop could not undo everything).
     pub phase: String,
-    /// The nemesis, e.g. `partition-majority`, `kill`, `pause`, `netem`, `membership`.
+    /// The nemesis, e.g. `partition-halves`, `kill`, `pause`, `netem`, `membership`.
     pub nemesis: String,
     /// What it did, e.g. `[c1 c2] | [c3 r1 n1]` or `kill -9 c2`.
     pub detail: String,

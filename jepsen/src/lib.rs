@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod db;
 pub mod history;
+pub mod lock;
 pub mod nemesis;
 pub mod net;
 pub mod report;

@@ -16,8 +16,9 @@ use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{ShardMapEvent, WatchShardMapsRequest};
 
 /// A watch that brings nothing for this long (coordinators send a heartbeat
-/// every second) is dropped for another coordinator.
-const WATCH_SILENCE: Duration = Duration::from_secs(3);
+/// every second, each after a read barrier of at most a second) is dropped
+/// for another coordinator.
+const WATCH_SILENCE: Duration = Duration::from_secs(5);
 
 /// An event that only says the stream is alive.
 fn is_heartbeat(ev: &ShardMapEvent) -> bool {
@@ -149,7 +150,8 @@ impl ControlPlane {
                         _ = shutdown.cancelled() => return,
                     };
                     match msg {
-                        Ok(Some(ev)) if is_heartbeat(&ev) && ev.epoch <= cache.snapshot().epoch => {
+                        // Liveness only: never take an epoch from a heartbeat.
+                        Ok(Some(ev)) if is_heartbeat(&ev) => {
                             backoff = Duration::from_millis(50);
                         }
                         Ok(Some(ev)) => {

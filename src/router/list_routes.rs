@@ -51,11 +51,25 @@ fn by_id(a: &Value, b: &Value, pk: &str) -> Ordering {
     }
 }
 
-/// One fetch over every shard: each node asked for the whole window of its
-/// shards, merged in primary-key order, then the client's window taken.
+/// Up to this many matching documents, a listing comes in primary-key order
+/// (every node is read to the end); beyond it, node by node, each node in its
+/// own order, so that a page never costs more than its window on each node.
+/// Either way consecutive pages neither overlap nor skip.
+pub const SORTED_UP_TO: u64 = 1000;
+
+/// One node's part of a listing: its documents from the start of its
+/// shards' order, and how many it holds in all.
+struct Part {
+    docs: Vec<Value>,
+    total: u64,
+}
+
+/// One fetch over every shard, then the client's window taken: see
+/// [`SORTED_UP_TO`] for the order.
 async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Value, Response> {
     let offset = client.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
     let limit = client.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
+    let window = offset.saturating_add(limit);
     let t = s.cache.snapshot();
     let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], None)
         .ok_or_else(|| MeiliError::index_not_found(uid).into_response())?;
@@ -73,49 +87,54 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
             f.push(Value::from(pk.clone()));
         }
     }
-    let calls = plan.nodes.iter().map(|(node, shards)| {
+    // Nodes in a fixed order (the plan's), so that every page agrees.
+    let nodes: Vec<(String, Vec<crate::state::ShardId>)> = plan
+        .nodes
+        .iter()
+        .map(|(n, shards)| (t.nodes[n].address.clone(), shards.clone()))
+        .collect();
+    let ask = |i: usize, count: usize| {
+        let (base, shards) = &nodes[i];
         let mut body = client.clone();
         body.insert("offset".into(), json!(0));
-        body.insert("limit".into(), json!(offset + limit));
+        body.insert("limit".into(), json!(count));
         body.insert("filter".into(), with_shards(client.get("filter"), shards));
         if let Some(f) = &fields {
             body.insert("fields".into(), f.clone());
         }
-        let base = t.nodes[node].address.clone();
         let path = format!("/indexes/{uid}/documents/fetch");
         async move {
-            s.nodes
-                .call(&base, Method::POST, &path, Some(&Value::Object(body)))
-                .await
+            let v = s
+                .nodes
+                .call(base, Method::POST, &path, Some(&Value::Object(body)))
+                .await;
+            part(v, uid)
         }
-    });
-    let mut docs = vec![];
-    let mut total = 0;
-    for r in join_all(calls).await {
-        match r {
-            Ok(mut v) => {
-                total += v["total"].as_u64().unwrap_or(0);
-                if let Some(Value::Array(d)) = v.get_mut("results").map(Value::take) {
-                    docs.extend(d);
-                }
-            }
-            Err(super::nodes::NodeError::Refused { status, body }) => {
-                let status = axum::http::StatusCode::from_u16(status)
-                    .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
-                return Err((status, Json(body)).into_response());
-            }
-            Err(_) => return Err(unavailable(uid).into_response()),
-        }
+    };
+    let mut parts = vec![];
+    for p in join_all((0..nodes.len()).map(|i| ask(i, window))).await {
+        parts.push(p?);
     }
-    docs.sort_by(|a, b| by_id(a, b, &pk));
+    let total: u64 = parts.iter().map(|p| p.total).sum();
+    let docs: Vec<Value> = if total <= SORTED_UP_TO {
+        // Small enough to sort whole: read the rest of any node cut short.
+        for (i, p) in parts.iter_mut().enumerate() {
+            if (p.docs.len() as u64) < p.total {
+                *p = ask(i, p.total as usize).await?;
+            }
+        }
+        let mut all: Vec<Value> = parts.into_iter().flat_map(|p| p.docs).collect();
+        all.sort_by(|a, b| by_id(a, b, &pk));
+        all.into_iter().skip(offset).take(limit).collect()
+    } else {
+        node_by_node(parts, offset, window)
+    };
     let wanted_pk = match client.get("fields") {
         Some(Value::Array(f)) => f.iter().any(|v| v == "*" || *v == pk),
         _ => true,
     };
     let results: Vec<Value> = docs
         .into_iter()
-        .skip(offset)
-        .take(limit)
         .map(|mut d| {
             strip_reserved(&mut d, false);
             if !wanted_pk {
@@ -125,6 +144,45 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
         })
         .collect();
     Ok(json!({"results": results, "offset": offset, "limit": limit, "total": total}))
+}
+
+/// A node's answer as a [`Part`], or the error to give the client (the
+/// same `Response` error as the routes around it).
+#[allow(clippy::result_large_err)]
+fn part(r: Result<Value, super::nodes::NodeError>, uid: &str) -> Result<Part, Response> {
+    match r {
+        Ok(mut v) => Ok(Part {
+            total: v["total"].as_u64().unwrap_or(0),
+            docs: match v.get_mut("results").map(Value::take) {
+                Some(Value::Array(d)) => d,
+                _ => vec![],
+            },
+        }),
+        Err(super::nodes::NodeError::Refused { status, body }) => {
+            let status = axum::http::StatusCode::from_u16(status)
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+            Err((status, Json(body)).into_response())
+        }
+        Err(_) => Err(unavailable(uid).into_response()),
+    }
+}
+
+/// The window `[offset, window)` of the listing that puts each node's
+/// documents after the previous node's. Each part holds its node's first
+/// `window` documents, which covers whatever of it falls in the window.
+fn node_by_node(parts: Vec<Part>, offset: usize, window: usize) -> Vec<Value> {
+    let mut out = vec![];
+    let mut start = 0usize;
+    for p in parts {
+        let total = p.total as usize;
+        if start < window && offset < start + total {
+            let from = offset.saturating_sub(start);
+            let to = (window - start).min(total).min(p.docs.len());
+            out.extend(p.docs.into_iter().take(to).skip(from));
+        }
+        start += total;
+    }
+    out
 }
 
 async fn fetch_documents(
@@ -317,5 +375,44 @@ pub(super) async fn shown(w: &super::writes::Writer<'_>, t: &crate::pb::v1::Task
     match t.status.as_str() {
         "succeeded" | "failed" | "canceled" => view(t),
         _ => lookup(w, t.uid).await.unwrap_or_else(|_| view(t)),
+    }
+}
+
+#[cfg(test)]
+mod paging_tests {
+    use super::*;
+
+    /// Pages of any size over nodes of any sizes list every document once,
+    /// in node order.
+    #[test]
+    fn node_by_node_pages_neither_overlap_nor_skip() {
+        let sizes = [5usize, 0, 7, 3, 1];
+        let all: Vec<Value> = sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(n, &k)| (0..k).map(move |i| json!(format!("n{n}-{i}"))))
+            .collect();
+        for page in 1..=9 {
+            let mut listed = vec![];
+            let mut offset = 0;
+            while offset < all.len() + page {
+                let window = offset + page;
+                let parts = sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &k)| Part {
+                        docs: (0..k.min(window))
+                            .map(|i| json!(format!("n{n}-{i}")))
+                            .collect(),
+                        total: k as u64,
+                    })
+                    .collect();
+                let got = node_by_node(parts, offset, window);
+                assert!(got.len() <= page);
+                listed.extend(got);
+                offset += page;
+            }
+            assert_eq!(listed, all, "pages of {page}");
+        }
     }
 }

@@ -6,7 +6,12 @@
 //! - every replica group holds the same answer (none *divergent*): a client
 //!   reads from any group;
 //! - a listing never shows a document twice (*duplicated*), nor one no client
-//!   wrote (*unwritten*).
+//!   wrote (*unwritten*), and shows every document as the writes left it
+//!   (none *misreported*);
+//! - the task of every acknowledged write succeeds (none *failed-task*; the
+//!   workload only sends valid documents). A task still unfinished when the
+//!   harness stops waiting makes the verdict unknown, as does a run with no
+//!   confirmed write at all.
 //!
 //! Operations on one document come from one client, one at a time, so a
 //! document's acceptable final states are: the state its last certain write
@@ -129,16 +134,24 @@ pub fn acceptable(
 pub fn check_documents(history: &[Op], read: &FinalRead) -> DocumentsResult {
     let (expected, confirmed, uncertain) = acceptable(history, &read.tasks);
     let mut unfinished = Anomaly::default();
+    let mut anomalies: BTreeMap<&'static str, Anomaly> = BTreeMap::new();
+    let mut note = |kind: &'static str, what: String| anomalies.entry(kind).or_default().add(what);
     for op in history.iter().filter(|o| o.kind == OpType::Ok) {
         if let Some(t) = op.value["task"].as_u64() {
-            let status = read.tasks.get(&t).map_or("unknown", String::as_str);
-            if !matches!(status, "succeeded" | "failed" | "canceled") {
-                unfinished.add(format!("task {t} ({status})"));
+            let id = op.key.as_deref().unwrap_or("?");
+            match read.tasks.get(&t).map_or("unknown", String::as_str) {
+                "succeeded" => {}
+                "failed" | "canceled" => note(
+                    "failed-task",
+                    format!(
+                        "task {t} of an acknowledged {} of {id} did not succeed",
+                        op.f
+                    ),
+                ),
+                status => unfinished.add(format!("task {t} of {id} ({status})")),
             }
         }
     }
-    let mut anomalies: BTreeMap<&'static str, Anomaly> = BTreeMap::new();
-    let mut note = |kind: &'static str, what: String| anomalies.entry(kind).or_default().add(what);
 
     // Each group's versions of each document (several copies per group
     // when RF > 1; they must all be acceptable).
@@ -189,12 +202,12 @@ pub fn check_documents(history: &[Op], read: &FinalRead) -> DocumentsResult {
         }
     }
     for (router, listing) in &read.listings {
-        let mut seen = BTreeSet::new();
+        let mut seen: BTreeMap<String, u64> = BTreeMap::new();
         for d in listing {
             let Some((id, v)) = doc_version(d) else {
                 continue;
             };
-            if !seen.insert(id.clone()) {
+            if seen.insert(id.clone(), v).is_some() {
                 note("duplicated", format!("{id} listed twice by {router}"));
             }
             if !expected.contains_key(&id) {
@@ -204,11 +217,26 @@ pub fn check_documents(history: &[Op], read: &FinalRead) -> DocumentsResult {
                 );
             }
         }
+        // What a client reading the listing sees must be acceptable too.
+        for (id, ok) in &expected {
+            let shown = seen
+                .get(id)
+                .map_or(DocState::Absent, |v| DocState::Present(*v));
+            if !ok.contains(&shown) {
+                note(
+                    "misreported",
+                    format!("{router}'s listing shows {id} as {shown:?}, expected one of {ok:?}"),
+                );
+            }
+        }
     }
-    let verdict = if anomalies.is_empty() {
-        Verdict::Valid
-    } else {
+    let verdict = if !anomalies.is_empty() {
         Verdict::Invalid
+    } else if unfinished.count > 0 || confirmed == 0 {
+        // Not judged: writes whose fate is still open, or nothing confirmed.
+        Verdict::Unknown
+    } else {
+        Verdict::Valid
     };
     DocumentsResult {
         verdict,
@@ -311,8 +339,11 @@ mod tests {
         );
         assert_eq!(kinds(&r), ["unwritten"]);
         let mut twice = read(vec![vec![a2.clone()], vec![a2.clone()]]);
-        twice.listings = vec![("r1".into(), vec![a2.clone(), a2])];
+        twice.listings = vec![("r1".into(), vec![a2.clone(), a2.clone()])];
         assert_eq!(kinds(&check_documents(&h, &twice)), ["duplicated"]);
+        let mut short = read(vec![vec![a2.clone()], vec![a2]]);
+        short.listings = vec![("r1".into(), vec![])];
+        assert_eq!(kinds(&check_documents(&h, &short)), ["misreported"]);
     }
 
     #[test]
@@ -330,15 +361,25 @@ mod tests {
     }
 
     #[test]
-    fn a_write_whose_task_failed_is_uncertain() {
+    fn a_failed_or_unfinished_task_is_not_a_pass() {
         let h = history();
-        let mut rd = read(vec![
-            vec![json!({"id": "a", "v": 1})],
-            vec![json!({"id": "a", "v": 1})],
-        ]);
+        let a1 = json!({"id": "a", "v": 1});
+        let mut rd = read(vec![vec![a1.clone()], vec![a1.clone()]]);
         rd.tasks.insert(2, "failed".into());
         let r = check_documents(&h, &rd);
-        assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.anomalies);
+        // The document may hold either version, but the task must not fail.
+        assert_eq!(kinds(&r), ["failed-task"]);
         assert_eq!(r.uncertain_writes, 1);
+        let mut rd = read(vec![vec![a1.clone()], vec![a1]]);
+        rd.tasks.insert(2, "processing".into());
+        let r = check_documents(&h, &rd);
+        assert_eq!(r.verdict, Verdict::Unknown, "{:?}", r.anomalies);
+        assert_eq!(r.unfinished_tasks.count, 1);
+    }
+
+    #[test]
+    fn a_run_with_nothing_confirmed_is_not_judged() {
+        let r = check_documents(&[], &read(vec![vec![], vec![]]));
+        assert_eq!(r.verdict, Verdict::Unknown);
     }
 }

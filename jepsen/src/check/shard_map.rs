@@ -91,12 +91,17 @@ pub fn check_shard_map(history: &[Op], seen: &BTreeMap<u64, u64>, bound_ns: u64)
             }
         }
     }
+    let verdict = if !anomalies.is_empty() {
+        Verdict::Invalid
+    } else if writes.is_empty() || seen.len() < 2 {
+        // No write reported an epoch, or the epoch never moved: nothing was
+        // actually checked.
+        Verdict::Unknown
+    } else {
+        Verdict::Valid
+    };
     ShardMapResult {
-        verdict: if anomalies.is_empty() {
-            Verdict::Valid
-        } else {
-            Verdict::Invalid
-        },
+        verdict,
         writes_checked: writes.len(),
         epochs_seen: seen.len(),
         writes_under_superseded_epoch: superseded,
@@ -154,6 +159,11 @@ mod tests {
     fn a_router_going_back_in_epoch_is_caught_but_overlapping_writes_are_not() {
         let seen = BTreeMap::new();
         let overlap = history(&[write("r1", S, 3 * S, 7), write("r1", 2 * S, 4 * S, 6)]);
+        assert_eq!(
+            check_shard_map(&overlap, &seen, S).verdict,
+            Verdict::Unknown
+        );
+        let seen = BTreeMap::from([(6, 0), (7, 10 * S)]);
         assert_eq!(check_shard_map(&overlap, &seen, S).verdict, Verdict::Valid);
         let back = history(&[write("r1", S, 2 * S, 7), write("r1", 3 * S, 4 * S, 6)]);
         let r = check_shard_map(&back, &seen, S);
@@ -164,5 +174,7 @@ mod tests {
         // Another router may well be behind.
         let other = history(&[write("r1", S, 2 * S, 7), write("r2", 3 * S, 4 * S, 6)]);
         assert_eq!(check_shard_map(&other, &seen, S).verdict, Verdict::Valid);
+        // No write with an epoch: nothing was checked.
+        assert_eq!(check_shard_map(&[], &seen, S).verdict, Verdict::Unknown);
     }
 }

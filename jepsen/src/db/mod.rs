@@ -66,6 +66,19 @@ impl Layout {
     }
 }
 
+/// Fails when a binary a run starts is not in `bin_dir`.
+pub fn check_binaries(bin_dir: &Path) -> Result<()> {
+    for bin in ["miroir-coordinator", "miroir-router", "miroir-devnode"] {
+        if !bin_dir.join(bin).exists() {
+            bail!(
+                "{} is missing: build the binaries first (`cargo build --bins --workspace`)",
+                bin_dir.join(bin).display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Coordinator id from a host name (`c3` -> 3).
 pub fn coordinator_id(name: &str) -> Option<u64> {
     name.strip_prefix('c')?.parse().ok()
@@ -81,14 +94,7 @@ pub struct Db {
 impl Db {
     /// Prepares every process (none started yet); `dir` gets data and logs.
     pub fn new(layout: Layout, net: &Net, bin_dir: &Path, dir: &Path) -> Result<Db> {
-        for bin in ["miroir-coordinator", "miroir-router", "miroir-devnode"] {
-            if !bin_dir.join(bin).exists() {
-                bail!(
-                    "{} is missing: build the binaries first (`cargo build --bins --workspace`)",
-                    bin_dir.join(bin).display()
-                );
-            }
-        }
+        check_binaries(bin_dir)?;
         let mut db = Db {
             layout,
             bin_dir: bin_dir.to_path_buf(),
@@ -201,13 +207,18 @@ impl Db {
         for name in self.layout.router_names() {
             self.start(&name)?;
         }
+        self.await_routers(Duration::from_secs(30)).await
+    }
+
+    /// Waits until every router answers `/health`.
+    pub async fn await_routers(&self, within: Duration) -> Result<()> {
         let http = reqwest::Client::new();
+        let deadline = Instant::now() + within;
         for name in self.layout.router_names() {
             let url = format!("{}/health", self.http_url(&name));
-            let deadline = Instant::now() + Duration::from_secs(30);
             while http.get(&url).send().await.is_err() {
                 if Instant::now() > deadline {
-                    bail!("router {name} did not answer {url} within 30 s");
+                    bail!("router {name} did not answer {url} within {within:?}");
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

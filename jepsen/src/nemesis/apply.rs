@@ -80,11 +80,11 @@ impl Nemesis {
             self.note("start", w.kind.name(), &detail);
             sleep_until(start + w.at + w.lasts).await;
             let end = self.end(active).await;
-            let detail = match end {
-                Ok(()) => detail,
-                Err(e) => format!("{detail}; undo failed: {e:#}"),
-            };
             self.note("stop", w.kind.name(), &detail);
+            if let Err(e) = end {
+                // Its own event, so the window above still closes in the plot.
+                self.note("undo-failed", w.kind.name(), &format!("{detail}: {e:#}"));
+            }
         }
         Ok(())
     }
@@ -125,11 +125,11 @@ impl Nemesis {
         match w.kind {
             Kind::PartitionOne => {
                 let h = pick(&all)?;
-                self.cut_off(&h, &all).map(|d| (Active::Partition, d))
+                self.cut_off(&h).map(|d| (Active::Partition, d))
             }
             Kind::PartitionLeader => {
                 let l = self.db.await_leader(Duration::from_secs(3)).await?;
-                self.cut_off(&format!("c{l}"), &all)
+                self.cut_off(&format!("c{l}"))
                     .map(|d| (Active::Partition, d))
             }
             Kind::PartitionHalves => {
@@ -219,8 +219,16 @@ impl Nemesis {
         }
     }
 
-    fn cut_off(&self, h: &str, all: &[String]) -> Result<String> {
-        let rest: Vec<String> = all.iter().filter(|x| *x != h).cloned().collect();
+    /// Cuts `h` off from every other host (targeted or not: only `h` is
+    /// touched by the fault).
+    fn cut_off(&self, h: &str) -> Result<String> {
+        let rest: Vec<String> = self
+            .net
+            .hosts()
+            .iter()
+            .map(|x| x.name.clone())
+            .filter(|x| x != h)
+            .collect();
         let mut g = Grudge::default();
         g.cut(&[h.to_string()], &rest);
         firewall::partition(&self.net, &g)?;

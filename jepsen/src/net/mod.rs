@@ -48,7 +48,7 @@ pub(crate) fn sh(program: &str, args: &[&str]) -> Result<String> {
     let out = Command::new(program)
         .args(args)
         .output()
-        .with_context(|| format!("cannot run {program}: is it installed? (`make jepsen-deps`)"))?;
+        .with_context(|| format!("cannot run {program}: is it installed? (`make deps-jepsen`)"))?;
     if !out.status.success() {
         bail!(
             "{program} {} failed: {}",
@@ -67,13 +67,20 @@ pub(crate) fn in_ns(host: &Host, program: &str, args: &[&str]) -> Result<String>
     sh("ip", &all)
 }
 
+/// Namespaces and iptables rules need root.
+pub fn require_root() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the partition suite needs root (network namespaces, iptables)");
+    }
+    Ok(())
+}
+
 impl Net {
     /// Creates the bridge and one host per name, after removing whatever an
     /// earlier run left behind.
     pub fn create(names: &[&str]) -> Result<Net> {
-        if unsafe { libc::geteuid() } != 0 {
-            bail!("the partition suite needs root (network namespaces, iptables)");
-        }
+        require_root()?;
         Self::remove_leftovers();
         sh("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
         sh(

@@ -1,8 +1,9 @@
 //! Slow and lossy links. With `tc netem` (when the kernel has it) a host's
 //! outgoing packets are delayed and dropped. Kernels built without netem (as
 //! in some micro-VMs) get the nearest thing that needs no module: loss from
-//! iptables' statistic match, and delay from a token-bucket rate limit (`tbf`),
-//! which makes every burst queue. The timeline says which one ran.
+//! iptables' statistic match, and delay from a token-bucket rate limit (`tbf`)
+//! whose queue delays traffic under load by up to the fault's delay. The
+//! timeline says which one ran.
 
 use anyhow::Result;
 
@@ -48,32 +49,24 @@ pub fn degrade(host: &Host, fault: LinkFault, netem: bool) -> Result<String> {
         )?;
         return Ok(format!("netem delay {d}±{j} loss {loss} on {}", host.name));
     }
-    // Without netem: roughly one MTU-sized packet per `delay_ms` gets through
-    // at once; the rest wait in the bucket (up to a second) or are dropped.
-    let rate_kbit = (1500 * 8 / fault.delay_ms.max(1)).max(64);
+    // Without netem: a narrow link (2 Mbit/s) whose queue holds packets up
+    // to `delay_ms` before dropping them, so traffic under load is delayed
+    // by up to that much, and bursts beyond it are lost.
+    let rate = "2mbit";
+    let latency = format!("{}ms", fault.delay_ms.max(1));
     in_ns(
         host,
         "tc",
         &[
-            "qdisc",
-            "replace",
-            "dev",
-            "eth0",
-            "root",
-            "tbf",
-            "rate",
-            &format!("{rate_kbit}kbit"),
-            "burst",
-            "3000",
-            "latency",
-            "1000ms",
+            "qdisc", "replace", "dev", "eth0", "root", "tbf", "rate", rate, "burst", "16kb",
+            "latency", &latency,
         ],
     )?;
     if fault.loss > 0.0 {
         firewall::lossy(host, fault.loss)?;
     }
     Ok(format!(
-        "tbf rate {rate_kbit}kbit (netem unavailable), iptables loss {:.1}% on {}",
+        "tbf rate {rate} queueing up to {latency} (netem unavailable), iptables loss {:.1}% on {}",
         fault.loss * 100.0,
         host.name
     ))

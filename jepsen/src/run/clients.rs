@@ -23,10 +23,14 @@ pub struct Load {
 impl Load {
     /// Waits for every client to reach the end of the run; returns when the
     /// harness saw each epoch committed.
-    pub async fn finish(mut self) -> BTreeMap<u64, u64> {
-        while self.tasks.join_next().await.is_some() {}
+    /// A client that panicked is a harness bug: the run fails rather than
+    /// judging a history with a hole in it.
+    pub async fn finish(mut self) -> Result<BTreeMap<u64, u64>> {
+        while let Some(r) = self.tasks.join_next().await {
+            r.map_err(|e| anyhow::anyhow!("a client task failed: {e}"))?;
+        }
         let seen = self.seen.lock().expect("seen").clone();
-        seen
+        Ok(seen)
     }
 }
 

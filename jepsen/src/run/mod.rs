@@ -74,12 +74,16 @@ async fn set_lease(db: &Db, lease_ms: u64) -> Result<()> {
 /// returns, whether it succeeded or not (they are owned by values dropped
 /// here, processes before hosts).
 pub async fn run(plan: &Plan) -> Result<Outcome> {
+    // Checked before the run folder exists, so a refused run leaves none.
+    crate::net::require_root()?;
+    let bins = bin_dir(&plan.args)?;
+    crate::db::check_binaries(&bins)?;
     let dir = run_dir(&plan.args.store, plan.seed)?;
     let layout = plan.layout();
     let targets = plan.fault_targets(&layout)?;
     let names = layout.host_names();
     let net = Net::create(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let db = Db::new(layout, &net, &bin_dir(&plan.args)?, &dir)?;
+    let db = Db::new(layout, &net, &bins, &dir)?;
     let started_at = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let start = Instant::now();
     let history = Recorder::new(start);
@@ -97,7 +101,7 @@ pub async fn run(plan: &Plan) -> Result<Outcome> {
     let load_start = Instant::now();
     let load = clients::start(plan, &nemesis.db, &history, load_start + length).await?;
     nemesis.run(&windows, load_start).await?;
-    let seen = load.finish().await;
+    let seen = load.finish().await?;
     nemesis.heal_all().await?;
 
     let ops = history.snapshot();

@@ -30,6 +30,16 @@ impl Plan {
             .map(|s| s.parse::<Unsafe>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::msg)?;
+        for (flag, n) in [
+            ("--routers", args.routers),
+            ("--groups", args.groups as u64),
+            ("--nodes-per-group", args.nodes_per_group as u64),
+            ("--clients", args.clients as u64),
+        ] {
+            if !(1..=16).contains(&n) {
+                bail!("{flag} must be 1 to 16");
+            }
+        }
         if !(3..=7).contains(&args.coordinators) {
             bail!("--coordinators must be 3 to 7");
         }
@@ -139,4 +149,69 @@ fn names<T: std::fmt::Display>(xs: &[T]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> Result<Plan> {
+        let cli = crate::cli::Cli::try_parse_from(
+            ["miroir-jepsen", "run"].iter().chain(args.iter()).copied(),
+        )
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        match cli.command {
+            crate::cli::Cmd::Run(a) => Plan::from_args(a),
+            _ => unreachable!("a run command"),
+        }
+    }
+
+    #[test]
+    fn defaults_make_a_valid_plan_with_a_seed() {
+        let p = plan(&[]).unwrap();
+        assert_eq!(p.workloads, Workload::ALL.to_vec());
+        assert_eq!(p.nemeses, Kind::ALL.to_vec());
+        assert!(p.switches.is_empty());
+        let p = plan(&["--seed", "7"]).unwrap();
+        assert!(p.command().contains("--seed 7"), "{}", p.command());
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_a_reason() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--workload", "bank"], "unknown workload `bank`"),
+            (&["--nemesis", "flood"], "unknown nemesis `flood`"),
+            (&["--unsafe", "yolo"], "unknown unsafe switch `yolo`"),
+            (&["--coordinators", "2"], "3 to 7"),
+            (&["--time-limit", "1"], "at least 5"),
+            (&["--lease-ms", "100"], "500 to 60000"),
+            (&["--routers", "0"], "--routers must be 1 to 16"),
+            (&["--clients", "0"], "--clients must be 1 to 16"),
+        ];
+        for (args, want) in cases {
+            let e = plan(args).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(want), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn fault_hosts_take_roles_and_names() {
+        let p = plan(&["--fault-hosts", "routers,c2", "--nemesis", "membership"]).unwrap();
+        let layout = p.layout();
+        assert_eq!(layout.spare_coordinators, 1);
+        assert_eq!(p.fault_targets(&layout).unwrap(), ["c2", "r1", "r2"]);
+        let p = plan(&["--fault-hosts", "x9"]).unwrap();
+        let e = p.fault_targets(&p.layout()).unwrap_err().to_string();
+        assert!(e.contains("x9"), "{e}");
+    }
+
+    #[test]
+    fn unsafe_switches_reach_the_right_processes() {
+        let p = plan(&["--unsafe", "stale-reads", "--unsafe", "ignore-lease"]).unwrap();
+        let l = p.layout();
+        assert!(l.extra["coordinator"].contains(&"--unsafe-local-reads".to_string()));
+        assert!(l.extra["router"].contains(&"--unsafe-ignore-lease".to_string()));
+        assert!(!l.extra.contains_key("devnode"));
+    }
 }

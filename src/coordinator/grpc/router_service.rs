@@ -38,18 +38,22 @@ impl RouterService {
 struct Sent {
     epochs: BTreeMap<IndexUid, Epoch>,
     topology: Option<u64>,
+    /// The cluster epoch of the last event sent.
+    epoch: u64,
 }
 
 impl Sent {
-    /// An event that changes nothing: the stream is alive and current.
-    fn heartbeat(&self, s: &ClusterState, applied: u64) -> ShardMapEvent {
+    /// An event that changes nothing: the stream is alive and current. It
+    /// repeats the epoch already sent, never a newer one, so that a router
+    /// cannot learn of an epoch before the maps that come with it.
+    fn heartbeat(&self, applied: u64) -> ShardMapEvent {
         ShardMapEvent {
             full: false,
             changed: vec![],
             deleted: vec![],
             nodes: vec![],
             applied_index: applied,
-            epoch: s.last_epoch.0,
+            epoch: self.epoch,
         }
     }
 
@@ -77,6 +81,7 @@ impl Sent {
             .map(|m| (m.index.clone(), m.epoch))
             .collect();
         self.topology = Some(s.topology_version);
+        self.epoch = s.last_epoch.0;
         Some(ShardMapEvent {
             full,
             changed,
@@ -230,7 +235,10 @@ impl Router for RouterService {
         tokio::spawn(async move {
             let mut sent = Sent::default();
             let mut full = true;
-            let mut beat = tokio::time::interval(WATCH_HEARTBEAT);
+            let mut beat = tokio::time::interval_at(
+                tokio::time::Instant::now() + WATCH_HEARTBEAT,
+                WATCH_HEARTBEAT,
+            );
             beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let applied = *changes.borrow_and_update();
@@ -247,12 +255,16 @@ impl Router for RouterService {
                         // Still in touch with a quorum? Then say so (an event
                         // with no changes); if not, end the watch so the
                         // router follows another member.
-                        let current = tokio::time::timeout(WATCH_HEARTBEAT * 2, app.read_barrier()).await;
+                        let current = tokio::time::timeout(WATCH_HEARTBEAT, app.read_barrier()).await;
                         if !matches!(current, Ok(Ok(()))) {
                             let _ = tx.send(Err(Status::unavailable("this coordinator lost touch with the leader: follow another"))).await;
                             break;
                         }
-                        let ev = state.read(|s| sent.heartbeat(s, *changes.borrow()));
+                        // Changes that landed meanwhile go first, as themselves.
+                        let applied = *changes.borrow_and_update();
+                        let ev = state
+                            .read(|s| sent.diff(s, false, applied))
+                            .unwrap_or_else(|| sent.heartbeat(applied));
                         if tx.send(Ok(ev)).await.is_err() {
                             break;
                         }
