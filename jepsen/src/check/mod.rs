@@ -159,7 +159,7 @@ pub(crate) enum Convert<I, O> {
 /// Pairs each invocation with the next completion of the same process, in
 /// invocation order. Returns the pairs and how many completions had no
 /// invocation.
-pub(crate) fn pair_ops(history: &[Op]) -> (Vec<(&Op, Option<&Op>)>, usize) {
+pub fn pair_ops(history: &[Op]) -> (Vec<(&Op, Option<&Op>)>, usize) {
     let mut pairs: Vec<(&Op, Option<&Op>)> = Vec::new();
     let mut open: HashMap<u64, usize> = HashMap::new();
     let mut orphans = 0;

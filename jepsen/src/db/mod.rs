@@ -263,6 +263,23 @@ impl Db {
         )
     }
 
+    /// Runs an admin call on each voting coordinator in turn until one
+    /// succeeds; returns which one and its answer, or the last refusal.
+    pub async fn on_any_coordinator<T, F, Fut>(&self, call: F) -> Result<(String, T)>
+    where
+        F: Fn(AdminClient<Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let mut last = String::from("no coordinator");
+        for c in self.layout.coordinator_names() {
+            match call(self.admin(&c)?).await {
+                Ok(r) => return Ok((c, r.into_inner())),
+                Err(e) => last = format!("{c}: {:?}: {}", e.code(), e.message()),
+            }
+        }
+        bail!("no coordinator accepted the call (last: {last})")
+    }
+
     pub fn admin(&self, coordinator: &str) -> Result<AdminClient<Channel>> {
         Ok(AdminClient::new(self.channel(coordinator)?))
     }

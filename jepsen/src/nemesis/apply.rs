@@ -55,10 +55,6 @@ impl Nemesis {
         }
     }
 
-    pub fn netem_available(&self) -> bool {
-        self.netem
-    }
-
     fn note(&self, phase: &str, kind: &str, detail: &str) {
         tracing::info!("nemesis {phase} {kind}: {detail}");
         self.timeline.lock().expect("timeline").push(FaultEvent {
@@ -247,32 +243,23 @@ impl Nemesis {
         self.db.start(&spare)?;
         let id = coordinator_id(&spare).context("spare name")?;
         let address = format!("{}:{COORDINATOR_PORT}", self.db.ip(&spare)?);
-        let mut last = None;
-        for c in self.coordinators() {
-            let mut a = self.db.admin(&c)?;
-            let req = AddMemberRequest {
-                id,
-                address: address.clone(),
-                learner_only: false,
-            };
-            match a.add_member(req).await {
-                Ok(_) => {
-                    return Ok((
-                        Active::Member(spare.clone()),
-                        format!("{spare} joined (via {c})"),
-                    ))
-                }
-                Err(e) => last = Some(format!("{c}: {}", e.message())),
-            }
-        }
-        // Not acknowledged, yet maybe committed: undo it like a join.
-        Ok((
-            Active::Member(spare.clone()),
-            format!(
-                "{spare} join not acknowledged ({})",
-                last.unwrap_or_default()
-            ),
-        ))
+        let joined = self
+            .db
+            .on_any_coordinator(|mut a| {
+                let req = AddMemberRequest {
+                    id,
+                    address: address.clone(),
+                    learner_only: false,
+                };
+                async move { a.add_member(req).await }
+            })
+            .await;
+        let detail = match joined {
+            Ok((c, _)) => format!("{spare} joined (via {c})"),
+            // Not acknowledged, yet maybe committed: undone like a join.
+            Err(e) => format!("{spare} join not acknowledged ({e:#})"),
+        };
+        Ok((Active::Member(spare), detail))
     }
 
     /// Takes the spare out of the membership (retrying for a while, since a
@@ -281,12 +268,15 @@ impl Nemesis {
         let id = coordinator_id(spare).context("spare name")?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            for c in self.coordinators() {
-                let mut a = self.db.admin(&c)?;
-                if a.remove_member(RemoveMemberRequest { id }).await.is_ok() {
-                    self.db.proc_mut(spare).context("spare")?.kill();
-                    return Ok(());
-                }
+            let removed = self
+                .db
+                .on_any_coordinator(|mut a| async move {
+                    a.remove_member(RemoveMemberRequest { id }).await
+                })
+                .await;
+            if removed.is_ok() {
+                self.db.proc_mut(spare).context("spare")?.kill();
+                return Ok(());
             }
             if Instant::now() > deadline {
                 anyhow::bail!("could not remove {spare} from the membership within 20 s");

@@ -151,15 +151,22 @@ impl Net {
             for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
                 if ns.starts_with(PREFIX) {
                     // Processes of a run that was itself killed keep the
-                    // namespace alive: stop them first.
-                    for pid in sh("ip", &["netns", "pids", ns])
+                    // namespace alive: stop them first, and wait until they are gone.
+                    let pids: Vec<i32> = sh("ip", &["netns", "pids", ns])
                         .unwrap_or_default()
                         .split_whitespace()
+                        .filter_map(|p| p.parse().ok())
+                        .collect();
+                    for &pid in &pids {
+                        // SAFETY: kill(2) on a pid read from the namespace.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                    // SAFETY: signal 0 only asks whether the pid still exists.
+                    while pids.iter().any(|&p| unsafe { libc::kill(p, 0) } == 0)
+                        && std::time::Instant::now() < deadline
                     {
-                        if let Ok(pid) = pid.parse::<i32>() {
-                            // SAFETY: kill(2) on a pid read from the namespace.
-                            unsafe { libc::kill(pid, libc::SIGKILL) };
-                        }
+                        std::thread::sleep(std::time::Duration::from_millis(50));
                     }
                     let _ = sh("ip", &["netns", "del", ns]);
                 }

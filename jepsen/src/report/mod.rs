@@ -110,32 +110,19 @@ impl OpSpan {
     }
 }
 
-/// Pairs each invocation with the next completion of the same process, in
-/// invocation order. A process invoking again before completing leaves the
-/// earlier invocation without a reply; a completion with no open invocation
-/// has nothing to measure and is dropped.
+/// Each invocation with its completion, as [`crate::check::pair_ops`] pairs
+/// them (completions with no open invocation have nothing to measure).
 pub fn pair_ops(history: &[Op]) -> Vec<OpSpan> {
-    let mut spans: Vec<OpSpan> = Vec::new();
-    let mut open: HashMap<u64, usize> = HashMap::new();
-    for op in history {
-        match op.kind {
-            OpType::Invoke => {
-                spans.push(OpSpan {
-                    process: op.process,
-                    f: op.f.clone(),
-                    invoked: op.time,
-                    completion: None,
-                });
-                open.insert(op.process, spans.len() - 1);
-            }
-            kind => {
-                if let Some(i) = open.remove(&op.process) {
-                    spans[i].completion = Some((kind, op.time));
-                }
-            }
-        }
-    }
-    spans
+    crate::check::pair_ops(history)
+        .0
+        .into_iter()
+        .map(|(invoke, done)| OpSpan {
+            process: invoke.process,
+            f: invoke.f.clone(),
+            invoked: invoke.time,
+            completion: done.map(|d| (d.kind, d.time)),
+        })
+        .collect()
 }
 
 /// A fault as a time window, ns since the run started.

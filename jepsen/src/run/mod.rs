@@ -55,19 +55,17 @@ fn run_dir(store: &Path, seed: u64) -> Result<PathBuf> {
 
 /// Sets the run's lease length, through whichever coordinator answers.
 async fn set_lease(db: &Db, lease_ms: u64) -> Result<()> {
-    let mut last = None;
-    for c in db.layout.coordinator_names() {
+    db.on_any_coordinator(|mut a| {
         let req = SetConfigRequest {
             key: "lease_ms".into(),
             value: lease_ms.to_string(),
             expect_version: None,
         };
-        match db.admin(&c)?.set_config(req).await {
-            Ok(_) => return Ok(()),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(anyhow::anyhow!("cannot set lease_ms: {last:?}"))
+        async move { a.set_config(req).await }
+    })
+    .await
+    .context("setting lease_ms")?;
+    Ok(())
 }
 
 /// Runs `plan` to the end. Hosts and processes are removed when this
