@@ -59,6 +59,12 @@ pub struct RunArgs {
     pub groups: u32,
     #[arg(long, default_value_t = 2)]
     pub nodes_per_group: u32,
+    /// How long each fault lasts, in seconds: MIN-MAX.
+    #[arg(long, default_value = "3-8")]
+    pub fault_s: String,
+    /// How long the quiet periods between faults last, in seconds: MIN-MAX.
+    #[arg(long, default_value = "2-5")]
+    pub quiet_s: String,
     /// Which hosts faults may touch: `all`, or a comma-separated list of
     /// roles (coordinators, routers, devnodes) and host names (c1, r2, n3).
     #[arg(long, default_value = "all")]

@@ -42,6 +42,20 @@ impl Default for Pace {
     }
 }
 
+impl Pace {
+    /// Parses `MIN-MAX` (seconds) as a range, e.g. `3-8`.
+    pub fn range(s: &str) -> Result<(Duration, Duration), String> {
+        let bad = || format!("`{s}` is not a range of seconds like 3-8");
+        let (lo, hi) = s.split_once('-').ok_or_else(bad)?;
+        let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
+        let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
+        if !(lo > 0.0 && lo <= hi && hi <= 3600.0) {
+            return Err(format!("`{s}`: give 0 < MIN <= MAX <= 3600"));
+        }
+        Ok((Duration::from_secs_f64(lo), Duration::from_secs_f64(hi)))
+    }
+}
+
 fn between(rng: &mut ChaCha8Rng, (lo, hi): (Duration, Duration)) -> Duration {
     let (lo, hi) = (
         lo.as_millis() as u64,
@@ -102,6 +116,18 @@ mod tests {
         let last = w.last().expect("some windows");
         assert!(last.at + last.lasts < len);
         assert!(w.iter().all(|x| matches!(x.kind, Kind::Kill | Kind::Pause)));
+    }
+
+    #[test]
+    fn ranges_parse_and_bad_ones_say_why() {
+        assert_eq!(
+            Pace::range("3-8").unwrap(),
+            (Duration::from_secs(3), Duration::from_secs(8))
+        );
+        assert!(Pace::range("8-3").unwrap_err().contains("MIN <= MAX"));
+        assert!(Pace::range("soon")
+            .unwrap_err()
+            .contains("range of seconds"));
     }
 
     #[test]

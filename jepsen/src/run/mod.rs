@@ -95,7 +95,7 @@ pub async fn run(plan: &Plan) -> Result<Outcome> {
     );
 
     let length = Duration::from_secs(plan.args.time_limit);
-    let windows = schedule::plan(plan.seed, &plan.nemeses, length, schedule::Pace::default());
+    let windows = schedule::plan(plan.seed, &plan.nemeses, length, plan.pace);
     let load_start = Instant::now();
     let load = clients::start(plan, &nemesis.db, &history, load_start + length).await?;
     nemesis.run(&windows, load_start).await?;

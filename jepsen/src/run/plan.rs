@@ -8,12 +8,14 @@ use anyhow::{bail, Result};
 use crate::cli::RunArgs;
 use crate::db::switches::Unsafe;
 use crate::db::Layout;
+use crate::nemesis::schedule::Pace;
 use crate::nemesis::Kind;
 use crate::workload::Workload;
 
 /// Everything a run was asked for, validated.
 pub struct Plan {
     pub args: RunArgs,
+    pub pace: Pace,
     pub seed: u64,
     pub workloads: Vec<Workload>,
     pub nemeses: Vec<Kind>,
@@ -49,6 +51,10 @@ impl Plan {
         if args.time_limit < 5 {
             bail!("--time-limit must be at least 5 seconds");
         }
+        let pace = Pace {
+            fault: Pace::range(&args.fault_s).map_err(|e| anyhow::anyhow!("--fault-s: {e}"))?,
+            quiet: Pace::range(&args.quiet_s).map_err(|e| anyhow::anyhow!("--quiet-s: {e}"))?,
+        };
         let seed = args.seed.unwrap_or_else(|| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -57,6 +63,7 @@ impl Plan {
         });
         Ok(Plan {
             args,
+            pace,
             seed,
             workloads,
             nemeses,
@@ -134,8 +141,8 @@ impl Plan {
             a.clients
         );
         c += &format!(
-            " --fault-hosts {} --lease-ms {} --node-timeout-ms {}",
-            a.fault_hosts, a.lease_ms, a.node_timeout_ms
+            " --fault-hosts {} --lease-ms {} --node-timeout-ms {} --fault-s {} --quiet-s {}",
+            a.fault_hosts, a.lease_ms, a.node_timeout_ms, a.fault_s, a.quiet_s
         );
         for s in &self.switches {
             c += &format!(" --unsafe {s}");
@@ -188,6 +195,7 @@ mod tests {
             (&["--lease-ms", "100"], "500 to 60000"),
             (&["--routers", "0"], "--routers must be 1 to 16"),
             (&["--clients", "0"], "--clients must be 1 to 16"),
+            (&["--fault-s", "9-2"], "--fault-s"),
         ];
         for (args, want) in cases {
             let e = plan(args).err().map(|e| e.to_string()).unwrap_or_default();
