@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Run workloads against nemeses and write a report folder.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a recorded history file (this harness's history.jsonl, an etcd
     /// Jepsen log or Jepsen EDN lines) for linearizability.
     Check(CheckArgs),

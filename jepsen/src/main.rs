@@ -19,7 +19,7 @@ fn main() {
         std::process::exit(code);
     });
     let code = match cli.command {
-        Cmd::Run(args) => miroir_jepsen::commands::run(args),
+        Cmd::Run(args) => miroir_jepsen::commands::run(*args),
         Cmd::Check(args) => miroir_jepsen::commands::check(args),
         Cmd::Cleanup => miroir_jepsen::commands::cleanup(),
     };

@@ -169,7 +169,7 @@ mod tests {
         )
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
         match cli.command {
-            crate::cli::Cmd::Run(a) => Plan::from_args(a),
+            crate::cli::Cmd::Run(a) => Plan::from_args(*a),
             _ => unreachable!("a run command"),
         }
     }
