@@ -10,6 +10,32 @@
 //! - [`report`]: the run folder and its HTML report;
 //! - [`run`]: one run from start to verdict; [`commands`]: the CLI's commands.
 
+/// `Display` and `FromStr` for an enum with `ALL` and `name()`: the name
+/// on the command line, and a clear error listing the names for a typo.
+macro_rules! named {
+    ($t:ty, $what:literal, $also:literal) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                <$t>::ALL
+                    .into_iter()
+                    .find(|x| x.name() == s)
+                    .ok_or_else(|| {
+                        let names: Vec<_> = <$t>::ALL.iter().map(|x| x.name()).collect();
+                        format!("unknown {} `{s}`: use {}{}", $what, names.join(", "), $also)
+                    })
+            }
+        }
+    };
+}
+
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -2,7 +2,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
-use crate::router_writes::finished;
+use crate::router_writes::{create_index, finished};
 
 /// Listing documents pages through every shard in one global order; stats
 /// count each document once even with two copies; tasks list from any router.
@@ -119,14 +119,7 @@ async fn listings_span_all_shards_once() {
 async fn long_listings_page_without_overlap_or_gaps() {
     let mut f = Fleet::start(1, 2).await;
     let router = f.start_router().await;
-    let (_, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes"),
-            Some(&json!({"uid": "long", "primaryKey": "id"})),
-        )
-        .await;
-    finished(&f, &router, &t).await;
+    create_index(&f, &router, "long", Some("id")).await;
     let n = miroir::router::list_routes::SORTED_UP_TO + 300;
     // Added out of key order, so no node's own order is the key order.
     let docs: Vec<Value> = (0..n).map(|i| json!({"id": (i * 7919) % n})).collect();

@@ -2,9 +2,6 @@
 //! property depends on, so that a run can show the workload notices. They
 //! are hidden flags of the Miroir binaries, off unless a run names them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::workload::Workload;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,22 +48,4 @@ impl Unsafe {
     }
 }
 
-impl fmt::Display for Unsafe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Unsafe {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Unsafe::ALL
-            .into_iter()
-            .find(|u| u.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Unsafe::ALL.iter().map(|u| u.name()).collect();
-                format!("unknown unsafe switch `{s}`: use {}", names.join(", "))
-            })
-    }
-}
+named!(Unsafe, "unsafe switch", "");

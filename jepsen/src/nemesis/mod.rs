@@ -5,9 +5,6 @@
 pub mod apply;
 pub mod schedule;
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 pub use apply::Nemesis;
@@ -92,28 +89,7 @@ impl Kind {
     }
 }
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Kind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown nemesis `{s}`: use {}, `partition`, `all` or `none`",
-                    names.join(", ")
-                )
-            })
-    }
-}
+named!(Kind, "nemesis", ", `partition`, `all` or `none`");
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,6 @@ pub mod documents;
 pub mod register;
 pub mod shard_map;
 
-use std::fmt;
-use std::str::FromStr;
-
 /// A workload a run can include.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Workload {
@@ -50,22 +47,4 @@ impl Workload {
     }
 }
 
-impl fmt::Display for Workload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Workload {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Workload::ALL
-            .into_iter()
-            .find(|w| w.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
-                format!("unknown workload `{s}`: use {} or `all`", names.join(", "))
-            })
-    }
-}
+named!(Workload, "workload", " or `all`");
