@@ -1,6 +1,6 @@
-//! `X-Miroir-Epoch` on write answers: the shard-map epoch the write was
-//! routed by, set once it was sent to nodes (so also on a write that then
-//! failed). Operators use it to see which map a write followed; the
+//! `X-Miroir-Epoch` on write and search answers: the shard-map epoch the
+//! request was routed by; for a write, set once it was sent to nodes (so
+//! also on a write that then failed). Operators use it to see which map a write followed; the
 //! partition suite uses it to check that no router goes back in epoch and
 //! none writes under an epoch whose lease has run out.
 

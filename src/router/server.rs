@@ -300,6 +300,7 @@ pub(super) async fn run_search(
         .into_response());
     }
     let topology = s.cache.snapshot();
+    super::routed_epoch::note(topology.epoch);
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
     // Ties are ordered by primary key once it is known; a search never waits
     // long for the coordinators to say it (reads must outlive them).

@@ -23,6 +23,8 @@ pub struct ShardMapResult {
     pub verdict: Verdict,
     /// Writes that reported an epoch.
     pub writes_checked: usize,
+    /// Searches that reported an epoch.
+    pub searches_checked: usize,
     /// Epochs the harness saw committed during the run.
     pub epochs_seen: usize,
     /// Writes whose epoch had been superseded when they were invoked
@@ -36,24 +38,28 @@ pub struct ShardMapResult {
 /// some slack for the harness's own delay in seeing the commit.
 pub fn check_shard_map(history: &[Op], seen: &BTreeMap<u64, u64>, bound_ns: u64) -> ShardMapResult {
     let (pairs, _) = super::pair_ops(history);
-    // (router, invoked, completed, epoch) of every answered write with an epoch.
-    let mut writes: Vec<(&str, u64, u64, u64)> = pairs
+    // (router, invoked, completed, epoch, is a search) of every answer with
+    // an epoch: a write answered, or failed after the router had sent it, or
+    // a search.
+    let mut routed: Vec<(&str, u64, u64, u64, bool)> = pairs
         .iter()
         .filter_map(|(i, d)| {
-            // An answered write, or a failed one the router had sent.
             let d = d.filter(|d| matches!(d.kind, OpType::Ok | OpType::Info))?;
             let epoch = d.value["epoch"].as_u64()?;
-            Some((i.node.as_deref()?, i.time, d.time, epoch))
+            Some((i.node.as_deref()?, i.time, d.time, epoch, i.f == "search"))
         })
         .collect();
-    writes.sort_by_key(|w| w.1);
+    routed.sort_by_key(|w| w.1);
     let mut anomalies: BTreeMap<&'static str, Anomaly> = BTreeMap::new();
 
     // When the harness first saw an epoch newer than `e` committed.
     let superseded_at = |e: u64| seen.range(e + 1..).map(|(_, &t)| t).min();
 
+    // Leases bound writes only: searches may use any cached map (I5).
     let mut superseded = 0;
-    for &(router, invoked, _, epoch) in &writes {
+    let mut writes = 0;
+    for &(router, invoked, _, epoch, _) in routed.iter().filter(|w| !w.4) {
+        writes += 1;
         if let Some(at) = superseded_at(epoch) {
             if invoked > at {
                 superseded += 1;
@@ -68,10 +74,10 @@ pub fn check_shard_map(history: &[Op], seen: &BTreeMap<u64, u64>, bound_ns: u64)
         }
     }
 
-    // Per router, in invocation order: the highest epoch among writes that
+    // Per router, in invocation order: the highest epoch among requests that
     // completed before this one was invoked must not exceed this one's.
     let mut by_router: BTreeMap<&str, Vec<(u64, u64, u64)>> = BTreeMap::new();
-    for &(r, i, c, e) in &writes {
+    for &(r, i, c, e, _) in &routed {
         by_router.entry(r).or_default().push((i, c, e));
     }
     for (router, ws) in &by_router {
@@ -85,7 +91,7 @@ pub fn check_shard_map(history: &[Op], seen: &BTreeMap<u64, u64>, bound_ns: u64)
             }
             if epoch < high {
                 anomalies.entry("regressed").or_default().add(format!(
-                    "{router} routed a write invoked at {:.3}s with epoch {epoch} after answering one with epoch {high}",
+                    "{router} routed a request invoked at {:.3}s with epoch {epoch} after answering one with epoch {high}",
                     invoked as f64 / 1e9
                 ));
             }
@@ -93,7 +99,7 @@ pub fn check_shard_map(history: &[Op], seen: &BTreeMap<u64, u64>, bound_ns: u64)
     }
     let verdict = if !anomalies.is_empty() {
         Verdict::Invalid
-    } else if writes.is_empty() || seen.len() < 2 {
+    } else if writes == 0 || seen.len() < 2 {
         // No write reported an epoch, or the epoch never moved: nothing was
         // actually checked.
         Verdict::Unknown
@@ -102,7 +108,8 @@ pub fn check_shard_map(history: &[Op], seen: &BTreeMap<u64, u64>, bound_ns: u64)
     };
     ShardMapResult {
         verdict,
-        writes_checked: writes.len(),
+        writes_checked: writes,
+        searches_checked: routed.len() - writes,
         epochs_seen: seen.len(),
         writes_under_superseded_epoch: superseded,
         anomalies,
@@ -124,6 +131,13 @@ mod tests {
         [i, d]
     }
 
+    fn search(router: &str, invoked: u64, completed: u64, epoch: u64) -> [Op; 2] {
+        let [mut i, mut d] = write(router, invoked, completed, epoch);
+        i.f = "search".into();
+        d.f = "search".into();
+        [i, d]
+    }
+
     fn history(ws: &[[Op; 2]]) -> Vec<Op> {
         let mut h: Vec<Op> = ws.iter().flatten().cloned().collect();
         h.sort_by_key(|o| o.time);
@@ -142,6 +156,24 @@ mod tests {
         assert_eq!(
             r.anomalies.keys().copied().collect::<Vec<_>>(),
             ["expired-lease"]
+        );
+    }
+
+    #[test]
+    fn searches_need_no_lease_but_must_not_go_back() {
+        let seen = BTreeMap::from([(5, 0), (6, 10 * S)]);
+        let w = write("r1", 11 * S, 11 * S + 1, 6);
+        // A search long after with an old map is fine (reads outlive leases)...
+        let old = history(&[w.clone(), search("r2", 30 * S, 30 * S + 1, 5)]);
+        let r = check_shard_map(&old, &seen, 3 * S);
+        assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.anomalies);
+        assert_eq!((r.writes_checked, r.searches_checked), (1, 1));
+        // ...but not after the same router answered with a newer one.
+        let back = history(&[w, search("r1", 30 * S, 30 * S + 1, 5)]);
+        let r = check_shard_map(&back, &seen, 3 * S);
+        assert_eq!(
+            r.anomalies.keys().copied().collect::<Vec<_>>(),
+            ["regressed"]
         );
     }
 

@@ -119,6 +119,21 @@ pub async fn start(plan: &Plan, db: &Db, history: &Recorder, until: Instant) -> 
             history.clone(),
             until,
         ));
+        let routers: Vec<(String, String)> = db
+            .layout
+            .router_names()
+            .into_iter()
+            .map(|r| (r.clone(), db.http_url(&r)))
+            .collect();
+        for i in 0..2 {
+            tasks.spawn(shard_map::reader(
+                i,
+                plan.seed,
+                routers.clone(),
+                history.clone(),
+                until,
+            ));
+        }
     }
     Ok(Load { tasks, seen })
 }

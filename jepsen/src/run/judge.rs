@@ -77,7 +77,11 @@ pub async fn judge(
                 let lease = Duration::from_millis(plan.args.lease_ms);
                 // The coordinators' own margin (a tenth plus 100 ms), then slack.
                 let bound = lease + lease / 10 + Duration::from_millis(100) + EPOCH_SLACK;
-                let mine: Vec<Op> = ops.iter().filter(|o| is_document(o)).cloned().collect();
+                let mine: Vec<Op> = ops
+                    .iter()
+                    .filter(|o| is_document(o) || o.f == "search")
+                    .cloned()
+                    .collect();
                 let r = check_shard_map(&mine, seen, bound.as_nanos() as u64);
                 with_verdict(r.verdict, &r)
             }

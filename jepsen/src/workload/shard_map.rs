@@ -108,3 +108,50 @@ pub async fn mover(coordinators: Vec<(String, Channel)>, history: Recorder, unti
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
 }
+
+/// Process numbers of the readers start here.
+pub const READER_PROCESS: u64 = 3000;
+
+/// Searches the documents index through the routers, one at a time, and
+/// records the epoch each answer was routed by: reads must not go back in
+/// epoch either.
+pub async fn reader(
+    index: usize,
+    seed: u64,
+    routers: Vec<(String, String)>,
+    history: Recorder,
+    until: Instant,
+) {
+    use rand::{Rng, SeedableRng};
+    let http = super::documents::http();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5EA7C4 ^ (index as u64) << 40);
+    let process = READER_PROCESS + index as u64;
+    let body = json!({"q": "", "limit": 1});
+    while Instant::now() < until {
+        let (name, base) = &routers[rng.random_range(0..routers.len())];
+        let invoke = Op::invoke(process, "search", None, json!(null)).on(name.clone());
+        history.record(invoke.clone());
+        let url = format!("{base}/indexes/{}/search", super::documents::INDEX);
+        let r = super::documents::call(
+            &http,
+            reqwest::Method::POST,
+            &url,
+            Some(&body),
+            Duration::from_secs(10),
+        )
+        .await;
+        let done = match r {
+            Ok(r) if r.status.is_success() => {
+                invoke.complete(OpType::Ok, json!({"epoch": r.epoch}))
+            }
+            Ok(r) => invoke
+                .complete(OpType::Fail, json!(null))
+                .with_error(format!("{} {}", r.status, r.body)),
+            Err(e) => invoke
+                .complete(OpType::Fail, json!(null))
+                .with_error(e.to_string()),
+        };
+        history.record(done);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
