@@ -46,6 +46,13 @@ pub async fn start(plan: &Plan, db: &Db, history: &Recorder, until: Instant) -> 
     let mut tasks = JoinSet::new();
     let seen: shard_map::Seen = Default::default();
     let coordinators = coordinator_channels(db)?;
+    // Every router, by host name and base URL.
+    let routers: Vec<(String, String)> = db
+        .layout
+        .router_names()
+        .into_iter()
+        .map(|r| (r.clone(), db.http_url(&r)))
+        .collect();
     let clients = plan.args.clients;
     if plan.workloads.contains(&Workload::Register) {
         let counter = Arc::new(AtomicU64::new(1));
@@ -68,12 +75,6 @@ pub async fn start(plan: &Plan, db: &Db, history: &Recorder, until: Instant) -> 
     let documents = plan.workloads.contains(&Workload::Documents);
     let epochs = plan.workloads.contains(&Workload::ShardMap);
     if documents || epochs {
-        let routers: Vec<(String, String)> = db
-            .layout
-            .router_names()
-            .into_iter()
-            .map(|r| (r.clone(), db.http_url(&r)))
-            .collect();
         let http = documents::http();
         let mut last = None;
         for attempt in 0..10 {
@@ -119,12 +120,6 @@ pub async fn start(plan: &Plan, db: &Db, history: &Recorder, until: Instant) -> 
             history.clone(),
             until,
         ));
-        let routers: Vec<(String, String)> = db
-            .layout
-            .router_names()
-            .into_iter()
-            .map(|r| (r.clone(), db.http_url(&r)))
-            .collect();
         for i in 0..2 {
             tasks.spawn(shard_map::reader(
                 i,
