@@ -35,7 +35,7 @@ pub struct RunArgs {
     /// Workloads, comma-separated: register, documents, shard-map, or all.
     #[arg(long, default_value = "all")]
     pub workload: String,
-    /// Nemeses, comma-separated: partition-one, partition-leader,
+    /// Nemeses, comma-separated: partition-one, partition-leader, partition-peers,
     /// partition-halves, partition-ring, partition-bridge, partition-control,
     /// kill, pause, netem, membership; or `partition`, `all`, `none`.
     #[arg(long, default_value = "all")]
@@ -65,6 +65,13 @@ pub struct RunArgs {
     /// How long the quiet periods between faults last, in seconds: MIN-MAX.
     #[arg(long, default_value = "2-5")]
     pub quiet_s: String,
+    /// How many faults may be active at once (1 to 4). Each extra one is an
+    /// independent sequence of quiet and fault windows over the same run, so
+    /// faults overlap (a partition during a restart, say). Faults that would
+    /// touch a process already killed or paused, or a link already degraded,
+    /// pick another host or are skipped (the timeline says so).
+    #[arg(long, default_value_t = 1)]
+    pub overlap: usize,
     /// Which hosts faults may touch: `all`, or a comma-separated list of
     /// roles (coordinators, routers, devnodes) and host names (c1, r2, n3).
     #[arg(long, default_value = "all")]
@@ -80,7 +87,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 6)]
     pub clients: usize,
     /// TEST ONLY: turn on an unsafe switch that removes a safety mechanism
-    /// (stale-reads, ack-failed-writes, ignore-lease). The run is then expected to be judged invalid.
+    /// (stale-reads, stale-watches, ack-failed-writes, ignore-lease). The run is then expected to be judged invalid.
     #[arg(long = "unsafe", value_name = "SWITCH")]
     pub unsafe_switches: Vec<String>,
     /// Exit 0 only if the run is judged invalid (for the suite's own teeth tests).

@@ -57,8 +57,10 @@ pub struct App {
     pub proposer: Proposer,
     /// Router leases, meaningful while this member leads.
     pub leases: std::sync::Arc<super::leases::LeaseTable>,
-    /// Test-only: skip the read barrier (see `--unsafe-local-reads`).
-    pub unsafe_local_reads: bool,
+    /// Confirmation rounds shared by this member's shard-map watches.
+    pub confirmations: std::sync::Arc<super::confirm::Rounds>,
+    /// Test-only switches; all off in a real deployment.
+    pub unsafe_switches: super::config::UnsafeSwitches,
 }
 
 impl App {
@@ -363,7 +365,7 @@ impl App {
 
     /// A linearizable read of the replicated state.
     pub async fn read<T>(&self, f: impl FnOnce(&ClusterState) -> T) -> Result<T, AppError> {
-        if !self.unsafe_local_reads {
+        if !self.unsafe_switches.local_reads {
             self.read_barrier().await?;
         }
         Ok(self.state.read(f))

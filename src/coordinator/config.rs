@@ -94,6 +94,12 @@ pub struct CoordinatorArgs {
     /// stale data. Exists so the partition suite can show it catches stale reads.
     #[arg(long, env = "MIROIR_UNSAFE_LOCAL_READS", hide = true)]
     pub unsafe_local_reads: bool,
+    /// TEST ONLY, UNSAFE: open shard-map watches from this member's local
+    /// state without a read barrier, so a member cut off from its peers hands
+    /// a (re)starting router an old map. Exists so the partition suite can
+    /// show it catches a router going back in epoch.
+    #[arg(long, env = "MIROIR_UNSAFE_STALE_WATCHES", hide = true)]
+    pub unsafe_stale_watches: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -117,8 +123,18 @@ pub struct CoordinatorConfig {
     pub election_timeout: Duration,
     pub snapshot_every: u64,
     pub keep_logs: u64,
-    /// See [`CoordinatorArgs::unsafe_local_reads`].
-    pub unsafe_local_reads: bool,
+    /// Test-only switches (all off unless named on the command line).
+    pub unsafe_switches: UnsafeSwitches,
+}
+
+/// TEST-ONLY switches that each remove one safety mechanism, so that the
+/// partition suite (jepsen/) can show its checkers notice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnsafeSwitches {
+    /// Reads skip the read barrier (see `--unsafe-local-reads`).
+    pub local_reads: bool,
+    /// Watches open without a read barrier (see `--unsafe-stale-watches`).
+    pub stale_watches: bool,
 }
 
 impl CoordinatorArgs {
@@ -178,7 +194,10 @@ impl CoordinatorArgs {
             election_timeout: Duration::from_millis(self.election_timeout_ms),
             snapshot_every: self.snapshot_every.max(1),
             keep_logs: self.keep_logs,
-            unsafe_local_reads: self.unsafe_local_reads,
+            unsafe_switches: UnsafeSwitches {
+                local_reads: self.unsafe_local_reads,
+                stale_watches: self.unsafe_stale_watches,
+            },
         })
     }
 }

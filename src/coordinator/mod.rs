@@ -16,6 +16,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod confirm;
 pub mod error;
 pub mod fencing;
 pub mod grpc;
@@ -115,10 +116,16 @@ pub async fn run(
         logs,
         proposer: proposer::Proposer::start(raft.clone()),
         leases: Default::default(),
-        unsafe_local_reads: config.unsafe_local_reads,
+        confirmations: std::sync::Arc::new(confirm::rounds()),
+        unsafe_switches: config.unsafe_switches,
     };
-    if config.unsafe_local_reads {
+    if config.unsafe_switches.local_reads {
         tracing::warn!("--unsafe-local-reads is on: reads may be stale (test-only switch)");
+    }
+    if config.unsafe_switches.stale_watches {
+        tracing::warn!(
+            "--unsafe-stale-watches is on: routers may be handed old maps (test-only switch)"
+        );
     }
 
     let prometheus = crate::exporter::install_recorder();
@@ -126,6 +133,18 @@ pub async fn run(
         tokio::spawn(crate::exporter::serve(l, h, shutdown.clone()));
     }
     tokio::spawn(metrics::export_raft_metrics(app.clone(), shutdown.clone()));
+    {
+        let a = app.clone();
+        tokio::spawn(confirm::run(
+            app.confirmations.clone(),
+            grpc::router_service::WATCH_HEARTBEAT,
+            move || {
+                let a = a.clone();
+                async move { a.read_barrier().await.is_ok() }
+            },
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(bootstrap::name_cluster_when_leader(
         app.clone(),
         shutdown.clone(),

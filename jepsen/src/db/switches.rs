@@ -8,6 +8,8 @@ use crate::workload::Workload;
 pub enum Unsafe {
     /// Coordinators answer reads from local state, without ReadIndex.
     StaleReads,
+    /// Coordinators open shard-map watches from local state, without ReadIndex.
+    StaleWatches,
     /// Routers count a node's failed write as acknowledged.
     AckFailedWrites,
     /// Routers write without a live lease, and count late replies.
@@ -15,8 +17,9 @@ pub enum Unsafe {
 }
 
 impl Unsafe {
-    pub const ALL: [Unsafe; 3] = [
+    pub const ALL: [Unsafe; 4] = [
         Unsafe::StaleReads,
+        Unsafe::StaleWatches,
         Unsafe::AckFailedWrites,
         Unsafe::IgnoreLease,
     ];
@@ -24,6 +27,7 @@ impl Unsafe {
     pub fn name(self) -> &'static str {
         match self {
             Unsafe::StaleReads => "stale-reads",
+            Unsafe::StaleWatches => "stale-watches",
             Unsafe::AckFailedWrites => "ack-failed-writes",
             Unsafe::IgnoreLease => "ignore-lease",
         }
@@ -33,6 +37,7 @@ impl Unsafe {
     pub fn flag(self) -> (&'static str, &'static str) {
         match self {
             Unsafe::StaleReads => ("coordinator", "--unsafe-local-reads"),
+            Unsafe::StaleWatches => ("coordinator", "--unsafe-stale-watches"),
             Unsafe::AckFailedWrites => ("router", "--unsafe-ack-failed-writes"),
             Unsafe::IgnoreLease => ("router", "--unsafe-ignore-lease"),
         }
@@ -42,6 +47,7 @@ impl Unsafe {
     pub fn caught_by(self) -> Workload {
         match self {
             Unsafe::StaleReads => Workload::Register,
+            Unsafe::StaleWatches => Workload::ShardMap,
             Unsafe::AckFailedWrites => Workload::Documents,
             Unsafe::IgnoreLease => Workload::ShardMap,
         }

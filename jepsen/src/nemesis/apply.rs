@@ -1,6 +1,7 @@
 //! Carries out the planned windows on the live cluster, records each start
 //! and stop in the timeline, and heals everything at the end.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use anyhow::{Context, Result};
 use miroir::pb::v1::{AddMemberRequest, RemoveMemberRequest};
 
 use super::schedule::Window;
-use super::Kind;
+use super::{partitions, Kind};
 use crate::db::{coordinator_id, Db, COORDINATOR_PORT};
 use crate::history::{FaultEvent, Recorder};
 use crate::net::firewall::{self, Grudge};
@@ -22,13 +23,43 @@ async fn sleep_until(t: Instant) {
 /// What a started fault needs to be undone.
 #[derive(Debug)]
 enum Active {
-    Partition,
+    /// The links it cut, taken back one by one at its end.
+    Partition(Grudge),
     Killed(String),
     Paused(String),
-    Netem(Vec<String>),
+    /// Hosts whose links it degraded, and how (with netem or not).
+    Netem(Vec<String>, LinkFault, bool),
     Member(String),
     /// The fault could not start (e.g. no leader to isolate); nothing to undo.
     Nothing,
+}
+
+/// What the faults active right now hold, so that an overlapping fault
+/// does not stack on the same process or link.
+#[derive(Debug, Default)]
+struct Busy {
+    /// Killed or paused.
+    processes: BTreeSet<String>,
+    /// Under a link fault.
+    links: BTreeSet<String>,
+    membership: bool,
+}
+
+impl Busy {
+    fn of<'a>(active: impl Iterator<Item = &'a Active>) -> Busy {
+        let mut b = Busy::default();
+        for a in active {
+            match a {
+                Active::Killed(h) | Active::Paused(h) => {
+                    b.processes.insert(h.clone());
+                }
+                Active::Netem(hosts, ..) => b.links.extend(hosts.iter().cloned()),
+                Active::Member(_) => b.membership = true,
+                Active::Partition(_) | Active::Nothing => {}
+            }
+        }
+        b
+    }
 }
 
 pub struct Nemesis {
@@ -65,21 +96,37 @@ impl Nemesis {
         });
     }
 
-    /// Runs every window of `plan`, counted from `start`, then heals.
+    /// Runs every window of `plan`, counted from `start`: each starts and
+    /// stops at its own time, whatever else is active (with `--overlap`,
+    /// windows of different lanes overlap). Healing everything is left to
+    /// [`Nemesis::heal_all`].
     pub async fn run(&mut self, plan: &[Window], start: Instant) -> Result<()> {
-        for w in plan {
-            sleep_until(start + w.at).await;
-            let (active, detail) = match self.begin(w).await {
-                Ok(x) => x,
-                Err(e) => (Active::Nothing, format!("could not start: {e:#}")),
-            };
-            self.note("start", w.kind.name(), &detail);
-            sleep_until(start + w.at + w.lasts).await;
-            let end = self.end(active).await;
-            self.note("stop", w.kind.name(), &detail);
-            if let Err(e) = end {
-                // Its own event, so the window above still closes in the plot.
-                self.note("undo-failed", w.kind.name(), &format!("{detail}: {e:#}"));
+        // (when, starts?, window): at the same instant, stops go first.
+        let mut events: Vec<(Duration, bool, usize)> = plan
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| [(w.at, true, i), (w.at + w.lasts, false, i)])
+            .collect();
+        events.sort();
+        let mut active: BTreeMap<usize, (Active, String)> = BTreeMap::new();
+        for (at, starts, i) in events {
+            sleep_until(start + at).await;
+            let w = &plan[i];
+            if starts {
+                let busy = Busy::of(active.values().map(|(a, _)| a));
+                let (a, detail) = match self.begin(w, &busy).await {
+                    Ok(x) => x,
+                    Err(e) => (Active::Nothing, format!("could not start: {e:#}")),
+                };
+                self.note("start", w.kind.name(), &detail);
+                active.insert(i, (a, detail));
+            } else if let Some((a, detail)) = active.remove(&i) {
+                let end = self.end(a).await;
+                self.note("stop", w.kind.name(), &detail);
+                if let Err(e) = end {
+                    // Its own event, so the window above still closes in the plot.
+                    self.note("undo-failed", w.kind.name(), &format!("{detail}: {e:#}"));
+                }
             }
         }
         Ok(())
@@ -108,97 +155,87 @@ impl Nemesis {
         self.targeted(all)
     }
 
-    async fn begin(&mut self, w: &Window) -> Result<(Active, String)> {
-        // The window's own random choice among `from`.
-        let pick = |from: &[String]| {
+    /// Every host of the run, targeted or not.
+    fn all_hosts(&self) -> Vec<String> {
+        self.net.hosts().iter().map(|x| x.name.clone()).collect()
+    }
+
+    fn cut(&self, (g, detail): (Grudge, String)) -> Result<(Active, String)> {
+        firewall::partition(&self.net, &g)?;
+        Ok((Active::Partition(g), detail))
+    }
+
+    async fn begin(&mut self, w: &Window, busy: &Busy) -> Result<(Active, String)> {
+        // The window's own random choice among `from`, skipping `taken`.
+        let pick = |from: &[String], taken: &BTreeSet<String>| {
             ordered(from, &w.order)
                 .into_iter()
-                .next()
-                .context("no host this fault may touch (see --fault-hosts)")
+                .find(|h| !taken.contains(h))
+                .context("no host this fault may touch (see --fault-hosts), or all of them are under another fault")
         };
+        let none = BTreeSet::new();
         let coord = self.coordinators();
         let all = self.everyone();
+        let others_than =
+            |h: &str| -> Vec<String> { self.all_hosts().into_iter().filter(|x| x != h).collect() };
         match w.kind {
             Kind::PartitionOne => {
-                let h = pick(&all)?;
-                self.cut_off(&h).map(|d| (Active::Partition, d))
+                let h = pick(&all, &none)?;
+                self.cut(partitions::isolate(&h, &others_than(&h)))
             }
             Kind::PartitionLeader => {
-                let l = self.db.await_leader(Duration::from_secs(3)).await?;
-                self.cut_off(&format!("c{l}"))
-                    .map(|d| (Active::Partition, d))
+                let l = format!("c{}", self.db.await_leader(Duration::from_secs(3)).await?);
+                self.cut(partitions::isolate(&l, &others_than(&l)))
+            }
+            Kind::PartitionPeers => {
+                let h = pick(&self.targeted(coord.clone()), &none)?;
+                let mut members = coord.clone();
+                members.extend(self.db.layout.spare_names());
+                self.cut(partitions::peers(&h, &members))
             }
             Kind::PartitionHalves => {
-                let mut shuffled = ordered(&coord, &w.order);
-                let minority = shuffled.split_off(shuffled.len().div_ceil(2));
-                let (mut a, mut b) = (shuffled, minority);
-                for (i, h) in all.iter().filter(|h| !coord.contains(h)).enumerate() {
-                    if (w.roll >> (i % 64)) & 1 == 0 {
-                        a.push(h.clone())
-                    } else {
-                        b.push(h.clone())
-                    }
-                }
-                let mut g = Grudge::default();
-                g.cut(&a, &b);
-                firewall::partition(&self.net, &g)?;
-                Ok((
-                    Active::Partition,
-                    format!("[{}] | [{}]", a.join(" "), b.join(" ")),
+                let others: Vec<String> =
+                    all.iter().filter(|h| !coord.contains(h)).cloned().collect();
+                self.cut(partitions::halves(
+                    ordered(&coord, &w.order),
+                    &others,
+                    w.roll,
                 ))
             }
-            Kind::PartitionRing => {
-                let ring = ordered(&coord, &w.order);
-                let g = ring_grudge(&ring);
-                firewall::partition(&self.net, &g)?;
-                Ok((
-                    Active::Partition,
-                    format!("ring {}: {}", ring.join("-"), g.describe()),
-                ))
-            }
-            Kind::PartitionBridge => {
-                let mut order = ordered(&coord, &w.order);
-                let bridge = order.remove(0);
-                let right = order.split_off(order.len() / 2);
-                let mut g = Grudge::default();
-                g.cut(&order, &right);
-                firewall::partition(&self.net, &g)?;
-                Ok((
-                    Active::Partition,
-                    format!("[{}] <{bridge}> [{}]", order.join(" "), right.join(" ")),
-                ))
-            }
+            Kind::PartitionRing => self.cut(partitions::ring(&ordered(&coord, &w.order))),
+            Kind::PartitionBridge => self.cut(partitions::bridge(ordered(&coord, &w.order))),
             Kind::PartitionControl => {
                 let routers = self.targeted(self.db.layout.router_names());
                 let cut = if w.roll.is_multiple_of(2) {
                     routers
                 } else {
-                    vec![pick(&routers)?]
+                    vec![pick(&routers, &none)?]
                 };
-                let mut g = Grudge::default();
-                g.cut(&cut, &coord);
-                firewall::partition(&self.net, &g)?;
-                Ok((
-                    Active::Partition,
-                    format!("[{}] cut off from the coordinators", cut.join(" ")),
-                ))
+                self.cut(partitions::control(&cut, &coord))
             }
             Kind::Kill => {
                 let mut candidates = coord.clone();
                 candidates.extend(self.db.layout.router_names());
-                let candidates = self.targeted(candidates);
-                let h = pick(&candidates)?;
+                let h = pick(&self.targeted(candidates), &busy.processes)?;
                 self.db.proc_mut(&h).context("no such process")?.kill();
                 Ok((Active::Killed(h.clone()), format!("kill -9 {h}")))
             }
             Kind::Pause => {
-                let h = pick(&all)?;
+                let h = pick(&all, &busy.processes)?;
                 self.db.proc_mut(&h).context("no such process")?.pause();
                 Ok((Active::Paused(h.clone()), format!("SIGSTOP {h}")))
             }
             Kind::Netem => {
                 let n = 1 + (w.roll % 2) as usize;
-                let hosts: Vec<String> = ordered(&all, &w.order).into_iter().take(n).collect();
+                let hosts: Vec<String> = ordered(&all, &w.order)
+                    .into_iter()
+                    .filter(|h| !busy.links.contains(h))
+                    .take(n)
+                    .collect();
+                anyhow::ensure!(
+                    !hosts.is_empty(),
+                    "every link it may touch is already degraded"
+                );
                 let fault = LinkFault {
                     delay_ms: 50 + (w.roll >> 8) as u32 % 150,
                     jitter_ms: 10,
@@ -209,26 +246,13 @@ impl Nemesis {
                     let host = self.net.host(h).context("no such host")?.clone();
                     done.push(shaping::degrade(&host, fault, self.netem)?);
                 }
-                Ok((Active::Netem(hosts), done.join("; ")))
+                Ok((Active::Netem(hosts, fault, self.netem), done.join("; ")))
             }
-            Kind::Membership => self.add_member().await,
+            Kind::Membership => {
+                anyhow::ensure!(!busy.membership, "another membership change is under way");
+                self.add_member().await
+            }
         }
-    }
-
-    /// Cuts `h` off from every other host (targeted or not: only `h` is
-    /// touched by the fault).
-    fn cut_off(&self, h: &str) -> Result<String> {
-        let rest: Vec<String> = self
-            .net
-            .hosts()
-            .iter()
-            .map(|x| x.name.clone())
-            .filter(|x| x != h)
-            .collect();
-        let mut g = Grudge::default();
-        g.cut(&[h.to_string()], &rest);
-        firewall::partition(&self.net, &g)?;
-        Ok(format!("{h} isolated"))
     }
 
     async fn add_member(&mut self) -> Result<(Active, String)> {
@@ -287,17 +311,18 @@ impl Nemesis {
 
     async fn end(&mut self, active: Active) -> Result<()> {
         match active {
-            Active::Partition => firewall::heal(&self.net),
+            Active::Partition(g) => firewall::unpartition(&self.net, &g),
             Active::Killed(h) => self.db.start(&h),
             Active::Paused(h) => {
                 self.db.proc_mut(&h).context("no such process")?.resume();
                 Ok(())
             }
-            Active::Netem(hosts) => {
+            Active::Netem(hosts, fault, netem) => {
                 for h in hosts {
-                    shaping::restore(self.net.host(&h).context("no such host")?)?;
+                    let host = self.net.host(&h).context("no such host")?;
+                    shaping::restore(host, Some((fault, netem)))?;
                 }
-                firewall::heal(&self.net)
+                Ok(())
             }
             Active::Member(spare) => self.remove_member(&spare).await,
             Active::Nothing => Ok(()),
@@ -308,7 +333,7 @@ impl Nemesis {
     pub async fn heal_all(&mut self) -> Result<()> {
         firewall::heal(&self.net)?;
         for h in self.net.hosts().to_vec() {
-            shaping::restore(&h)?;
+            shaping::restore(&h, None)?;
         }
         self.db.revive_all()?;
         self.note("stop", "heal", "network whole, every process running");
@@ -327,65 +352,12 @@ fn ordered(names: &[String], order: &[usize]) -> Vec<String> {
         .collect()
 }
 
-/// Each member keeps links to its ring neighbours only, so that it sees a
-/// majority and no two see the same one. With three members that reduces to
-/// one cut link (two members each see a majority that the third bridges).
-pub(crate) fn ring_grudge(ring: &[String]) -> Grudge {
-    let n = ring.len();
-    let mut g = Grudge::default();
-    if n < 3 {
-        return g;
-    }
-    if n == 3 {
-        g.cut(&ring[0..1], &ring[1..2]);
-        return g;
-    }
-    let majority = n / 2 + 1;
-    let reach = (majority - 1).div_ceil(2);
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let d = (j - i).min(n - (j - i));
-            if d > reach {
-                g.cut(&ring[i..=i], &ring[j..=j]);
-            }
-        }
-    }
-    g
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn names(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("c{i}")).collect()
-    }
-
-    /// Members each host still hears, itself included.
-    fn sees(g: &Grudge, ring: &[String], h: &str) -> usize {
-        ring.iter()
-            .filter(|x| !g.0.get(h).is_some_and(|c| c.contains(*x)))
-            .count()
-    }
-
-    #[test]
-    fn a_ring_of_five_gives_everyone_a_majority_and_no_two_the_same() {
-        let ring = names(5);
-        let g = ring_grudge(&ring);
-        for h in &ring {
-            assert_eq!(sees(&g, &ring, h), 3, "{h} in {g:?}");
-        }
-        let views: std::collections::BTreeSet<_> =
-            ring.iter().map(|h| g.0.get(h).cloned()).collect();
-        assert_eq!(views.len(), 5);
-    }
-
-    #[test]
-    fn a_ring_of_three_cuts_one_link() {
-        let ring = names(3);
-        let g = ring_grudge(&ring);
-        assert_eq!(g.0.values().map(|c| c.len()).sum::<usize>(), 2);
-        assert!(ring.iter().all(|h| sees(&g, &ring, h) >= 2));
     }
 
     #[test]
@@ -396,5 +368,25 @@ mod tests {
         let mut sorted = o.clone();
         sorted.sort();
         assert_eq!(sorted, names(3));
+    }
+
+    #[test]
+    fn busy_holds_what_active_faults_hold() {
+        let fault = LinkFault {
+            delay_ms: 50,
+            jitter_ms: 10,
+            loss: 0.0,
+        };
+        let active = [
+            Active::Killed("r1".into()),
+            Active::Paused("c2".into()),
+            Active::Netem(vec!["n1".into()], fault, false),
+            Active::Partition(Grudge::default()),
+        ];
+        let b = Busy::of(active.iter());
+        assert_eq!(b.processes, BTreeSet::from(["r1".into(), "c2".into()]));
+        assert_eq!(b.links, BTreeSet::from(["n1".to_string()]));
+        assert!(!b.membership);
+        assert!(Busy::of([Active::Member("c4".into())].iter()).membership);
     }
 }

@@ -3,6 +3,7 @@
 //! the seed ([`schedule`]), and [`Nemesis`] carries them out.
 
 pub mod apply;
+pub mod partitions;
 pub mod schedule;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,9 @@ pub enum Kind {
     PartitionOne,
     /// The coordinators' current leader cut off from every other host.
     PartitionLeader,
+    /// One coordinator cut off from the other coordinators, but not from
+    /// routers, devnodes or clients: it still answers, yet learns nothing new.
+    PartitionPeers,
     /// Coordinators split into a majority and a minority; routers and
     /// devnodes each land on one side.
     PartitionHalves,
@@ -39,9 +43,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::PartitionOne,
         Kind::PartitionLeader,
+        Kind::PartitionPeers,
         Kind::PartitionHalves,
         Kind::PartitionRing,
         Kind::PartitionBridge,
@@ -56,6 +61,7 @@ impl Kind {
         match self {
             Kind::PartitionOne => "partition-one",
             Kind::PartitionLeader => "partition-leader",
+            Kind::PartitionPeers => "partition-peers",
             Kind::PartitionHalves => "partition-halves",
             Kind::PartitionRing => "partition-ring",
             Kind::PartitionBridge => "partition-bridge",
@@ -101,7 +107,7 @@ mod tests {
             Kind::parse_list("kill,pause,kill").unwrap(),
             vec![Kind::Kill, Kind::Pause]
         );
-        assert_eq!(Kind::parse_list("partition").unwrap().len(), 6);
+        assert_eq!(Kind::parse_list("partition").unwrap().len(), 7);
         assert_eq!(Kind::parse_list("all").unwrap().len(), Kind::ALL.len());
         assert!(Kind::parse_list("none").unwrap().is_empty());
         let e = Kind::parse_list("kill,teleport").unwrap_err();

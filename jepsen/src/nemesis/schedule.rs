@@ -19,6 +19,9 @@ pub struct Window {
     pub at: Duration,
     pub lasts: Duration,
     pub kind: Kind,
+    /// Which of the run's overlapping sequences of windows this one is in
+    /// (always 0 without `--overlap`).
+    pub lane: usize,
     /// Random material for the fault: a shuffled order of candidates the
     /// fault takes hosts from, and a number for its sizes.
     #[serde(skip)]
@@ -31,6 +34,9 @@ pub struct Window {
 pub struct Pace {
     pub quiet: (Duration, Duration),
     pub fault: (Duration, Duration),
+    /// How many independent sequences of windows run side by side, so that
+    /// up to this many faults are active at once.
+    pub lanes: usize,
 }
 
 impl Default for Pace {
@@ -38,6 +44,7 @@ impl Default for Pace {
         Pace {
             quiet: (Duration::from_secs(2), Duration::from_secs(5)),
             fault: (Duration::from_secs(3), Duration::from_secs(8)),
+            lanes: 1,
         }
     }
 }
@@ -64,32 +71,40 @@ fn between(rng: &mut ChaCha8Rng, (lo, hi): (Duration, Duration)) -> Duration {
     Duration::from_millis(rng.random_range(lo..=hi))
 }
 
-/// The windows of a run of `length` with faults from `kinds`. The last
-/// window ends before `length`, leaving the end of the run quiet.
+/// The windows of a run of `length` with faults from `kinds`, ordered by
+/// start. Each lane alternates quiet and faulty windows on its own; lanes
+/// are drawn one after another from the same generator, so lane 0 of a
+/// run with overlap is the plan of the same seed without. The last window
+/// of each lane ends before `length`, leaving the end of the run quiet.
 pub fn plan(seed: u64, kinds: &[Kind], length: Duration, pace: Pace) -> Vec<Window> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = vec![];
     if kinds.is_empty() {
         return out;
     }
-    let mut t = between(&mut rng, pace.quiet);
-    loop {
-        let lasts = between(&mut rng, pace.fault);
-        if t + lasts >= length {
-            return out;
+    for lane in 0..pace.lanes.max(1) {
+        let mut t = between(&mut rng, pace.quiet);
+        loop {
+            let lasts = between(&mut rng, pace.fault);
+            if t + lasts >= length {
+                break;
+            }
+            let kind = *kinds.choose(&mut rng).expect("kinds is not empty");
+            let mut order: Vec<usize> = (0..64).collect();
+            order.shuffle(&mut rng);
+            out.push(Window {
+                at: t,
+                lasts,
+                kind,
+                lane,
+                order,
+                roll: rng.random(),
+            });
+            t += lasts + between(&mut rng, pace.quiet);
         }
-        let kind = *kinds.choose(&mut rng).expect("kinds is not empty");
-        let mut order: Vec<usize> = (0..64).collect();
-        order.shuffle(&mut rng);
-        out.push(Window {
-            at: t,
-            lasts,
-            kind,
-            order,
-            roll: rng.random(),
-        });
-        t += lasts + between(&mut rng, pace.quiet);
     }
+    out.sort_by_key(|w| (w.at, w.lane));
+    out
 }
 
 #[cfg(test)]
@@ -116,6 +131,37 @@ mod tests {
         let last = w.last().expect("some windows");
         assert!(last.at + last.lasts < len);
         assert!(w.iter().all(|x| matches!(x.kind, Kind::Kill | Kind::Pause)));
+    }
+
+    #[test]
+    fn lanes_overlap_and_lane_zero_is_the_plan_without_overlap() {
+        let len = Duration::from_secs(120);
+        let kinds = Kind::ALL.to_vec();
+        let one = plan(11, &kinds, len, Pace::default());
+        let two = plan(
+            11,
+            &kinds,
+            len,
+            Pace {
+                lanes: 2,
+                ..Pace::default()
+            },
+        );
+        let lane0: Vec<Window> = two.iter().filter(|w| w.lane == 0).cloned().collect();
+        assert_eq!(lane0, one);
+        assert!(two.iter().any(|w| w.lane == 1));
+        assert!(
+            two.windows(2).all(|p| p[0].at <= p[1].at),
+            "ordered by start"
+        );
+        let overlapping = two.iter().any(|a| {
+            two.iter()
+                .any(|b| a.lane != b.lane && a.at < b.at + b.lasts && b.at < a.at + a.lasts)
+        });
+        assert!(
+            overlapping,
+            "two lanes over 120 s never overlapped: {two:?}"
+        );
     }
 
     #[test]

@@ -50,12 +50,23 @@ fn iptables(host: &Host, args: &[&str]) -> Result<String> {
 
 /// Applies `grudge` (on top of what is already cut).
 pub fn partition(net: &Net, grudge: &Grudge) -> Result<()> {
+    drops(net, grudge, "-A")
+}
+
+/// Takes back what [`partition`] added for `grudge`, one rule per link, so
+/// that partitions applied by other faults stay in place (iptables deletes
+/// one copy of a rule at a time, so overlapping identical cuts nest).
+pub fn unpartition(net: &Net, grudge: &Grudge) -> Result<()> {
+    drops(net, grudge, "-D")
+}
+
+fn drops(net: &Net, grudge: &Grudge, op: &str) -> Result<()> {
     for (name, cut) in &grudge.0 {
         let Some(host) = net.host(name) else { continue };
         for other in cut {
             let Some(o) = net.host(other) else { continue };
             let src = o.ip.to_string();
-            iptables(host, &["-A", "INPUT", "-s", &src, "-j", "DROP"])?;
+            iptables(host, &[op, "INPUT", "-s", &src, "-j", "DROP"])?;
         }
     }
     Ok(())
@@ -64,15 +75,25 @@ pub fn partition(net: &Net, grudge: &Grudge) -> Result<()> {
 /// Drops a random share of the packets `host` receives from other hosts
 /// (`p` in 0..1), with iptables' statistic match.
 pub fn lossy(host: &Host, p: f64) -> Result<()> {
+    loss_rule(host, p, "-A")
+}
+
+/// Takes back one [`lossy`] rule of the same share.
+pub fn unlossy(host: &Host, p: f64) -> Result<()> {
+    loss_rule(host, p, "-D")
+}
+
+fn loss_rule(host: &Host, p: f64, op: &str) -> Result<()> {
     let prob = format!("{p:.3}");
+    let control = super::CONTROL_IP.to_string();
     iptables(
         host,
         &[
-            "-A",
+            op,
             "INPUT",
             "!",
             "-s",
-            &super::CONTROL_IP.to_string(),
+            &control,
             "-m",
             "statistic",
             "--mode",

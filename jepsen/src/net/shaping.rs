@@ -72,9 +72,14 @@ pub fn degrade(host: &Host, fault: LinkFault, netem: bool) -> Result<String> {
     ))
 }
 
-/// Puts `host`'s link back to normal (packet loss rules go with the
-/// firewall's heal).
-pub fn restore(host: &Host) -> Result<()> {
+/// Puts `host`'s link back to normal: the queue discipline always, and the
+/// loss rule [`degrade`] added for `fault` when netem was not there to do it.
+pub fn restore(host: &Host, fault: Option<(LinkFault, bool)>) -> Result<()> {
     let _ = in_ns(host, "tc", &["qdisc", "del", "dev", "eth0", "root"]);
+    if let Some((fault, false)) = fault {
+        if fault.loss > 0.0 {
+            firewall::unlossy(host, fault.loss)?;
+        }
+    }
     Ok(())
 }

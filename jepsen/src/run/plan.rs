@@ -51,9 +51,13 @@ impl Plan {
         if args.time_limit < 5 {
             bail!("--time-limit must be at least 5 seconds");
         }
+        if !(1..=4).contains(&args.overlap) {
+            bail!("--overlap must be 1 to 4");
+        }
         let pace = Pace {
             fault: Pace::range(&args.fault_s).map_err(|e| anyhow::anyhow!("--fault-s: {e}"))?,
             quiet: Pace::range(&args.quiet_s).map_err(|e| anyhow::anyhow!("--quiet-s: {e}"))?,
+            lanes: args.overlap,
         };
         let seed = args.seed.unwrap_or_else(|| {
             SystemTime::now()
@@ -144,6 +148,9 @@ impl Plan {
             " --fault-hosts {} --lease-ms {} --node-timeout-ms {} --fault-s {} --quiet-s {}",
             a.fault_hosts, a.lease_ms, a.node_timeout_ms, a.fault_s, a.quiet_s
         );
+        if a.overlap > 1 {
+            c += &format!(" --overlap {}", a.overlap);
+        }
         for s in &self.switches {
             c += &format!(" --unsafe {s}");
         }
@@ -180,8 +187,12 @@ mod tests {
         assert_eq!(p.workloads, Workload::ALL.to_vec());
         assert_eq!(p.nemeses, Kind::ALL.to_vec());
         assert!(p.switches.is_empty());
-        let p = plan(&["--seed", "7"]).unwrap();
+        assert_eq!(p.pace.lanes, 1);
+        assert!(!p.command().contains("--overlap"));
+        let p = plan(&["--seed", "7", "--overlap", "2"]).unwrap();
         assert!(p.command().contains("--seed 7"), "{}", p.command());
+        assert!(p.command().contains("--overlap 2"), "{}", p.command());
+        assert_eq!(p.pace.lanes, 2);
     }
 
     #[test]
@@ -196,6 +207,8 @@ mod tests {
             (&["--routers", "0"], "--routers must be 1 to 16"),
             (&["--clients", "0"], "--clients must be 1 to 16"),
             (&["--fault-s", "9-2"], "--fault-s"),
+            (&["--overlap", "0"], "--overlap must be 1 to 4"),
+            (&["--overlap", "5"], "--overlap must be 1 to 4"),
         ];
         for (args, want) in cases {
             let e = plan(args).err().map(|e| e.to_string()).unwrap_or_default();
@@ -216,9 +229,18 @@ mod tests {
 
     #[test]
     fn unsafe_switches_reach_the_right_processes() {
-        let p = plan(&["--unsafe", "stale-reads", "--unsafe", "ignore-lease"]).unwrap();
+        let p = plan(&[
+            "--unsafe",
+            "stale-reads",
+            "--unsafe",
+            "ignore-lease",
+            "--unsafe",
+            "stale-watches",
+        ])
+        .unwrap();
         let l = p.layout();
         assert!(l.extra["coordinator"].contains(&"--unsafe-local-reads".to_string()));
+        assert!(l.extra["coordinator"].contains(&"--unsafe-stale-watches".to_string()));
         assert!(l.extra["router"].contains(&"--unsafe-ignore-lease".to_string()));
         assert!(!l.extra.contains_key("devnode"));
     }

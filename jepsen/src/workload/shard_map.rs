@@ -53,6 +53,15 @@ pub async fn observe(channel: Channel, seen: Seen, clock: Recorder, until: Insta
     }
 }
 
+/// A request that gives up after a second, so that a coordinator cut off
+/// from the others does not hold the epoch still: the next try goes to
+/// the next coordinator.
+fn briefly<T>(msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.set_timeout(Duration::from_secs(1));
+    r
+}
+
 /// Creates and deletes the scratch index over and over, through any
 /// coordinator that answers; each step moves the epoch.
 pub async fn mover(coordinators: Vec<(String, Channel)>, history: Recorder, until: Instant) {
@@ -77,11 +86,11 @@ pub async fn mover(coordinators: Vec<(String, Channel)>, history: Recorder, unti
                 shards: 4,
                 replication_factor: 0,
             };
-            a.create_index(req).await.map(|_| ())
+            a.create_index(briefly(req)).await.map(|_| ())
         } else {
-            a.delete_index(IndexRef {
+            a.delete_index(briefly(IndexRef {
                 uid: SCRATCH.into(),
-            })
+            }))
             .await
             .map(|_| ())
         };

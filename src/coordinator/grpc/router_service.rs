@@ -226,20 +226,17 @@ impl Router for RouterService {
         let router = req.into_inner().router_id;
         // The first event is linearizable: a router never starts from a map
         // older than one already committed when it connected.
-        self.app.read_barrier().await?;
-        let app = self.app.clone();
+        if !self.app.unsafe_switches.stale_watches {
+            self.app.read_barrier().await?;
+        }
         let state = self.app.state.clone();
         let mut changes = state.subscribe();
+        let mut confirmed = self.app.confirmations.subscribe();
         let shutdown = self.shutdown.clone();
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
             let mut sent = Sent::default();
             let mut full = true;
-            let mut beat = tokio::time::interval_at(
-                tokio::time::Instant::now() + WATCH_HEARTBEAT,
-                WATCH_HEARTBEAT,
-            );
-            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let applied = *changes.borrow_and_update();
                 let event = state.read(|s| sent.diff(s, full, applied));
@@ -251,12 +248,12 @@ impl Router for RouterService {
                 }
                 tokio::select! {
                     r = changes.changed() => if r.is_err() { break },
-                    _ = beat.tick() => {
-                        // Still in touch with a quorum? Then say so (an event
-                        // with no changes); if not, end the watch so the
-                        // router follows another member.
-                        let current = tokio::time::timeout(WATCH_HEARTBEAT, app.read_barrier()).await;
-                        if !matches!(current, Ok(Ok(()))) {
+                    r = confirmed.changed() => {
+                        // Still in touch with a quorum (this round's shared
+                        // read barrier)? Then say so (an event with no
+                        // changes); if not, end the watch so the router
+                        // follows another member.
+                        if r.is_err() || !confirmed.borrow_and_update().current {
                             let _ = tx.send(Err(Status::unavailable("this coordinator lost touch with the leader: follow another"))).await;
                             break;
                         }
