@@ -37,9 +37,14 @@ pub struct RunArgs {
     pub workload: String,
     /// Nemeses, comma-separated: partition-one, partition-leader, partition-peers,
     /// partition-halves, partition-ring, partition-bridge, partition-control,
-    /// kill, pause, netem, membership; or `partition`, `all`, `none`.
+    /// kill, pause, netem, membership; or `partition`, `all`, `none`. Give
+    /// --nemesis again (up to 4 in all) for another lane: its own sequence of
+    /// fault windows, drawn from its own set, overlapping the others. A lane
+    /// may name its own fault durations: `kill:2-4` (seconds). Faults
+    /// that would touch a process already killed or paused, or a link already
+    /// degraded, pick another host or are skipped (the timeline says so).
     #[arg(long, default_value = "all")]
-    pub nemesis: String,
+    pub nemesis: Vec<String>,
     /// Seconds of client load with faults (the end is always quiet).
     #[arg(long, default_value_t = 60)]
     pub time_limit: u64,
@@ -59,19 +64,13 @@ pub struct RunArgs {
     pub groups: u32,
     #[arg(long, default_value_t = 2)]
     pub nodes_per_group: u32,
-    /// How long each fault lasts, in seconds: MIN-MAX.
+    /// How long each fault lasts, in seconds: MIN-MAX (unless its lane says).
+    /// A lane names its own range as `--nemesis kill:2-4`.
     #[arg(long, default_value = "3-8")]
     pub fault_s: String,
     /// How long the quiet periods between faults last, in seconds: MIN-MAX.
     #[arg(long, default_value = "2-5")]
     pub quiet_s: String,
-    /// How many faults may be active at once (1 to 4). Each extra one is an
-    /// independent sequence of quiet and fault windows over the same run, so
-    /// faults overlap (a partition during a restart, say). Faults that would
-    /// touch a process already killed or paused, or a link already degraded,
-    /// pick another host or are skipped (the timeline says so).
-    #[arg(long, default_value_t = 1)]
-    pub overlap: usize,
     /// Which hosts faults may touch: `all`, or a comma-separated list of
     /// roles (coordinators, routers, devnodes) and host names (c1, r2, n3).
     #[arg(long, default_value = "all")]

@@ -97,8 +97,8 @@ impl Nemesis {
     }
 
     /// Runs every window of `plan`, counted from `start`: each starts and
-    /// stops at its own time, whatever else is active (with `--overlap`,
-    /// windows of different lanes overlap). Healing everything is left to
+    /// stops at its own time, whatever else is active (windows of
+    /// different lanes overlap). Healing everything is left to
     /// [`Nemesis::heal_all`].
     pub async fn run(&mut self, plan: &[Window], start: Instant) -> Result<()> {
         // (when, starts?, window): at the same instant, stops go first.

@@ -97,7 +97,7 @@ fn page(
         ("started", s.started_at.clone()),
         ("duration", duration),
         ("workloads", s.workloads.join(", ")),
-        ("nemeses", s.nemeses.join(", ")),
+        ("nemeses (one lane each)", s.nemeses.join(" | ")),
     ];
     for (name, value) in rows {
         writeln!(out, "<dt>{name}</dt><dd>{}</dd>", escape(&value))?;

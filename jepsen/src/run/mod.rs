@@ -95,7 +95,7 @@ pub async fn run(plan: &Plan) -> Result<Outcome> {
     );
 
     let length = Duration::from_secs(plan.args.time_limit);
-    let windows = schedule::plan(plan.seed, &plan.nemeses, length, plan.pace);
+    let windows = schedule::plan(plan.seed, &plan.lanes, length, plan.pace);
     let load_start = Instant::now();
     let load = clients::start(plan, &nemesis.db, &history, load_start + length).await?;
     nemesis.run(&windows, load_start).await?;
@@ -109,7 +109,7 @@ pub async fn run(plan: &Plan) -> Result<Outcome> {
         seed: plan.seed,
         command: plan.command(),
         workloads: plan.workloads.iter().map(|w| w.name().into()).collect(),
-        nemeses: plan.nemeses.iter().map(|k| k.name().into()).collect(),
+        nemeses: plan.lane_names(),
         started_at: format!("{started_at} (Unix time)"),
         duration_ms: start.elapsed().as_millis() as u64,
         verdict: verdict_name(verdict).into(),

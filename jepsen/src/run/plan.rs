@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use crate::cli::RunArgs;
 use crate::db::switches::Unsafe;
 use crate::db::Layout;
-use crate::nemesis::schedule::Pace;
+use crate::nemesis::schedule::{Lane, Pace};
 use crate::nemesis::Kind;
 use crate::workload::Workload;
 
@@ -18,6 +18,9 @@ pub struct Plan {
     pub pace: Pace,
     pub seed: u64,
     pub workloads: Vec<Workload>,
+    /// Each lane's nemeses (one lane per `--nemesis`).
+    pub lanes: Vec<Lane>,
+    /// Every nemesis of any lane.
     pub nemeses: Vec<Kind>,
     pub switches: Vec<Unsafe>,
 }
@@ -25,7 +28,18 @@ pub struct Plan {
 impl Plan {
     pub fn from_args(args: RunArgs) -> Result<Plan> {
         let workloads = Workload::parse_list(&args.workload).map_err(anyhow::Error::msg)?;
-        let nemeses = Kind::parse_list(&args.nemesis).map_err(anyhow::Error::msg)?;
+        let lanes = args
+            .nemesis
+            .iter()
+            .map(|l| Lane::parse(l))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--nemesis: {e}"))?;
+        if !(1..=4).contains(&lanes.len()) {
+            bail!("--nemesis may be given 1 to 4 times (one lane of faults each)");
+        }
+        let mut nemeses: Vec<Kind> = lanes.iter().flat_map(|l| l.kinds.clone()).collect();
+        nemeses.sort();
+        nemeses.dedup();
         let switches = args
             .unsafe_switches
             .iter()
@@ -51,13 +65,9 @@ impl Plan {
         if args.time_limit < 5 {
             bail!("--time-limit must be at least 5 seconds");
         }
-        if !(1..=4).contains(&args.overlap) {
-            bail!("--overlap must be 1 to 4");
-        }
         let pace = Pace {
             fault: Pace::range(&args.fault_s).map_err(|e| anyhow::anyhow!("--fault-s: {e}"))?,
             quiet: Pace::range(&args.quiet_s).map_err(|e| anyhow::anyhow!("--quiet-s: {e}"))?,
-            lanes: args.overlap,
         };
         let seed = args.seed.unwrap_or_else(|| {
             SystemTime::now()
@@ -70,6 +80,7 @@ impl Plan {
             pace,
             seed,
             workloads,
+            lanes,
             nemeses,
             switches,
         })
@@ -128,14 +139,13 @@ impl Plan {
     pub fn command(&self) -> String {
         let a = &self.args;
         let mut c = format!(
-            "miroir-jepsen run --workload {} --nemesis {} --time-limit {} --seed {} \
+            "miroir-jepsen run --workload {}{} --time-limit {} --seed {} \
              --coordinators {} --routers {} --groups {} --nodes-per-group {} --clients {}",
             names(&self.workloads),
-            if self.nemeses.is_empty() {
-                "none".into()
-            } else {
-                names(&self.nemeses)
-            },
+            self.lane_names()
+                .iter()
+                .map(|l| format!(" --nemesis {l}"))
+                .collect::<String>(),
             a.time_limit,
             self.seed,
             a.coordinators,
@@ -148,13 +158,17 @@ impl Plan {
             " --fault-hosts {} --lease-ms {} --node-timeout-ms {} --fault-s {} --quiet-s {}",
             a.fault_hosts, a.lease_ms, a.node_timeout_ms, a.fault_s, a.quiet_s
         );
-        if a.overlap > 1 {
-            c += &format!(" --overlap {}", a.overlap);
-        }
         for s in &self.switches {
             c += &format!(" --unsafe {s}");
         }
         c
+    }
+}
+
+impl Plan {
+    /// Each lane's nemeses as `--nemesis` takes them.
+    pub fn lane_names(&self) -> Vec<String> {
+        self.lanes.iter().map(ToString::to_string).collect()
     }
 }
 
@@ -187,12 +201,29 @@ mod tests {
         assert_eq!(p.workloads, Workload::ALL.to_vec());
         assert_eq!(p.nemeses, Kind::ALL.to_vec());
         assert!(p.switches.is_empty());
-        assert_eq!(p.pace.lanes, 1);
-        assert!(!p.command().contains("--overlap"));
-        let p = plan(&["--seed", "7", "--overlap", "2"]).unwrap();
+        assert_eq!(p.lanes, vec![Lane::from(Kind::ALL.to_vec())]);
+        let p = plan(&[
+            "--seed",
+            "7",
+            "--nemesis",
+            "kill,pause",
+            "--nemesis",
+            "partition-peers:10-12",
+        ])
+        .unwrap();
         assert!(p.command().contains("--seed 7"), "{}", p.command());
-        assert!(p.command().contains("--overlap 2"), "{}", p.command());
-        assert_eq!(p.pace.lanes, 2);
+        assert!(
+            p.command()
+                .contains("--nemesis kill,pause --nemesis partition-peers:10-12"),
+            "{}",
+            p.command()
+        );
+        assert_eq!(p.lanes[0], Lane::from(vec![Kind::Kill, Kind::Pause]));
+        assert_eq!(p.lanes[1].to_string(), "partition-peers:10-12");
+        assert_eq!(
+            p.nemeses,
+            vec![Kind::PartitionPeers, Kind::Kill, Kind::Pause]
+        );
     }
 
     #[test]
@@ -207,8 +238,26 @@ mod tests {
             (&["--routers", "0"], "--routers must be 1 to 16"),
             (&["--clients", "0"], "--clients must be 1 to 16"),
             (&["--fault-s", "9-2"], "--fault-s"),
-            (&["--overlap", "0"], "--overlap must be 1 to 4"),
-            (&["--overlap", "5"], "--overlap must be 1 to 4"),
+            (
+                &[
+                    "--nemesis",
+                    "kill",
+                    "--nemesis",
+                    "pause",
+                    "--nemesis",
+                    "kill",
+                    "--nemesis",
+                    "kill",
+                    "--nemesis",
+                    "pause",
+                ],
+                "1 to 4 times",
+            ),
+            (
+                &["--nemesis", "kill", "--nemesis", "jump"],
+                "unknown nemesis `jump`",
+            ),
+            (&["--nemesis", "kill:4-2"], "--nemesis: `kill:4-2`"),
         ];
         for (args, want) in cases {
             let e = plan(args).err().map(|e| e.to_string()).unwrap_or_default();
