@@ -44,7 +44,7 @@ deps-jepsen: ## Install what the partition suite drives: iproute2, iptables (Deb
 jepsen-unit: ## The partition suite's own tests: checker on known histories, schedules, report
 	$(CARGO) test -p miroir-jepsen
 
-jepsen: deps-jepsen ## Partition suite, full: every workload against every nemesis, plus the unsafe switches (~10 min)
+jepsen: deps-jepsen ## Partition suite, full: every workload against every nemesis, plus the unsafe switches (~12 min)
 	$(CARGO) build --bins --workspace
 	jepsen/suite.sh full
 

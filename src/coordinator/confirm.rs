@@ -9,13 +9,27 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// The outcome of one round.
+/// How often a round runs. A member cut off from the leader ends its
+/// watches within about two rounds (one, plus a check that times out).
+pub const ROUND: Duration = Duration::from_secs(1);
+
+/// The outcome of the latest round.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Confirmation {
     /// Counts rounds since the member started (0: none yet).
     pub round: u64,
     /// Whether the member was in touch with a quorum and caught up.
     pub current: bool,
+    /// The latest round that failed (0: none), so that a watch that was busy
+    /// while a round failed still learns of it from a later, good one.
+    pub last_failed: u64,
+}
+
+impl Confirmation {
+    /// Whether a round failed after `seen` (the newest round a watch took).
+    pub fn failed_since(&self, seen: u64) -> bool {
+        self.last_failed > seen
+    }
 }
 
 /// Where rounds are published; watches [`watch::Sender::subscribe`] to it.
@@ -38,7 +52,7 @@ pub async fn run<F, Fut>(
 {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut round = 0;
+    let (mut round, mut last_failed) = (0, 0);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -49,7 +63,14 @@ pub async fn run<F, Fut>(
         }
         let current = tokio::time::timeout(every, check()).await.unwrap_or(false);
         round += 1;
-        tx.send_replace(Confirmation { round, current });
+        if !current {
+            last_failed = round;
+        }
+        tx.send_replace(Confirmation {
+            round,
+            current,
+            last_failed,
+        });
     }
 }
 
@@ -105,9 +126,20 @@ mod tests {
             second,
             Confirmation {
                 round: 2,
-                current: false
+                current: false,
+                last_failed: 2
             }
         );
+
+        // A watch that missed round 2 still sees it failed.
+        fake.current.store(true, Ordering::SeqCst);
+        rx.changed().await.unwrap();
+        let third = *rx.borrow_and_update();
+        assert!(
+            third.current && third.failed_since(first.round),
+            "{third:?}"
+        );
+        assert!(!third.failed_since(second.round));
         stop.cancel();
     }
 

@@ -137,7 +137,7 @@ pub async fn run(
         let a = app.clone();
         tokio::spawn(confirm::run(
             app.confirmations.clone(),
-            grpc::router_service::WATCH_HEARTBEAT,
+            confirm::ROUND,
             move || {
                 let a = a.clone();
                 async move { a.read_barrier().await.is_ok() }

@@ -13,7 +13,7 @@ use super::{partitions, Kind};
 use crate::db::{coordinator_id, Db, COORDINATOR_PORT};
 use crate::history::{FaultEvent, Recorder};
 use crate::net::firewall::{self, Grudge};
-use crate::net::shaping::{self, LinkFault};
+use crate::net::shaping::{self, Degraded, LinkFault};
 use crate::net::Net;
 
 async fn sleep_until(t: Instant) {
@@ -27,8 +27,11 @@ enum Active {
     Partition(Grudge),
     Killed(String),
     Paused(String),
-    /// Hosts whose links it degraded, and how (with netem or not).
-    Netem(Vec<String>, LinkFault, bool),
+    /// Hosts whose links it degraded, and how.
+    Netem {
+        hosts: Vec<String>,
+        how: Degraded,
+    },
     Member(String),
     /// The fault could not start (e.g. no leader to isolate); nothing to undo.
     Nothing,
@@ -53,7 +56,7 @@ impl Busy {
                 Active::Killed(h) | Active::Paused(h) => {
                     b.processes.insert(h.clone());
                 }
-                Active::Netem(hosts, ..) => b.links.extend(hosts.iter().cloned()),
+                Active::Netem { hosts, .. } => b.links.extend(hosts.iter().cloned()),
                 Active::Member(_) => b.membership = true,
                 Active::Partition(_) | Active::Nothing => {}
             }
@@ -111,16 +114,28 @@ impl Nemesis {
         let mut active: BTreeMap<usize, (Active, String)> = BTreeMap::new();
         for (at, starts, i) in events {
             sleep_until(start + at).await;
+            // Steps run one at a time, so a slow one (a membership change
+            // retrying, waiting for a leader) delays the other lanes.
+            let late = start.elapsed().saturating_sub(at);
             let w = &plan[i];
             if starts {
                 let busy = Busy::of(active.values().map(|(a, _)| a));
-                let (a, detail) = match self.begin(w, &busy).await {
+                let (a, mut detail) = match self.begin(w, &busy).await {
                     Ok(x) => x,
                     Err(e) => (Active::Nothing, format!("could not start: {e:#}")),
                 };
+                if late > Duration::from_secs(1) {
+                    detail +=
+                        &format!(" ({:.1} s late: another step was slow)", late.as_secs_f64());
+                }
                 self.note("start", w.kind.name(), &detail);
                 active.insert(i, (a, detail));
             } else if let Some((a, detail)) = active.remove(&i) {
+                if late > Duration::from_secs(1) {
+                    tracing::warn!(
+                        "nemesis stop of {detail} is {late:?} late: another step was slow"
+                    );
+                }
                 let end = self.end(a).await;
                 self.note("stop", w.kind.name(), &detail);
                 if let Err(e) = end {
@@ -241,12 +256,27 @@ impl Nemesis {
                     jitter_ms: 10,
                     loss: ((w.roll >> 16) % 15) as f64 / 100.0,
                 };
+                let how = Degraded {
+                    fault,
+                    with_netem: self.netem,
+                };
                 let mut done = vec![];
-                for h in &hosts {
-                    let host = self.net.host(h).context("no such host")?.clone();
-                    done.push(shaping::degrade(&host, fault, self.netem)?);
+                for (i, h) in hosts.iter().enumerate() {
+                    let applied = self
+                        .net
+                        .host(h)
+                        .context("no such host")
+                        .and_then(|host| shaping::degrade(host, fault, self.netem));
+                    match applied {
+                        Ok(d) => done.push(d),
+                        Err(e) => {
+                            // All or nothing: put back the hosts already degraded.
+                            let _ = self.restore_links(&hosts[..i], how);
+                            return Err(e);
+                        }
+                    }
                 }
-                Ok((Active::Netem(hosts, fault, self.netem), done.join("; ")))
+                Ok((Active::Netem { hosts, how }, done.join("; ")))
             }
             Kind::Membership => {
                 anyhow::ensure!(!busy.membership, "another membership change is under way");
@@ -317,16 +347,26 @@ impl Nemesis {
                 self.db.proc_mut(&h).context("no such process")?.resume();
                 Ok(())
             }
-            Active::Netem(hosts, fault, netem) => {
-                for h in hosts {
-                    let host = self.net.host(&h).context("no such host")?;
-                    shaping::restore(host, Some((fault, netem)))?;
-                }
-                Ok(())
-            }
+            Active::Netem { hosts, how } => self.restore_links(&hosts, how),
             Active::Member(spare) => self.remove_member(&spare).await,
             Active::Nothing => Ok(()),
         }
+    }
+
+    /// Restores every one of `hosts` (even when one fails; failures are
+    /// reported together).
+    fn restore_links(&self, hosts: &[String], how: Degraded) -> Result<()> {
+        let failed: Vec<String> = hosts
+            .iter()
+            .filter_map(|h| {
+                let host = self.net.host(h)?;
+                shaping::restore(host, Some(how))
+                    .err()
+                    .map(|e| format!("{h}: {e:#}"))
+            })
+            .collect();
+        anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
+        Ok(())
     }
 
     /// Ends every fault: network whole, every process running.
@@ -380,7 +420,13 @@ mod tests {
         let active = [
             Active::Killed("r1".into()),
             Active::Paused("c2".into()),
-            Active::Netem(vec!["n1".into()], fault, false),
+            Active::Netem {
+                hosts: vec!["n1".into()],
+                how: Degraded {
+                    fault,
+                    with_netem: false,
+                },
+            },
             Active::Partition(Grudge::default()),
         ];
         let b = Busy::of(active.iter());

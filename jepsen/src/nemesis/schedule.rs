@@ -93,8 +93,10 @@ impl Pace {
         let (lo, hi) = s.split_once('-').ok_or_else(bad)?;
         let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
         let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
-        if !(lo > 0.0 && lo <= hi && hi <= 3600.0) {
-            return Err(format!("`{s}`: give 0 < MIN <= MAX <= 3600"));
+        // Windows are planned to the millisecond: a tenth of a second is
+        // the shortest fault that is surely undone after it started.
+        if !(lo >= 0.1 && lo <= hi && hi <= 3600.0) {
+            return Err(format!("`{s}`: give 0.1 <= MIN <= MAX <= 3600"));
         }
         Ok((Duration::from_secs_f64(lo), Duration::from_secs_f64(hi)))
     }
@@ -233,6 +235,9 @@ mod tests {
             (Duration::from_secs(3), Duration::from_secs(8))
         );
         assert!(Pace::range("8-3").unwrap_err().contains("MIN <= MAX"));
+        assert!(Pace::range("0.0001-0.0005")
+            .unwrap_err()
+            .contains("0.1 <= MIN"));
         assert!(Pace::range("soon")
             .unwrap_err()
             .contains("range of seconds"));

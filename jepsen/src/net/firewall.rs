@@ -48,27 +48,53 @@ fn iptables(host: &Host, args: &[&str]) -> Result<String> {
     in_ns(host, "iptables", &all)
 }
 
-/// Applies `grudge` (on top of what is already cut).
+/// Applies `grudge` (on top of what is already cut). If a rule cannot be
+/// added, the rules added before it are taken back, so a partition is
+/// applied whole or not at all.
 pub fn partition(net: &Net, grudge: &Grudge) -> Result<()> {
-    drops(net, grudge, "-A")
+    let mut added = Grudge::default();
+    for (host, from) in links(net, grudge) {
+        if let Err(e) = drop_rule(host, from, "-A") {
+            let _ = unpartition(net, &added);
+            return Err(e);
+        }
+        // One direction only: exactly the rule just added.
+        added
+            .0
+            .entry(host.name.clone())
+            .or_default()
+            .insert(from.name.clone());
+    }
+    Ok(())
 }
 
 /// Takes back what [`partition`] added for `grudge`, one rule per link, so
 /// that partitions applied by other faults stay in place (iptables deletes
-/// one copy of a rule at a time, so overlapping identical cuts nest).
+/// one copy of a rule at a time, so overlapping identical cuts nest). Tries
+/// every link even when one fails, and reports the failures together.
 pub fn unpartition(net: &Net, grudge: &Grudge) -> Result<()> {
-    drops(net, grudge, "-D")
+    let failed: Vec<String> = links(net, grudge)
+        .filter_map(|(host, from)| drop_rule(host, from, "-D").err())
+        .map(|e| format!("{e:#}"))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", failed.join("; "))
+    }
 }
 
-fn drops(net: &Net, grudge: &Grudge, op: &str) -> Result<()> {
-    for (name, cut) in &grudge.0 {
-        let Some(host) = net.host(name) else { continue };
-        for other in cut {
-            let Some(o) = net.host(other) else { continue };
-            let src = o.ip.to_string();
-            iptables(host, &[op, "INPUT", "-s", &src, "-j", "DROP"])?;
-        }
-    }
+/// Each cut link as (the host that drops, the host it drops packets from).
+fn links<'a>(net: &'a Net, grudge: &'a Grudge) -> impl Iterator<Item = (&'a Host, &'a Host)> {
+    grudge.0.iter().flat_map(move |(name, cut)| {
+        cut.iter()
+            .filter_map(move |other| Some((net.host(name)?, net.host(other)?)))
+    })
+}
+
+fn drop_rule(host: &Host, from: &Host, op: &str) -> Result<()> {
+    let src = from.ip.to_string();
+    iptables(host, &[op, "INPUT", "-s", &src, "-j", "DROP"])?;
     Ok(())
 }
 

@@ -18,6 +18,14 @@ pub struct LinkFault {
     pub loss: f64,
 }
 
+/// A fault as applied to a host: what it was, and whether netem did it (or
+/// the fallback, whose loss is an iptables rule to take back).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Degraded {
+    pub fault: LinkFault,
+    pub with_netem: bool,
+}
+
 /// Whether this kernel has netem, tried once on `probe`'s loopback.
 pub fn netem_available(probe: &Host) -> bool {
     let ok = in_ns(
@@ -73,10 +81,14 @@ pub fn degrade(host: &Host, fault: LinkFault, netem: bool) -> Result<String> {
 }
 
 /// Puts `host`'s link back to normal: the queue discipline always, and the
-/// loss rule [`degrade`] added for `fault` when netem was not there to do it.
-pub fn restore(host: &Host, fault: Option<(LinkFault, bool)>) -> Result<()> {
+/// loss rule [`degrade`] added when netem was not there to do it.
+pub fn restore(host: &Host, how: Option<Degraded>) -> Result<()> {
     let _ = in_ns(host, "tc", &["qdisc", "del", "dev", "eth0", "root"]);
-    if let Some((fault, false)) = fault {
+    if let Some(Degraded {
+        fault,
+        with_netem: false,
+    }) = how
+    {
         if fault.loss > 0.0 {
             firewall::unlossy(host, fault.loss)?;
         }

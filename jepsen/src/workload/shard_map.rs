@@ -53,12 +53,12 @@ pub async fn observe(channel: Channel, seen: Seen, clock: Recorder, until: Insta
     }
 }
 
-/// A request that gives up after a second, so that a coordinator cut off
-/// from the others does not hold the epoch still: the next try goes to
-/// the next coordinator.
+/// A request that gives up after two seconds, so that a coordinator cut off
+/// from the others does not hold the epoch still for long: the next try
+/// goes to the next coordinator.
 fn briefly<T>(msg: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
-    r.set_timeout(Duration::from_secs(1));
+    r.set_timeout(Duration::from_secs(2));
     r
 }
 

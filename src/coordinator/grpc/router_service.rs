@@ -18,9 +18,6 @@ use crate::state::commands::{
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
 const MAX_LIST: u32 = 1000;
-/// How often a watch proves it is current: a member cut off from the leader
-/// ends its watches instead of leaving routers on a map that no longer moves.
-pub const WATCH_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct RouterService {
     app: App,
@@ -232,6 +229,7 @@ impl Router for RouterService {
         let state = self.app.state.clone();
         let mut changes = state.subscribe();
         let mut confirmed = self.app.confirmations.subscribe();
+        let mut seen_round = confirmed.borrow().round;
         let shutdown = self.shutdown.clone();
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
@@ -253,10 +251,12 @@ impl Router for RouterService {
                         // read barrier)? Then say so (an event with no
                         // changes); if not, end the watch so the router
                         // follows another member.
-                        if r.is_err() || !confirmed.borrow_and_update().current {
+                        let c = *confirmed.borrow_and_update();
+                        if r.is_err() || c.failed_since(seen_round) {
                             let _ = tx.send(Err(Status::unavailable("this coordinator lost touch with the leader: follow another"))).await;
                             break;
                         }
+                        seen_round = c.round;
                         // Changes that landed meanwhile go first, as themselves.
                         let applied = *changes.borrow_and_update();
                         let ev = state
