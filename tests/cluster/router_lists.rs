@@ -2,7 +2,31 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
-use crate::router_writes::{create_index, finished};
+use crate::router_writes::{add_documents, create_index, finished};
+
+/// Pages through index `uid`'s documents `limit` at a time, one page past
+/// the end, checking every page's total and that no internal field shows;
+/// returns the ids in listing order.
+async fn page_ids(f: &Fleet, router: &str, uid: &str, limit: u64, total: u64) -> Vec<u64> {
+    let mut seen = vec![];
+    let mut offset = 0;
+    while offset < total + limit {
+        let (status, p) = f
+            .call(
+                Method::GET,
+                &format!("{router}/indexes/{uid}/documents?offset={offset}&limit={limit}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{p}");
+        assert_eq!(p["total"], total);
+        let page = p["results"].as_array().unwrap();
+        assert!(page.iter().all(|d| d.get("_miroir_shard").is_none()), "{p}");
+        seen.extend(page.iter().map(|d| d["id"].as_u64().unwrap()));
+        offset += limit;
+    }
+    seen
+}
 
 /// Listing documents pages through every shard in one global order; stats
 /// count each document once even with two copies; tasks list from any router.
@@ -30,38 +54,9 @@ async fn listings_span_all_shards_once() {
     let docs: Vec<Value> = (0..45u64)
         .map(|i| json!({"id": i, "kind": if i % 2 == 0 { "even" } else { "odd" }}))
         .collect();
-    let (_, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes/docs2/documents"),
-            Some(&Value::from(docs)),
-        )
-        .await;
-    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    add_documents(&f, &router, "docs2", docs).await;
 
-    let mut seen = vec![];
-    for page in 0..5 {
-        let (status, p) = f
-            .call(
-                Method::GET,
-                &format!(
-                    "{router}/indexes/docs2/documents?offset={}&limit=10",
-                    page * 10
-                ),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{p}");
-        assert_eq!(p["total"], 45);
-        seen.extend(
-            p["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["id"].as_u64().unwrap()),
-        );
-        assert!(p["results"][0].get("_miroir_shard").is_none());
-    }
+    let seen = page_ids(&f, &router, "docs2", 10, 45).await;
     assert_eq!(seen, (0..45).collect::<Vec<_>>());
     let (_, some) = f
         .call(
@@ -123,35 +118,8 @@ async fn long_listings_page_without_overlap_or_gaps() {
     let n = miroir::router::list_routes::SORTED_UP_TO + 300;
     // Added out of key order, so no node's own order is the key order.
     let docs: Vec<Value> = (0..n).map(|i| json!({"id": (i * 7919) % n})).collect();
-    let (_, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes/long/documents"),
-            Some(&Value::from(docs)),
-        )
-        .await;
-    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
-    let mut seen = vec![];
-    let mut offset = 0;
-    while offset < n + 100 {
-        let (status, p) = f
-            .call(
-                Method::GET,
-                &format!("{router}/indexes/long/documents?offset={offset}&limit=100"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{p}");
-        assert_eq!(p["total"], n);
-        seen.extend(
-            p["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["id"].as_u64().unwrap()),
-        );
-        offset += 100;
-    }
+    add_documents(&f, &router, "long", docs).await;
+    let mut seen = page_ids(&f, &router, "long", 100, n).await;
     assert_eq!(seen.len() as u64, n, "pages overlapped or skipped");
     seen.sort();
     assert_eq!(seen, (0..n).collect::<Vec<_>>());

@@ -33,6 +33,22 @@ pub async fn create_index(f: &Fleet, router: &str, uid: &str, pk: Option<&str>) 
     t
 }
 
+/// Adds `docs` to index `uid` through `router` and waits for the task to
+/// succeed; returns the finished task.
+pub async fn add_documents(f: &Fleet, router: &str, uid: &str, docs: Vec<Value>) -> Value {
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/{uid}/documents"),
+            Some(&Value::from(docs)),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    let done = finished(f, router, &t).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    done
+}
+
 pub async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
     let (status, body) = f
         .call(
@@ -64,16 +80,7 @@ async fn thousand_documents_in_all_found() {
         let docs: Vec<Value> = (batch * 250..(batch + 1) * 250)
             .map(|i| json!({"id": i, "title": format!("doc {i}")}))
             .collect();
-        let (status, t) = f
-            .call(
-                Method::POST,
-                &format!("{router}/indexes/docs/documents"),
-                Some(&Value::from(docs)),
-            )
-            .await;
-        assert_eq!(status, 202, "{t}");
-        let done = finished(&f, &router, &t).await;
-        assert_eq!(done["status"], "succeeded", "{done}");
+        let done = add_documents(&f, &router, "docs", docs).await;
         assert_eq!(done["details"]["indexedDocuments"], 250);
     }
     assert_eq!(total(&f, &router, "docs").await, 1000);
