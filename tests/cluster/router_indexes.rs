@@ -2,31 +2,17 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
-use crate::router_writes::{finished, total};
+use crate::router_writes::{add_documents, create_index, finished, total};
 
 const COLORS: [&str; 3] = ["red", "green", "blue"];
 
 async fn setup(f: &mut Fleet, n: u64) -> String {
     let router = f.start_router().await;
-    let (_, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes"),
-            Some(&json!({"uid": "docs", "primaryKey": "id"})),
-        )
-        .await;
-    assert_eq!(finished(f, &router, &t).await["status"], "succeeded");
+    create_index(f, &router, "docs", Some("id")).await;
     let docs: Vec<Value> = (0..n)
         .map(|i| json!({"id": i, "color": COLORS[i as usize % 3], "n": i}))
         .collect();
-    let (_, t) = f
-        .call(
-            Method::POST,
-            &format!("{router}/indexes/docs/documents"),
-            Some(&Value::from(docs)),
-        )
-        .await;
-    assert_eq!(finished(f, &router, &t).await["status"], "succeeded");
+    add_documents(f, &router, "docs", docs).await;
     router
 }
 
