@@ -4,7 +4,14 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all build test lint unit cluster-test bench bench-smoke deps deps-bench deps-jepsen jepsen jepsen-smoke jepsen-unit demo demo-stop fmt clean help
+# Real Meilisearch for the tests, benchmarks and demo (scripts/meili-bin.sh says where it is looked for).
+MEILI_BIN_ASKED := $(MEILI_BIN)
+MEILI_BIN := $(shell scripts/meili-bin.sh)
+export MEILI_BIN
+# Without a binary, the real-node tests are skipped by name (and listed by `meili-check`).
+SKIP_MEILI := $(if $(MEILI_BIN),,--skip ::meilisearch)
+
+.PHONY: all build test test-steps meili-check cluster-test-meili lint unit cluster-test bench bench-smoke deps deps-bench deps-jepsen jepsen jepsen-smoke jepsen-unit demo demo-stop fmt clean help
 
 all: build
 
@@ -24,7 +31,23 @@ deps-bench: ## Install the benchmark baseline: etcd 3.4 (Debian's etcd-server)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server etcd-client >/dev/null) \
 	  || echo "warning: etcd could not be installed; benchmarks will run without their etcd baseline"; }
 
-test: deps deps-bench deps-jepsen lint unit jepsen-unit cluster-test bench-smoke jepsen-smoke ## Everything CI runs
+test: ## Everything CI runs, and how long it took
+	@start=$$(date +%s); $(MAKE) --no-print-directory test-steps; rc=$$?; \
+	  echo "make test took $$(( $$(date +%s) - start )) s"; exit $$rc
+
+test-steps: deps deps-bench deps-jepsen meili-check lint unit jepsen-unit cluster-test bench-smoke jepsen-smoke
+
+meili-check: ## Say which Meilisearch binary the tests use; CI fails without one
+	@if [ -n "$(MEILI_BIN_ASKED)" ] && [ -z "$(MEILI_BIN)" ]; then \
+	  echo "MEILI_BIN=$(MEILI_BIN_ASKED) is not an executable file"; exit 1; \
+	elif [ -n "$(MEILI_BIN)" ]; then \
+	  echo "real Meilisearch nodes: $(MEILI_BIN) ($$("$(MEILI_BIN)" --version 2>/dev/null))"; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "CI needs a Meilisearch binary: set MEILI_BIN or provide ../shared/meilisearch/meilisearch"; exit 1; \
+	else \
+	  echo "no Meilisearch binary (MEILI_BIN, ../shared/meilisearch/meilisearch, PATH): these real-node tests are skipped:"; \
+	  $(CARGO) test --test cluster -- --list 2>/dev/null | grep -E '::meilisearch: test' | sed 's/: test$$//; s/^/  /'; \
+	fi
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
@@ -34,7 +57,10 @@ unit: ## Unit tests (placement golden vectors, state rules, openraft storage sui
 	$(CARGO) test --lib --bins
 
 cluster-test: deps ## Integration tests: real coordinators, routers and devnodes on loopback; the devnode against the recording
-	$(CARGO) test --test cluster --test devnode -- --test-threads=2
+	$(CARGO) test --test cluster --test devnode -- --test-threads=2 $(SKIP_MEILI)
+
+cluster-test-meili: deps ## Only the cluster tests on real Meilisearch nodes (needs a binary: MEILI_BIN)
+	$(CARGO) test --test cluster -- --test-threads=2 ::meilisearch
 
 deps-jepsen: ## Install what the partition suite drives: iproute2, iptables (Debian)
 	@command -v iptables >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 || \

@@ -23,6 +23,10 @@ struct Cli {
     /// Master key; without one every route is open, as in Meilisearch.
     #[arg(long, env = "MEILI_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// Let each task wait this long in the queue before it runs (milliseconds), as a busy
+    /// Meilisearch would; for tests that must see writes enqueued but not yet applied.
+    #[arg(long, env = "MIROIR_DEVNODE_TASK_DELAY_MS", default_value_t = 0)]
+    task_delay_ms: u64,
     /// Log as text or JSON lines (filter with RUST_LOG).
     #[arg(long, env = "MIROIR_LOG_FORMAT", value_enum, default_value_t)]
     log_format: LogFormat,
@@ -34,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
     logging::init(matches!(cli.log_format, LogFormat::Json));
     let config = DevnodeConfig {
         master_key: cli.master_key,
+        task_delay: std::time::Duration::from_millis(cli.task_delay_ms),
         ..DevnodeConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;

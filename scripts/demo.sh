@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo` / `make demo-stop`. Starts, on loopback, three coordinators,
-# four devnodes in two replica groups (or the Meilisearch nodes listed in
-# MEILI_NODES=url,url,...) and one router; loads data/fortunes/fortunes.json
+# four nodes in two replica groups and one router. The nodes are real
+# Meilisearch when a binary is found (MEILI_BIN, ../shared/meilisearch/, PATH:
+# scripts/meili-bin.sh), devnodes otherwise, or the already running Meilisearch
+# nodes listed in MEILI_NODES=url,url,...; loads data/fortunes/fortunes.json
 # through the router; runs a few searches; shows the cluster; leaves it all
 # running. Everything lives in .demo/ and `make demo-stop` removes it.
 set -euo pipefail
@@ -72,16 +74,28 @@ start() {
   until_ok sh -c "$CTL --json cluster status | grep -q '\"leader_id\": [0-9]'"
   echo "== 3 coordinators up"
 
+  meili=$(scripts/meili-bin.sh)
   if [ -n "${MEILI_NODES:-}" ]; then
     IFS=, read -r -a nodes <<<"$MEILI_NODES"
     echo "== using the Meilisearch nodes in MEILI_NODES (their master key must be \$MEILI_MASTER_KEY)"
+  elif [ -n "$meili" ]; then
+    nodes=()
+    for i in 0 1 2 3; do
+      dir="$PWD/$DEMO/meili-$i"
+      mkdir -p "$dir"
+      # A subshell, so the node's dumps and snapshots land in its own folder.
+      spawn "meili-$i" sh -c "cd '$dir' && exec '$meili' --http-addr 127.0.0.1:1771$i --db-path '$dir/db' \
+        --master-key '$KEY' --env development --no-analytics --max-indexing-threads 1 --max-indexing-memory 256MiB"
+      nodes+=("http://127.0.0.1:1771$i")
+    done
+    echo "== 4 real Meilisearch nodes up ($("$meili" --version), from $meili)"
   else
     nodes=()
     for i in 0 1 2 3; do
       spawn "devnode-$i" "$BIN/miroir-devnode" --listen "127.0.0.1:1771$i" --master-key "$KEY"
       nodes+=("http://127.0.0.1:1771$i")
     done
-    echo "== 4 devnodes up (in-memory Meilisearch stand-ins)"
+    echo "== 4 devnodes up (in-memory Meilisearch stand-ins: no Meilisearch binary found; set MEILI_BIN to use one)"
   fi
   for i in "${!nodes[@]}"; do
     until_ok curl -sf "${nodes[$i]}/health"

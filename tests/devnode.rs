@@ -1,5 +1,5 @@
 //! `miroir-devnode` against a recording of a real Meilisearch 1.50 server: the scenario in
-//! `../shared/meili-transcripts/record.py` is replayed against a fresh devnode and compared.
+//! `tests/data/meili-transcripts/record.py` is replayed against a fresh devnode and compared.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,4 +1,4 @@
-//! The checkers against histories with known verdicts (the shared test data):
+//! The checkers against histories with known verdicts (kept in `tests/data/`):
 //! a checker that gets one of these wrong is broken, whatever it says about
 //! Miroir.
 
@@ -14,14 +14,14 @@ use miroir_jepsen::check::Verdict;
 /// Generous: a verdict of `Unknown` fails the test just like a wrong one.
 const BUDGET: Duration = Duration::from_secs(60);
 
-fn shared() -> PathBuf {
-    // Relative, so that it also works from a clone next to `shared/`.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/linearizability")
+/// The histories, kept in the repository with their licence (`data/linearizability/LICENSE`).
+fn histories() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/linearizability")
 }
 
 #[test]
 fn etcd_register_histories_match_expected() {
-    let dir = shared().join("etcd-register");
+    let dir = histories().join("etcd-register");
     let expected = fs::read_to_string(dir.join("EXPECTED")).expect("read EXPECTED");
     let start = Instant::now();
     let mut wrong = Vec::new();
@@ -54,7 +54,7 @@ fn etcd_register_histories_match_expected() {
 
 #[test]
 fn kv_histories_match_their_names() {
-    let dir = shared().join("kv");
+    let dir = histories().join("kv");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("read kv/")
         .map(|e| e.expect("dir entry").path())

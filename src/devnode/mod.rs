@@ -54,6 +54,9 @@ pub struct DevnodeConfig {
     pub master_key: Option<String>,
     /// Larger bodies get Meilisearch's `payload_too_large` (Meilisearch's default is 100 MiB).
     pub max_body_bytes: usize,
+    /// How long each task waits in the queue before it runs. Real Meilisearch applies writes
+    /// some time after it enqueued them; tests set this to see that gap on purpose.
+    pub task_delay: std::time::Duration,
 }
 
 impl Default for DevnodeConfig {
@@ -61,6 +64,7 @@ impl Default for DevnodeConfig {
         DevnodeConfig {
             master_key: None,
             max_body_bytes: 100 * 1024 * 1024,
+            task_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -95,7 +99,11 @@ pub async fn run(
 ) -> Result<(), DevnodeError> {
     config.validate()?;
     let node = Arc::new(server::Node::new(config.master_key, config.max_body_bytes));
-    let worker = tokio::spawn(tasks::work(node.clone(), shutdown.clone()));
+    let worker = tokio::spawn(tasks::work(
+        node.clone(),
+        config.task_delay,
+        shutdown.clone(),
+    ));
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "miroir-devnode listening (in-memory Meilisearch stand-in for tests and demos)");
     }

@@ -216,15 +216,40 @@ impl TaskQueue {
     }
 }
 
-/// Runs enqueued tasks in order until shutdown.
-pub async fn work(node: Arc<Node>, shutdown: CancellationToken) {
+/// Runs enqueued tasks in order until shutdown, each no earlier than `delay` after it was
+/// enqueued.
+pub async fn work(node: Arc<Node>, delay: Duration, shutdown: CancellationToken) {
     loop {
-        while run_next(&node) {}
+        loop {
+            if !delay.is_zero() {
+                let Some(wait) = wait_for_oldest(&node, delay) else {
+                    break;
+                };
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            if !run_next(&node) {
+                break;
+            }
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = node.wake.notified() => {}
         }
     }
+}
+
+/// How long the oldest enqueued task has yet to wait, or `None` when the queue is empty.
+fn wait_for_oldest(node: &Node, delay: Duration) -> Option<Duration> {
+    let state = node.lock();
+    let uid = *state.tasks.pending.front()?;
+    let enqueued = state.tasks.tasks.get(uid as usize)?.enqueued_at;
+    let due = enqueued + delay.as_nanos();
+    Some(Duration::from_nanos(
+        due.saturating_sub(stamp::now_nanos()) as u64
+    ))
 }
 
 /// Runs the oldest enqueued task, if any; returns whether there was one.

@@ -240,6 +240,20 @@ mod tests {
 
     use super::*;
 
+    /// A node's ranking score reaches the client with every digit (found on real Meilisearch:
+    /// without exact float parsing, 0.9949494949494949 came back as ...48).
+    #[test]
+    fn ranking_scores_keep_every_digit() {
+        for text in [
+            "0.9949494949494949",
+            "0.9848484848484849",
+            "0.6666666666666666",
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(v.to_string(), text);
+        }
+    }
+
     fn hit(id: u64, score: f64, year: Option<u64>) -> Value {
         let mut h = json!({"id": id, "_rankingScore": score, "_miroir_shard": 3});
         if let Some(y) = year {

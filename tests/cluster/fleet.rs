@@ -1,8 +1,10 @@
-//! Devnodes and routers around a coordinator [`Cluster`], for tests of the
-//! data plane. Every process is killed when the fleet is dropped.
+//! Nodes (devnodes or real Meilisearch) and routers around a coordinator
+//! [`Cluster`], for tests of the data plane. Every process is killed when the
+//! fleet is dropped.
 
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -12,6 +14,51 @@ use serde_json::{json, Value};
 use crate::util::*;
 
 pub const KEY: &str = "fleet-master-key";
+
+#[path = "../support/meili.rs"]
+pub mod meili;
+
+/// What the fleet's nodes are.
+#[derive(Debug, Clone)]
+pub enum Nodes {
+    /// `miroir-devnode`, in memory, applying each task as soon as it is enqueued.
+    Devnode,
+    /// `miroir-devnode` whose tasks wait this many milliseconds in the queue.
+    DelayedDevnode(u64),
+    /// Real Meilisearch, from this binary.
+    Meilisearch(PathBuf),
+}
+
+impl Nodes {
+    /// Real Meilisearch; panics with how to get it when there is no binary.
+    pub fn meilisearch() -> Self {
+        Nodes::Meilisearch(meili::required())
+    }
+
+    pub fn is_real(&self) -> bool {
+        matches!(self, Nodes::Meilisearch(_))
+    }
+}
+
+/// Runs each named fleet test twice, as `NAME::devnodes` and
+/// `NAME::meilisearch`: the function `NAME(nodes: Nodes)` on devnodes, then on
+/// real Meilisearch nodes. (A function and a module may share a name.)
+#[macro_export]
+macro_rules! on_both_nodes {
+    ($($name:ident),+ $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn devnodes() {
+                super::$name($crate::fleet::Nodes::Devnode).await
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn meilisearch() {
+                super::$name($crate::fleet::Nodes::meilisearch()).await
+            }
+        }
+    )+ };
+}
 
 pub struct Proc {
     pub addr: String,
@@ -28,6 +75,13 @@ impl Proc {
             .stderr(log)
             .spawn()
             .expect("start process");
+        Proc {
+            addr: String::new(),
+            child: Some(child),
+        }
+    }
+
+    fn from_child(child: Child) -> Self {
         Proc {
             addr: String::new(),
             child: Some(child),
@@ -63,7 +117,9 @@ impl Drop for Proc {
 
 pub struct Fleet {
     pub cluster: Cluster,
-    /// Devnodes by node id, with the group each was registered in.
+    /// What the nodes are.
+    pub kind: Nodes,
+    /// Nodes by node id, with the group each was registered in.
     pub nodes: Vec<(String, u32, Proc)>,
     pub routers: Vec<Proc>,
     pub http: reqwest::Client,
@@ -72,6 +128,11 @@ pub struct Fleet {
 impl Fleet {
     /// Three coordinators and `groups` × `per_group` devnodes, registered.
     pub async fn start(groups: u32, per_group: u32) -> Self {
+        Self::start_on(Nodes::Devnode, groups, per_group).await
+    }
+
+    /// Three coordinators and `groups` × `per_group` nodes of the given kind, registered.
+    pub async fn start_on(kind: Nodes, groups: u32, per_group: u32) -> Self {
         let cluster = Cluster::start(3);
         let leader = cluster.leader().await;
         let mut nodes = vec![];
@@ -82,13 +143,27 @@ impl Fleet {
                 let port = free_port();
                 let log =
                     std::fs::File::create(cluster.dir.path().join(format!("{id}.log"))).unwrap();
-                let args = [
-                    "--listen".to_string(),
-                    format!("127.0.0.1:{port}"),
-                    "--master-key".into(),
-                    KEY.into(),
-                ];
-                let mut p = Proc::spawn(env!("CARGO_BIN_EXE_miroir-devnode"), &args, log);
+                let mut p = match &kind {
+                    Nodes::Meilisearch(bin) => {
+                        let dir = cluster.dir.path().join(&id);
+                        Proc::from_child(meili::spawn(bin, port, &dir, KEY, log))
+                    }
+                    Nodes::Devnode | Nodes::DelayedDevnode(_) => {
+                        let delay = match kind {
+                            Nodes::DelayedDevnode(ms) => ms,
+                            _ => 0,
+                        };
+                        let args = [
+                            "--listen".to_string(),
+                            format!("127.0.0.1:{port}"),
+                            "--master-key".into(),
+                            KEY.into(),
+                            "--task-delay-ms".into(),
+                            delay.to_string(),
+                        ];
+                        Proc::spawn(env!("CARGO_BIN_EXE_miroir-devnode"), &args, log)
+                    }
+                };
                 p.addr = format!("http://127.0.0.1:{port}");
                 let req = AddNodeRequest {
                     id: id.clone(),
@@ -105,14 +180,16 @@ impl Fleet {
             .unwrap();
         let fleet = Fleet {
             cluster,
+            kind,
             nodes,
             routers: vec![],
             http,
         };
         for (_, _, p) in &fleet.nodes {
             let url = format!("{}/health", p.addr);
-            eventually("a devnode to answer", || async {
-                fleet.http.get(&url).send().await.ok().map(|_| ())
+            eventually("a node to answer", || async {
+                let ok = fleet.http.get(&url).send().await.ok()?;
+                ok.status().is_success().then_some(())
             })
             .await;
         }
@@ -188,11 +265,11 @@ impl Fleet {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// Waits until a devnode task has finished, and checks it succeeded.
+    /// Waits until a node's task has finished, and checks it succeeded.
     pub async fn wait_task(&self, node: &str, task: &Value) {
         let uid = task["taskUid"].as_u64().expect("a task uid");
         let url = format!("{node}/tasks/{uid}");
-        let done = eventually("a devnode task to finish", || async {
+        let done = eventually("a node's task to finish", || async {
             let (_, t) = self.call(reqwest::Method::GET, &url, None).await;
             matches!(t["status"].as_str(), Some("succeeded" | "failed")).then_some(t)
         })

@@ -11,9 +11,8 @@ use crate::router_writes::{create_index, finished};
 /// A search key made through the router exists on every node with one value,
 /// searches its index, is refused elsewhere with Meilisearch's 403, and stops
 /// working once deleted.
-#[tokio::test(flavor = "multi_thread")]
-async fn api_keys_live_on_every_node_and_are_enforced() {
-    let mut f = Fleet::start(2, 1).await;
+async fn api_keys_live_on_every_node_and_are_enforced(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 2, 1).await;
     let router = f.start_router().await;
     create_index(&f, &router, "movies", Some("id")).await;
     create_index(&f, &router, "books", Some("id")).await;
@@ -128,9 +127,8 @@ async fn api_keys_live_on_every_node_and_are_enforced() {
 
 /// Experimental features change on every node; batches, cancel filters and
 /// unsupported routes answer in Meilisearch's shapes.
-#[tokio::test(flavor = "multi_thread")]
-async fn features_batches_and_task_routes() {
-    let mut f = Fleet::start(2, 1).await;
+async fn features_batches_and_task_routes(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 2, 1).await;
     let router = f.start_router().await;
 
     let (status, features) = f
@@ -260,9 +258,8 @@ impl Drop for Child {
 
 /// A node started with another master key refuses the router: the key is
 /// created nowhere, and the error says the nodes must share the master key.
-#[tokio::test(flavor = "multi_thread")]
-async fn key_creation_is_all_or_nothing() {
-    let mut f = Fleet::start(1, 2).await;
+async fn key_creation_is_all_or_nothing(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let port = crate::util::free_port();
     let _odd = Child(
         std::process::Command::new(env!("CARGO_BIN_EXE_miroir-devnode"))
@@ -313,3 +310,10 @@ async fn key_creation_is_all_or_nothing() {
         assert!(left.iter().all(|k| k["description"] != "odd"), "{keys}");
     }
 }
+
+crate::on_both_nodes!(features_batches_and_task_routes,);
+
+crate::on_both_nodes!(
+    api_keys_live_on_every_node_and_are_enforced,
+    key_creation_is_all_or_nothing,
+);

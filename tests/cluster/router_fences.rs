@@ -45,9 +45,8 @@ async fn add(f: &Fleet, router: &str, uid: &str, ids: std::ops::Range<u64>) -> (
 /// With every coordinator paused, the lease runs out: writes are refused
 /// with `miroir_no_lease` while searches keep answering from the cached
 /// maps; once the coordinators are back, writes go through again.
-#[tokio::test(flavor = "multi_thread")]
-async fn writes_need_a_lease_and_reads_do_not() {
-    let mut f = Fleet::start(1, 2).await;
+async fn writes_need_a_lease_and_reads_do_not(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     short_lease(&f).await;
     let metrics = format!("127.0.0.1:{}", free_port());
     let router = f.start_router_with(&["--metrics-listen", &metrics]).await;
@@ -104,9 +103,8 @@ async fn writes_need_a_lease_and_reads_do_not() {
 
 /// A fence's epoch is acknowledged by a live router, but a paused one holds
 /// the fence back until its lease has run out, and is never listed.
-#[tokio::test(flavor = "multi_thread")]
-async fn fences_wait_for_paused_routers() {
-    let mut f = Fleet::start(1, 1).await;
+async fn fences_wait_for_paused_routers(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 1).await;
     short_lease(&f).await;
     let a = f.start_router().await;
     let _b = f.start_router().await;
@@ -161,9 +159,8 @@ async fn fences_wait_for_paused_routers() {
 /// An index deleted while another router keeps writing to it is, in the
 /// end, either on every node and known to the coordinators (a later write
 /// created it again, as Meilisearch does) or on no node at all.
-#[tokio::test(flavor = "multi_thread")]
-async fn deleted_index_is_not_left_behind_by_writes_in_flight() {
-    let mut f = Fleet::start(2, 1).await;
+async fn deleted_index_is_not_left_behind_by_writes_in_flight(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 2, 1).await;
     let writer = f.start_router().await;
     let deleter = f.start_router().await;
     create_index(&f, &writer, "gone", Some("id")).await;
@@ -231,3 +228,10 @@ async fn deleted_index_is_not_left_behind_by_writes_in_flight() {
         );
     }
 }
+
+crate::on_both_nodes!(deleted_index_is_not_left_behind_by_writes_in_flight,);
+
+crate::on_both_nodes!(
+    writes_need_a_lease_and_reads_do_not,
+    fences_wait_for_paused_routers,
+);

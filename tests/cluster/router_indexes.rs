@@ -18,9 +18,8 @@ async fn setup(f: &mut Fleet, n: u64) -> String {
 
 /// Settings reach every node as one task; `_miroir_shard` stays filterable on
 /// the nodes but is never shown; a reset keeps it too.
-#[tokio::test(flavor = "multi_thread")]
-async fn settings_apply_everywhere_and_hide_the_shard_field() {
-    let mut f = Fleet::start(2, 2).await;
+async fn settings_apply_everywhere_and_hide_the_shard_field(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 2, 2).await;
     let router = setup(&mut f, 30).await;
     let settings = json!({"filterableAttributes": ["color"], "sortableAttributes": ["n"]});
     let (status, t) = f
@@ -110,9 +109,8 @@ async fn settings_apply_everywhere_and_hide_the_shard_field() {
 
 /// Documents are read by id from their shard's node, and every kind of
 /// deletion removes exactly what it names.
-#[tokio::test(flavor = "multi_thread")]
-async fn documents_by_id_and_deletions() {
-    let mut f = Fleet::start(1, 2).await;
+async fn documents_by_id_and_deletions(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let router = setup(&mut f, 30).await;
     let (status, doc) = f
         .call(
@@ -207,3 +205,8 @@ async fn documents_by_id_and_deletions() {
         "the coordinators still know the index"
     );
 }
+
+crate::on_both_nodes!(
+    settings_apply_everywhere_and_hide_the_shard_field,
+    documents_by_id_and_deletions,
+);

@@ -27,9 +27,8 @@ async fn primary_key(f: &Fleet, router: &str, uid: &str) -> Value {
 /// routers infer different keys at once: one key wins everywhere, the other
 /// batch fails as Meilisearch fails a batch without the index's key, and
 /// documents route by the winner from then on.
-#[tokio::test(flavor = "multi_thread")]
-async fn first_writes_on_two_routers_agree_on_one_key() {
-    let mut f = Fleet::start(2, 1).await;
+async fn first_writes_on_two_routers_agree_on_one_key(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 2, 1).await;
     let a = f.start_router().await;
     let b = f.start_router().await;
 
@@ -75,9 +74,8 @@ async fn first_writes_on_two_routers_agree_on_one_key() {
 
 /// A body over `--max-payload-bytes` gets Meilisearch's 413 and writes
 /// nothing (not even the index a write would have created).
-#[tokio::test(flavor = "multi_thread")]
-async fn oversized_body_is_refused_whole() {
-    let mut f = Fleet::start(1, 1).await;
+async fn oversized_body_is_refused_whole(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 1).await;
     let router = f.start_router_with(&["--max-payload-bytes", "1024"]).await;
     let docs: Vec<Value> = (0..100)
         .map(|i| json!({"id": i, "text": "x".repeat(20)}))
@@ -105,3 +103,8 @@ async fn oversized_body_is_refused_whole() {
         .await;
     assert_eq!(status, 202, "{small}");
 }
+
+crate::on_both_nodes!(
+    first_writes_on_two_routers_agree_on_one_key,
+    oversized_body_is_refused_whole,
+);

@@ -30,9 +30,8 @@ async fn page_ids(f: &Fleet, router: &str, uid: &str, limit: u64, total: u64) ->
 
 /// Listing documents pages through every shard in one global order; stats
 /// count each document once even with two copies; tasks list from any router.
-#[tokio::test(flavor = "multi_thread")]
-async fn listings_span_all_shards_once() {
-    let mut f = Fleet::start(1, 3).await;
+async fn listings_span_all_shards_once(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 3).await;
     let router = f.start_router().await;
     let leader = f.cluster.leader().await;
     let mut admin = f.cluster.admin(leader).await;
@@ -110,9 +109,8 @@ async fn listings_span_all_shards_once() {
 /// it still shows every document exactly once, whatever order the documents
 /// were added in. (Found by the partition suite: pages used to overlap and
 /// skip once nodes held more documents than one window.)
-#[tokio::test(flavor = "multi_thread")]
-async fn long_listings_page_without_overlap_or_gaps() {
-    let mut f = Fleet::start(1, 2).await;
+async fn long_listings_page_without_overlap_or_gaps(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let router = f.start_router().await;
     create_index(&f, &router, "long", Some("id")).await;
     let n = miroir::router::list_routes::SORTED_UP_TO + 300;
@@ -124,3 +122,8 @@ async fn long_listings_page_without_overlap_or_gaps() {
     seen.sort();
     assert_eq!(seen, (0..n).collect::<Vec<_>>());
 }
+
+crate::on_both_nodes!(
+    listings_span_all_shards_once,
+    long_listings_page_without_overlap_or_gaps,
+);

@@ -22,8 +22,14 @@ fn docs(n: u64) -> Vec<Value> {
         .collect()
 }
 
-async fn fleet_with_index(groups: u32, per_group: u32, rf: u32, n: u64) -> (Fleet, String) {
-    let mut f = Fleet::start(groups, per_group).await;
+async fn fleet_with_index(
+    nodes: Nodes,
+    groups: u32,
+    per_group: u32,
+    rf: u32,
+    n: u64,
+) -> (Fleet, String) {
+    let mut f = Fleet::start_on(nodes, groups, per_group).await;
     let leader = f.cluster.leader().await;
     let mut admin = f.cluster.admin(leader).await;
     let req = CreateIndexRequest {
@@ -55,8 +61,8 @@ fn ids(body: &Value) -> Vec<u64> {
 
 /// Totals, facet counts and unique-word hits count every document exactly
 /// once, with two groups of one copy and with one group of two copies.
-async fn counts_each_document_once(groups: u32, per_group: u32, rf: u32) {
-    let (f, url) = fleet_with_index(groups, per_group, rf, 100).await;
+async fn counts_each_document_once(nodes: Nodes, groups: u32, per_group: u32, rf: u32) {
+    let (f, url) = fleet_with_index(nodes, groups, per_group, rf, 100).await;
     let (status, all) = f
         .call(
             Method::POST,
@@ -86,22 +92,19 @@ async fn counts_each_document_once(groups: u32, per_group: u32, rf: u32) {
 }
 
 /// RG=2, RF=1: nothing counted twice.
-#[tokio::test(flavor = "multi_thread")]
-async fn two_groups_count_each_document_once() {
-    counts_each_document_once(2, 2, 1).await;
+async fn two_groups_count_each_document_once(nodes: Nodes) {
+    counts_each_document_once(nodes, 2, 2, 1).await;
 }
 
 /// RG=1, RF=2: a node holding extra copies never double-counts.
-#[tokio::test(flavor = "multi_thread")]
-async fn two_copies_count_each_document_once() {
-    counts_each_document_once(1, 3, 2).await;
+async fn two_copies_count_each_document_once(nodes: Nodes) {
+    counts_each_document_once(nodes, 1, 3, 2).await;
 }
 
 /// Five pages of ten are one page of fifty, with no duplicate and no gap, and
 /// sorting by a number is globally correct.
-#[tokio::test(flavor = "multi_thread")]
-async fn pagination_and_sort_are_global() {
-    let (f, url) = fleet_with_index(2, 2, 1, 100).await;
+async fn pagination_and_sort_are_global(nodes: Nodes) {
+    let (f, url) = fleet_with_index(nodes, 2, 2, 1, 100).await;
     let sorted = json!({"q": "", "sort": ["n:asc"], "limit": 50});
     let (_, fifty) = f.call(Method::POST, &url, Some(&sorted)).await;
     let mut paged = vec![];
@@ -143,9 +146,8 @@ async fn pagination_and_sort_are_global() {
 /// A dead node's shards are served by the other group; with a single copy of
 /// a shard gone, the answer is partial and says so in X-Miroir-Degraded, or
 /// is refused under the `fail` unavailable-shard policy.
-#[tokio::test(flavor = "multi_thread")]
-async fn node_failure_falls_back_or_degrades() {
-    let (mut f, url) = fleet_with_index(2, 1, 1, 60).await;
+async fn node_failure_falls_back_or_degrades(nodes: Nodes) {
+    let (mut f, url) = fleet_with_index(nodes, 2, 1, 1, 60).await;
     f.nodes[0].2.kill();
     for _ in 0..4 {
         let (status, body) = f.call(Method::POST, &url, Some(&json!({"q": ""}))).await;
@@ -193,9 +195,8 @@ async fn node_failure_falls_back_or_degrades() {
 
 /// Meilisearch-shaped errors: wrong key, unknown index, bad parameters, and
 /// a node's own error (a filter on a non-filterable attribute) passed through.
-#[tokio::test(flavor = "multi_thread")]
-async fn search_errors_look_like_meilisearch() {
-    let (f, url) = fleet_with_index(1, 2, 1, 10).await;
+async fn search_errors_look_like_meilisearch(nodes: Nodes) {
+    let (f, url) = fleet_with_index(nodes, 1, 2, 1, 10).await;
     let resp = f
         .http
         .post(&url)
@@ -244,9 +245,8 @@ async fn search_errors_look_like_meilisearch() {
 /// Multi-search answers each query across all shards; facet search sums each
 /// value's count over the shards; federated multi-search merges queries by
 /// weighted score.
-#[tokio::test(flavor = "multi_thread")]
-async fn multi_search_and_facet_search() {
-    let (f, url) = fleet_with_index(1, 3, 2, 60).await;
+async fn multi_search_and_facet_search(nodes: Nodes) {
+    let (f, url) = fleet_with_index(nodes, 1, 3, 2, 60).await;
     let base = url.trim_end_matches("/indexes/items/search").to_string();
     let body = json!({"queries": [
         {"indexUid": "items", "q": "", "limit": 0},
@@ -287,3 +287,12 @@ async fn multi_search_and_facet_search() {
     assert_eq!(merged["hits"][1]["_federation"]["queriesPosition"], 0);
     assert!(merged["hits"][0].get("_rankingScore").is_none());
 }
+
+crate::on_both_nodes!(
+    two_groups_count_each_document_once,
+    two_copies_count_each_document_once,
+    pagination_and_sort_are_global,
+    node_failure_falls_back_or_degrades,
+    search_errors_look_like_meilisearch,
+    multi_search_and_facet_search,
+);

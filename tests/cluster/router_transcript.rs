@@ -1,9 +1,9 @@
 //! The recorded Meilisearch scenario replayed against a router over four
-//! devnodes in two replica groups: the router must answer like one
-//! Meilisearch server, apart from the differences listed (and justified)
-//! here and in docs/architecture.md.
+//! devnodes in two replica groups, and over three real Meilisearch nodes: the
+//! router must answer like one Meilisearch server, apart from the differences
+//! listed (and justified) here and in docs/router.md.
 
-use super::fleet::{Fleet, KEY};
+use super::fleet::{Fleet, Nodes, KEY};
 
 #[path = "../support/transcript.rs"]
 mod transcript;
@@ -30,11 +30,14 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "the scenario lists `_miroir_shard` among its filterable attributes; Miroir never shows its own field",
     ),
     ("settings-get-filterable", "as settings-get"),
-    (
-        "multi-search-federated",
-        "`weightedRankingScore` is Meilisearch's exact ranking score, which the devnode only approximates",
-    ),
 ];
+
+/// Steps where a router over devnodes may differ too, because the devnode only
+/// imitates Meilisearch there.
+const DEVNODE_DIFFERENCES: &[(&str, &str)] = &[(
+    "multi-search-federated",
+    "`weightedRankingScore` is Meilisearch's exact ranking score, which the devnode only approximates",
+)];
 
 /// The ids of a step's hits (or listed documents), sorted.
 fn ids_of(recording: &std::path::Path, step: &str) -> Vec<String> {
@@ -54,8 +57,9 @@ fn ids_of(recording: &std::path::Path, step: &str) -> Vec<String> {
     ids
 }
 
-async fn recorded_router() -> (Fleet, tempfile::TempDir, std::path::PathBuf) {
-    let mut fleet = Fleet::start(2, 2).await;
+async fn recorded_router(nodes: Nodes) -> (Fleet, tempfile::TempDir, std::path::PathBuf) {
+    let (groups, per_group) = if nodes.is_real() { (1, 3) } else { (2, 2) };
+    let mut fleet = Fleet::start_on(nodes, groups, per_group).await;
     let url = fleet.start_router().await;
     let (dir, out) = tokio::task::spawn_blocking(move || transcript::record(&url, KEY))
         .await
@@ -63,13 +67,19 @@ async fn recorded_router() -> (Fleet, tempfile::TempDir, std::path::PathBuf) {
     (fleet, dir, out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn router_answers_like_meilisearch() {
-    let (_fleet, _dir, actual) = recorded_router().await;
+/// A router answers the recorded scenario as one Meilisearch server did, apart
+/// from the differences listed above.
+async fn router_answers_like_meilisearch(nodes: Nodes) {
+    let real = nodes.is_real();
+    let (_fleet, _dir, actual) = recorded_router(nodes).await;
     let (_, report) = transcript::compare(&actual, false);
+    let allowed = |s: &String| {
+        DIFFERENCES.iter().any(|(step, _)| step == s)
+            || (!real && DEVNODE_DIFFERENCES.iter().any(|(step, _)| step == s))
+    };
     let unexpected: Vec<String> = transcript::differing_steps(&report)
         .into_iter()
-        .filter(|s| !DIFFERENCES.iter().any(|(step, _)| step == s))
+        .filter(|s| !allowed(s))
         .filter(|s| !TIE_ORDER.contains(&s.as_str()))
         .collect();
     assert!(
@@ -86,3 +96,5 @@ async fn router_answers_like_meilisearch() {
         );
     }
 }
+
+crate::on_both_nodes!(router_answers_like_meilisearch);

@@ -50,9 +50,8 @@ fn deliveries(got: &Received) -> std::collections::BTreeMap<u64, usize> {
     count
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn webhooks_fire_once_per_task() {
-    let mut f = Fleet::start(1, 2).await;
+async fn webhooks_fire_once_per_task(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let a = f.start_router().await;
     let b = f.start_router().await;
     let (url, got, server) = receiver().await;
@@ -165,3 +164,5 @@ async fn webhooks_fire_once_per_task() {
     );
     server.abort();
 }
+
+crate::on_both_nodes!(webhooks_fire_once_per_task,);

@@ -63,9 +63,8 @@ pub async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
 
 /// 1,000 documents written through the router in batches land on every node,
 /// are all found (once) through search, and each write's task succeeds.
-#[tokio::test(flavor = "multi_thread")]
-async fn thousand_documents_in_all_found() {
-    let mut f = Fleet::start(2, 2).await;
+async fn thousand_documents_in_all_found(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 2, 2).await;
     let router = f.start_router().await;
     let (status, t) = f
         .call(
@@ -97,9 +96,8 @@ async fn thousand_documents_in_all_found() {
 
 /// Bad batches are refused whole, the way Meilisearch reports them (a failed
 /// task, or 400 for a body that is not JSON), and nothing is written.
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_batches_write_nothing() {
-    let mut f = Fleet::start(1, 2).await;
+async fn bad_batches_write_nothing(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let router = f.start_router().await;
     let (_, t) = f
         .call(
@@ -159,9 +157,8 @@ async fn bad_batches_write_nothing() {
 /// Two routers hand out unique, increasing task uids, and either one answers
 /// for a task the other created. A write to a missing index creates it and
 /// infers its primary key.
-#[tokio::test(flavor = "multi_thread")]
-async fn routers_share_tasks_and_autocreate() {
-    let mut f = Fleet::start(1, 2).await;
+async fn routers_share_tasks_and_autocreate(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let a = f.start_router().await;
     let b = f.start_router().await;
     let mut uids = vec![];
@@ -202,9 +199,8 @@ async fn routers_share_tasks_and_autocreate() {
 /// With one node of a single-copy group killed, writes that need it are
 /// refused with 503 miroir_no_quorum (never reported as done), searches still
 /// answer (marked degraded), and once it is back writes succeed again.
-#[tokio::test(flavor = "multi_thread")]
-async fn dead_node_fails_writes_honestly() {
-    let mut f = Fleet::start(1, 2).await;
+async fn dead_node_fails_writes_honestly(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let router = f.start_router().await;
     let (_, t) = f
         .call(
@@ -242,9 +238,8 @@ async fn dead_node_fails_writes_honestly() {
 
 /// Killing the coordinator leader while clients write and search: searches
 /// never fail, and writes go through again once a new leader is elected.
-#[tokio::test(flavor = "multi_thread")]
-async fn coordinator_leader_loss_keeps_searches_and_resumes_writes() {
-    let mut f = Fleet::start(1, 2).await;
+async fn coordinator_leader_loss_keeps_searches_and_resumes_writes(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
     let router = f.start_router().await;
     let (_, t) = f
         .call(
@@ -292,3 +287,44 @@ async fn coordinator_leader_loss_keeps_searches_and_resumes_writes() {
         assert!(attempt < 500, "writes did not resume");
     }
 }
+
+crate::on_both_nodes!(
+    thousand_documents_in_all_found,
+    bad_batches_write_nothing,
+    routers_share_tasks_and_autocreate,
+    dead_node_fails_writes_honestly,
+);
+
+/// A write is acknowledged once the nodes enqueued it, and its Miroir task
+/// succeeds only once every node has applied it: with devnodes that hold each
+/// task in their queue for 3 s, the task is still open and nothing is found
+/// right after the 202, and everything is found once the task has succeeded.
+#[tokio::test(flavor = "multi_thread")]
+async fn tasks_succeed_only_once_the_nodes_applied_them() {
+    let mut f = Fleet::start_on(Nodes::DelayedDevnode(3000), 1, 2).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "docs", Some("id")).await;
+    let docs: Vec<Value> = (0..20u64).map(|i| json!({"id": i})).collect();
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/documents"),
+            Some(&Value::from(docs)),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    let uid = t["taskUid"].as_u64().unwrap();
+    let (_, open) = f
+        .call(Method::GET, &format!("{router}/tasks/{uid}"), None)
+        .await;
+    assert!(
+        matches!(open["status"].as_str(), Some("enqueued" | "processing")),
+        "the task is done before any node applied it: {open}"
+    );
+    assert_eq!(total(&f, &router, "docs").await, 0);
+    let done = finished(&f, &router, &t).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(total(&f, &router, "docs").await, 20);
+}
+
+crate::on_both_nodes!(coordinator_leader_loss_keeps_searches_and_resumes_writes,);

@@ -1,4 +1,4 @@
-//! The recorded Meilisearch scenario (`../shared/meili-transcripts/record.py`):
+//! The recorded Meilisearch scenario (`tests/data/meili-transcripts/record.py`):
 //! replaying it against a server under test and comparing with the recording.
 //! Shared by the devnode test and the router's cluster test.
 
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn transcripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/meili-transcripts")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/meili-transcripts")
 }
 
 pub fn python(args: &[&str]) -> Output {
