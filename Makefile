@@ -78,7 +78,7 @@ jepsen-smoke: deps-jepsen ## Partition suite, short: one mixed run and one unsaf
 	$(CARGO) build --bins --workspace
 	jepsen/suite.sh smoke
 
-bench: deps-bench ## Benchmarks, full size: coordinators against etcd, router against one devnode
+bench: deps-bench ## Benchmarks, full size: coordinators against etcd, routers against one Meilisearch node (devnodes without a binary)
 	$(CARGO) bench --bench coordinator
 	$(CARGO) bench --bench router
 

@@ -1,7 +1,10 @@
-//! Router benchmark: the same documents and searches through a router over
-//! four devnodes (two replica groups) and directly against one devnode, in the
-//! same run. `cargo bench --bench router` (or `make bench`); `-- --quick` for
-//! the smoke run in `make test`. Figures go to target/bench/router.json.
+//! Router benchmark: the same documents and searches through a router over one
+//! node, through a router over three nodes (one replica group), and directly
+//! against one node, in the same run. The nodes are real Meilisearch when a
+//! binary is found (`MEILI_BIN`, `../shared/meilisearch/meilisearch`, `PATH`),
+//! devnodes otherwise; the run says which. `cargo bench --bench router` (or
+//! `make bench`); `-- --quick` for the smoke run in `make test`. Figures go to
+//! target/bench/router.json (router-quick.json for `--quick`).
 
 #[path = "../../tests/cluster/util.rs"]
 mod util;
@@ -13,18 +16,38 @@ mod fleet;
 #[allow(dead_code)]
 mod stats;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use fleet::{Fleet, KEY};
+use fleet::{meili, Fleet, Nodes, KEY};
 use stats::Run;
 
 const WORDS: [&str; 16] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
     "kilo", "lima", "mike", "november", "oscar", "papa",
 ];
+
+/// `println!` that ignores a closed stdout (`| head`): a panic there would
+/// unwind into the fleets' drops, whose log dump on panic cannot print either.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Documents per write request.
+const BATCH: usize = 1000;
+
+/// How long one task may take before the run gives up: real Meilisearch
+/// indexing 20,000 documents on one thread of a busy machine is slow, but not
+/// this slow.
+const TASK_DEADLINE: Duration = Duration::from_secs(600);
+
+/// Searches each target answers before it is measured (connections, caches).
+const WARMUP: usize = 20;
 
 fn docs(n: usize) -> Vec<Value> {
     (0..n)
@@ -35,60 +58,6 @@ fn docs(n: usize) -> Vec<Value> {
             json!({"id": i, "text": text.join(" "), "group": WORDS[i % 4], "n": i % 97})
         })
         .collect()
-}
-
-async fn wait(f: &Fleet, base: &str, task: &Value) {
-    let uid = task["taskUid"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no task: {task}"));
-    util::eventually("a task", || async {
-        let (_, t) = f
-            .call(Method::GET, &format!("{base}/tasks/{uid}"), None)
-            .await;
-        match t["status"].as_str() {
-            Some("succeeded") => Some(()),
-            Some("failed") => panic!("task failed: {t}"),
-            _ => None,
-        }
-    })
-    .await;
-}
-
-/// Loads `docs` in batches and waits for every task: documents per second.
-async fn load(f: &Fleet, base: &str, docs: &[Value]) -> f64 {
-    let started = Instant::now();
-    let (_, t) = f
-        .call(
-            Method::POST,
-            &format!("{base}/indexes"),
-            Some(&json!({"uid": "bench", "primaryKey": "id"})),
-        )
-        .await;
-    wait(f, base, &t).await;
-    let settings = json!({"filterableAttributes": ["group", "n"], "sortableAttributes": ["n"]});
-    let (_, t) = f
-        .call(
-            Method::PATCH,
-            &format!("{base}/indexes/bench/settings"),
-            Some(&settings),
-        )
-        .await;
-    wait(f, base, &t).await;
-    let mut tasks = vec![];
-    for chunk in docs.chunks(1000) {
-        let (_, t) = f
-            .call(
-                Method::POST,
-                &format!("{base}/indexes/bench/documents"),
-                Some(&Value::from(chunk.to_vec())),
-            )
-            .await;
-        tasks.push(t);
-    }
-    for t in &tasks {
-        wait(f, base, t).await;
-    }
-    docs.len() as f64 / started.elapsed().as_secs_f64()
 }
 
 fn query(i: usize) -> Value {
@@ -104,105 +73,354 @@ fn query(i: usize) -> Value {
     }
 }
 
-async fn searches(f: &Fleet, base: &str, n: usize, clients: usize) -> Run {
-    let url = format!("{base}/indexes/bench/search");
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let http = f.http.clone();
-            let url = url.clone();
-            tokio::spawn(async move {
-                let mut lat = vec![];
-                for i in (c..n).step_by(clients) {
-                    let t0 = Instant::now();
-                    let r = http
-                        .post(&url)
-                        .bearer_auth(KEY)
-                        .json(&query(i))
-                        .send()
-                        .await
-                        .expect("search");
-                    assert!(r.status().is_success(), "search failed: {}", r.status());
-                    r.bytes().await.expect("body");
-                    lat.push(t0.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut latencies = vec![];
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
+/// Where documents are written and searched: a router or a node, and the
+/// index uid there. Tasks are polled at `base` too.
+struct Target<'a> {
+    label: &'static str,
+    fleet: &'a Fleet,
+    base: String,
+    index: &'static str,
+}
+
+impl Target<'_> {
+    fn url(&self, path: &str) -> String {
+        format!("{}/indexes/{}{path}", self.base, self.index)
     }
-    Run {
-        ops: n,
-        elapsed: started.elapsed(),
-        latencies,
+
+    /// Waits until the task `enqueued` (a 202 body) has succeeded at `base`;
+    /// panics if it failed or never finished.
+    async fn wait(&self, enqueued: &Value) {
+        let uid = enqueued["taskUid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{}: no task uid in {enqueued}", self.label));
+        let url = format!("{}/tasks/{uid}", self.base);
+        let end = Instant::now() + TASK_DEADLINE;
+        loop {
+            let (status, t) = self.fleet.call(Method::GET, &url, None).await;
+            match t["status"].as_str() {
+                Some("succeeded") => return,
+                Some("failed" | "canceled") => {
+                    panic!("{}: task {uid} did not succeed: {t}", self.label)
+                }
+                _ if status != 200 => panic!("{}: GET {url}: {status} {t}", self.label),
+                _ => {}
+            }
+            assert!(
+                Instant::now() < end,
+                "{}: task {uid} unfinished after {TASK_DEADLINE:?}: {t}",
+                self.label
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Sends a request that must be enqueued (202) and waits for its task.
+    async fn task(&self, method: Method, url: &str, body: &Value) {
+        let (status, t) = self.fleet.call(method, url, Some(body)).await;
+        assert_eq!(status, 202, "{}: {url}: {t}", self.label);
+        self.wait(&t).await;
+    }
+
+    /// Creates the index with the settings the query mix needs (not timed).
+    async fn prepare(&self) {
+        self.task(
+            Method::POST,
+            &format!("{}/indexes", self.base),
+            &json!({"uid": self.index, "primaryKey": "id"}),
+        )
+        .await;
+        let settings = json!({"filterableAttributes": ["group", "n"], "sortableAttributes": ["n"]});
+        self.task(Method::PATCH, &self.url("/settings"), &settings)
+            .await;
+    }
+
+    /// Writes `docs` in batches, timed from the first POST until every task
+    /// has succeeded, and checks that all are found: documents per second.
+    async fn write(&self, docs: &[Value]) -> f64 {
+        let url = self.url("/documents");
+        let started = Instant::now();
+        let mut tasks = vec![];
+        for chunk in docs.chunks(BATCH) {
+            let (status, t) = self
+                .fleet
+                .call(Method::POST, &url, Some(&Value::from(chunk.to_vec())))
+                .await;
+            assert_eq!(status, 202, "{}: {url}: {t}", self.label);
+            tasks.push(t);
+        }
+        for t in &tasks {
+            self.wait(t).await;
+        }
+        let per_sec = docs.len() as f64 / started.elapsed().as_secs_f64();
+        let (status, body) = self
+            .fleet
+            .call(
+                Method::POST,
+                &self.url("/search"),
+                Some(&json!({"q": "", "limit": 0})),
+            )
+            .await;
+        assert_eq!(status, 200, "{}: {body}", self.label);
+        assert_eq!(
+            body["estimatedTotalHits"].as_u64(),
+            Some(docs.len() as u64),
+            "{}: documents found after the write: {body}",
+            self.label
+        );
+        per_sec
+    }
+
+    /// One search of the mix; its latency.
+    async fn search(&self, i: usize) -> Duration {
+        search(&self.fleet.http, &self.url("/search"), i).await
+    }
+
+    /// `n` searches from `clients` concurrent clients.
+    async fn searches(&self, n: usize, clients: usize) -> Run {
+        let url = self.url("/search");
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|c| {
+                let http = self.fleet.http.clone();
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let mut lat = vec![];
+                    for i in (c..n).step_by(clients) {
+                        lat.push(search(&http, &url, i).await);
+                    }
+                    lat
+                })
+            })
+            .collect();
+        let mut latencies = vec![];
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        Run {
+            ops: n,
+            elapsed: started.elapsed(),
+            latencies,
+        }
     }
 }
 
-struct Row(String, f64, f64);
+async fn search(http: &reqwest::Client, url: &str, i: usize) -> Duration {
+    let t0 = Instant::now();
+    let r = http
+        .post(url)
+        .bearer_auth(KEY)
+        .json(&query(i))
+        .send()
+        .await
+        .expect("search");
+    let status = r.status();
+    let body = r.bytes().await.expect("body");
+    let took = t0.elapsed();
+    assert!(
+        status.is_success(),
+        "search {} at {url} failed: {status} {}",
+        query(i),
+        String::from_utf8_lossy(&body)
+    );
+    took
+}
+
+/// One figure beside its baseline from the same run.
+struct Row {
+    figure: String,
+    setup: &'static str,
+    value: f64,
+    baseline_setup: &'static str,
+    baseline: f64,
+}
+
+impl Row {
+    fn new(figure: &str, t: &Target, value: f64, b: &Target, baseline: f64) -> Self {
+        Row {
+            figure: figure.into(),
+            setup: t.label,
+            value,
+            baseline_setup: b.label,
+            baseline,
+        }
+    }
+
+    fn ratio(&self) -> Option<f64> {
+        (self.baseline != 0.0 && self.baseline.is_finite()).then(|| self.value / self.baseline)
+    }
+}
 
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (n_docs, n_queries) = if quick { (2000, 200) } else { (20_000, 2000) };
-    println!(
-        "router benchmark ({}): {n_docs} documents, {n_queries} searches",
-        if quick { "quick" } else { "full" }
+    let nodes = match meili::binary() {
+        Some(bin) => Nodes::Meilisearch(bin),
+        None => {
+            // Asked for real nodes by name: a wrong path is a mistake to
+            // report, not a reason to measure devnodes instead.
+            if let Some(p) = std::env::var_os("MEILI_BIN").filter(|p| !p.is_empty()) {
+                panic!("MEILI_BIN={} is not a file", p.to_string_lossy());
+            }
+            Nodes::Devnode
+        }
+    };
+    let kind = match &nodes {
+        Nodes::Meilisearch(bin) => format!("real Meilisearch ({})", bin.display()),
+        _ => "devnodes (no Meilisearch binary found; set MEILI_BIN for real nodes)".into(),
+    };
+    say!(
+        "router benchmark ({}): {n_docs} documents, {n_queries} searches, nodes: {kind}",
+        if quick { "quick" } else { "full" },
     );
     let docs = docs(n_docs);
 
-    let mut f = Fleet::start(2, 2).await;
-    let router = f.start_router().await;
-    // One more devnode, used on its own, as the baseline.
-    let direct = Fleet::start(1, 1).await;
-    let node = direct.nodes[0].2.addr.clone();
+    let started = Instant::now();
+    let mut one = Fleet::start_on(nodes.clone(), 1, 1).await;
+    let router1 = one.start_router().await;
+    let mut three = Fleet::start_on(nodes.clone(), 1, 3).await;
+    let router3 = three.start_router().await;
+    say!("fleets up in {:.1} s", started.elapsed().as_secs_f64());
+
+    // The direct baseline is the 1-node fleet's node itself, under another
+    // index uid (the node's physical index is the client's uid).
+    let direct = Target {
+        label: "one node directly",
+        fleet: &one,
+        base: one.nodes[0].2.addr.clone(),
+        index: "bench_direct",
+    };
+    let via1 = Target {
+        label: "router, 1 node",
+        fleet: &one,
+        base: router1,
+        index: "bench",
+    };
+    let via3 = Target {
+        label: "router, 3 nodes",
+        fleet: &three,
+        base: router3,
+        index: "bench",
+    };
+    let targets = [&direct, &via1, &via3];
+    for t in targets {
+        t.prepare().await;
+    }
 
     let mut rows = vec![];
-    let via = load(&f, &router, &docs).await;
-    let straight = load(&direct, &node, &docs).await;
-    rows.push(Row("write: documents/s".into(), via, straight));
-    for clients in [1, 8] {
-        let r = searches(&f, &router, n_queries, clients).await;
-        let d = searches(&direct, &node, n_queries, clients).await;
-        rows.push(Row(
-            format!("search, {clients} client(s): per second"),
-            r.per_sec(),
-            d.per_sec(),
+    let mut writes = vec![];
+    for t in targets {
+        let w = t.write(&docs).await;
+        say!("write, {}: {w:.0} documents/s", t.label);
+        writes.push(w);
+    }
+    for (i, t) in [(1, &via1), (2, &via3)] {
+        rows.push(Row::new(
+            "write: documents/s",
+            t,
+            writes[i],
+            &direct,
+            writes[0],
         ));
-        rows.push(Row(
-            format!("search, {clients} client(s): p50 ms"),
-            r.percentile_ms(0.5),
-            d.percentile_ms(0.5),
-        ));
-        rows.push(Row(
-            format!("search, {clients} client(s): p99 ms"),
-            r.percentile_ms(0.99),
-            d.percentile_ms(0.99),
-        ));
-        if clients == 1 {
-            rows.push(Row(
-                "search: router's added p50 ms".into(),
-                r.percentile_ms(0.5) - d.percentile_ms(0.5),
-                0.0,
+    }
+
+    for t in targets {
+        for i in 0..WARMUP {
+            t.search(i).await;
+        }
+    }
+    // One client: the targets take turns query by query, so that the
+    // machine's drift falls on all three alike.
+    let mut seq: Vec<Run> = vec![Run::default(); targets.len()];
+    for i in 0..n_queries {
+        for (t, run) in targets.iter().zip(seq.iter_mut()) {
+            run.latencies.push(t.search(i).await);
+            run.ops += 1;
+        }
+    }
+    for (k, t) in [(1, &via1), (2, &via3)] {
+        for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+            rows.push(Row::new(
+                &format!("search, 1 client: {name} ms"),
+                t,
+                seq[k].percentile_ms(p),
+                &direct,
+                seq[0].percentile_ms(p),
             ));
         }
     }
-    println!(
-        "\n{:<40} {:>14} {:>14} {:>8}",
-        "figure", "router (4 nodes)", "one devnode", "ratio"
-    );
-    let mut json = vec![];
-    for Row(name, a, b) in &rows {
-        let ratio = if *b != 0.0 {
-            format!("{:.2}", a / b)
-        } else {
-            "-".into()
-        };
-        println!("{name:<40} {a:>14.2} {b:>14.2} {ratio:>8}");
-        json.push(json!({"figure": name, "router": a, "direct": b}));
+    let own_cost = seq[1].percentile_ms(0.5) - seq[0].percentile_ms(0.5);
+
+    let mut par = vec![];
+    for t in targets {
+        par.push(t.searches(n_queries, 8).await);
     }
+    for (k, t) in [(1, &via1), (2, &via3)] {
+        rows.push(Row::new(
+            "search, 8 clients: per second",
+            t,
+            par[k].per_sec(),
+            &direct,
+            par[0].per_sec(),
+        ));
+        rows.push(Row::new(
+            "search, 8 clients: p50 ms",
+            t,
+            par[k].percentile_ms(0.5),
+            &direct,
+            par[0].percentile_ms(0.5),
+        ));
+    }
+
+    say!(
+        "\n{:<32} {:<16} {:>10} {:<18} {:>10} {:>6}",
+        "figure",
+        "measured",
+        "value",
+        "baseline",
+        "value",
+        "ratio"
+    );
+    let mut out = vec![];
+    for r in &rows {
+        let ratio = r.ratio().map_or("-".into(), |x| format!("{x:.2}"));
+        say!(
+            "{:<32} {:<16} {:>10.2} {:<18} {:>10.2} {:>6}",
+            r.figure,
+            r.setup,
+            r.value,
+            r.baseline_setup,
+            r.baseline,
+            ratio
+        );
+        out.push(json!({
+            "figure": r.figure,
+            "setup": r.setup,
+            "value": r.value,
+            "baseline_setup": r.baseline_setup,
+            "baseline": r.baseline,
+            "ratio": r.ratio(),
+        }));
+    }
+    say!(
+        "\nthe router's own cost (1 client, p50, router over 1 node minus that node directly): {own_cost:.2} ms"
+    );
+    out.push(json!({
+        "figure": "search, 1 client: the router's own cost at p50, ms",
+        "setup": via1.label,
+        "value": own_cost,
+        "baseline_setup": direct.label,
+        "baseline": Value::Null,
+        "ratio": Value::Null,
+    }));
+
+    let report = json!({
+        "mode": if quick { "quick" } else { "full" },
+        "nodes": if nodes.is_real() { "meilisearch" } else { "devnode" },
+        "documents": n_docs,
+        "searches": n_queries,
+        "figures": out,
+    });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     let _ = std::fs::create_dir_all(&dir);
     let file = dir.join(if quick {
@@ -210,6 +428,11 @@ async fn main() {
     } else {
         "router.json"
     });
-    let _ = std::fs::write(&file, serde_json::to_string_pretty(&json).unwrap());
-    println!("\nwritten to {}", file.display());
+    std::fs::write(&file, serde_json::to_string_pretty(&report).unwrap())
+        .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+    say!(
+        "written to {} ({:.0} s in all)",
+        file.display(),
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -291,13 +291,16 @@ impl Cluster {
         cmd.output().expect("run miroir-ctl")
     }
 
+    /// The last lines of every member's log, on stderr; print errors are ignored.
     fn dump_logs(&self) {
+        use std::io::Write;
+        let mut err = std::io::stderr();
         for id in self.members.keys() {
             let text = std::fs::read_to_string(self.log_path(*id)).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(30).collect();
-            eprintln!("---- coordinator {id} (last lines) ----");
+            let _ = writeln!(err, "---- coordinator {id} (last lines) ----");
             for l in tail.into_iter().rev() {
-                eprintln!("{l}");
+                let _ = writeln!(err, "{l}");
             }
         }
     }
@@ -305,12 +308,14 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.dump_logs();
-        }
+        // Kill first: printing can fail (a closed pipe), and a second panic
+        // while unwinding aborts before anything is cleaned up.
         let ids: Vec<u64> = self.members.keys().copied().collect();
         for id in ids {
             self.kill(id);
+        }
+        if std::thread::panicking() {
+            self.dump_logs();
         }
     }
 }
