@@ -7,6 +7,7 @@
 //! - [`ctl`]: the operator CLI behind `miroir-ctl`.
 //! - [`devnode`]: an in-memory Meilisearch stand-in for tests and demos (`miroir-devnode`).
 //! - [`meili`]: Meilisearch's error shapes and rules, shared by the router and the devnode.
+//! - [`fleet`]: talking to Meilisearch nodes, shared by the router and the coordinators.
 //! - [`router`]: the Meilisearch-compatible data plane (`miroir-router`).
 //! - [`exporter`]: the Prometheus `/metrics` endpoint of coordinators and routers.
 //! - [`logging`]: log setup and the shutdown signals every server obeys.
@@ -16,6 +17,7 @@ pub mod coordinator;
 pub mod ctl;
 pub mod devnode;
 pub mod exporter;
+pub mod fleet;
 pub mod logging;
 pub mod meili;
 pub mod pb;

@@ -59,6 +59,8 @@ pub struct App {
     pub leases: std::sync::Arc<super::leases::LeaseTable>,
     /// Confirmation rounds shared by this member's shard-map watches.
     pub confirmations: std::sync::Arc<super::confirm::Rounds>,
+    /// The Meilisearch nodes, as the leader's workflows reach them (with the nodes' key).
+    pub nodes: crate::fleet::NodeClient,
     /// Test-only switches; all off in a real deployment.
     pub unsafe_switches: super::config::UnsafeSwitches,
 }

@@ -75,6 +75,13 @@ pub struct CoordinatorArgs {
     /// PEM CA bundle used to verify peers' certificates (defaults to --tls-cert).
     #[arg(long, env = "MIROIR_TLS_CA")]
     pub tls_ca: Option<PathBuf>,
+    /// The Meilisearch nodes' master key, for what the leader does on the nodes itself (index
+    /// deletion, copies, cleanup). Held in memory only: never written to the Raft log or a snapshot.
+    #[arg(long, env = "MIROIR_NODE_KEY", hide_env_values = true)]
+    pub node_key: Option<String>,
+    /// How long one call to a node may take before the node counts as unreachable, in milliseconds.
+    #[arg(long, env = "MIROIR_NODE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub node_timeout_ms: u64,
     /// Raft heartbeat interval in milliseconds.
     #[arg(long, env = "MIROIR_HEARTBEAT_MS", default_value_t = 100)]
     pub heartbeat_ms: u64,
@@ -123,6 +130,10 @@ pub struct CoordinatorConfig {
     pub election_timeout: Duration,
     pub snapshot_every: u64,
     pub keep_logs: u64,
+    /// The key the leader's workflows present to the nodes.
+    pub node_key: Option<crate::fleet::NodeKey>,
+    /// The cap on one node call.
+    pub node_timeout: Duration,
     /// Test-only switches (all off unless named on the command line).
     pub unsafe_switches: UnsafeSwitches,
 }
@@ -194,6 +205,8 @@ impl CoordinatorArgs {
             election_timeout: Duration::from_millis(self.election_timeout_ms),
             snapshot_every: self.snapshot_every.max(1),
             keep_logs: self.keep_logs,
+            node_key: self.node_key.and_then(crate::fleet::NodeKey::new),
+            node_timeout: Duration::from_millis(self.node_timeout_ms.max(1)),
             unsafe_switches: UnsafeSwitches {
                 local_reads: self.unsafe_local_reads,
                 stale_watches: self.unsafe_stale_watches,

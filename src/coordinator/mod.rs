@@ -60,6 +60,8 @@ pub enum StartError {
     Key(String),
     #[error("gRPC reflection setup failed: {0}")]
     Reflection(String),
+    #[error("cannot set up the HTTP client for the nodes: {0}")]
+    NodeClient(String),
 }
 
 /// Openraft's configuration from ours.
@@ -117,6 +119,8 @@ pub async fn run(
         proposer: proposer::Proposer::start(raft.clone()),
         leases: Default::default(),
         confirmations: std::sync::Arc::new(confirm::rounds()),
+        nodes: crate::fleet::NodeClient::new(config.node_key.clone(), config.node_timeout)
+            .map_err(|e| StartError::NodeClient(e.to_string()))?,
         unsafe_switches: config.unsafe_switches,
     };
     if config.unsafe_switches.local_reads {

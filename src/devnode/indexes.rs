@@ -270,7 +270,11 @@ pub async fn search_get(
 ) -> Answer {
     valid_uid(&uid)?;
     node.authorize(&headers, "search", Some(&uid))?;
-    let q = query::parse(&query::from_params(&params)?, "", false)?;
+    let q = query::parse(
+        &crate::meili::search_params::from_params(&params)?,
+        "",
+        false,
+    )?;
     let state = node.lock();
     Ok(Json(results::search(&state.store, &uid, &q)?).into_response())
 }

@@ -1,43 +1,10 @@
 //! Search parameters: parsed from a JSON body (or `GET` query string) with Meilisearch's field
 //! names, defaults and error messages.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::meili::error::{wrong_type, MeiliError};
-
-/// Every field a search body may hold, in the order Meilisearch lists them when one is unknown.
-const FIELDS: [&str; 30] = [
-    "q",
-    "offset",
-    "limit",
-    "page",
-    "hitsPerPage",
-    "attributesToRetrieve",
-    "attributesToCrop",
-    "cropLength",
-    "cropMarker",
-    "attributesToHighlight",
-    "highlightPreTag",
-    "highlightPostTag",
-    "showMatchesPosition",
-    "filter",
-    "sort",
-    "distinct",
-    "facets",
-    "matchingStrategy",
-    "attributesToSearchOn",
-    "rankingScoreThreshold",
-    "locales",
-    "hybrid",
-    "vector",
-    "retrieveVectors",
-    "media",
-    "personalize",
-    "useNetwork",
-    "showRankingScore",
-    "showRankingScoreDetails",
-    "showPerformanceDetails",
-];
+use crate::meili::search_params::{code, FIELDS};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Strategy {
@@ -103,35 +70,6 @@ impl Default for SearchQuery {
             index_uid: None,
             weight: 1.0,
         }
-    }
-}
-
-fn code(field: &str) -> &'static str {
-    match field {
-        "q" => "invalid_search_q",
-        "offset" => "invalid_search_offset",
-        "limit" => "invalid_search_limit",
-        "page" => "invalid_search_page",
-        "hitsPerPage" => "invalid_search_hits_per_page",
-        "attributesToRetrieve" => "invalid_search_attributes_to_retrieve",
-        "attributesToCrop" => "invalid_search_attributes_to_crop",
-        "cropLength" => "invalid_search_crop_length",
-        "cropMarker" => "invalid_search_crop_marker",
-        "attributesToHighlight" => "invalid_search_attributes_to_highlight",
-        "highlightPreTag" => "invalid_search_highlight_pre_tag",
-        "highlightPostTag" => "invalid_search_highlight_post_tag",
-        "showMatchesPosition" => "invalid_search_show_matches_position",
-        "sort" => "invalid_search_sort",
-        "distinct" => "invalid_search_distinct",
-        "facets" => "invalid_search_facets",
-        "matchingStrategy" => "invalid_search_matching_strategy",
-        "attributesToSearchOn" => "invalid_search_attributes_to_search_on",
-        "rankingScoreThreshold" => "invalid_search_ranking_score_threshold",
-        "showRankingScore" => "invalid_search_show_ranking_score",
-        "showRankingScoreDetails" => "invalid_search_show_ranking_score_details",
-        "indexUid" => "invalid_index_uid",
-        "federationOptions" => "invalid_multi_search_federation_options",
-        _ => "bad_request",
     }
 }
 
@@ -252,47 +190,4 @@ pub fn parse(body: &Value, prefix: &str, multi: bool) -> Result<SearchQuery, Mei
         }
     }
     Ok(q)
-}
-
-/// Turns `GET /search` query parameters into the equivalent JSON body.
-pub fn from_params(params: &[(String, String)]) -> Result<Value, MeiliError> {
-    let mut obj = Map::new();
-    for (k, v) in params {
-        let value = match k.as_str() {
-            "offset" | "limit" | "page" | "hitsPerPage" | "cropLength" => match v.parse::<u64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => {
-                    return Err(MeiliError::invalid(
-                        code(k),
-                        format!("Invalid value in parameter `{k}`: could not parse `{v}` as a positive integer"),
-                    ))
-                }
-            },
-            "showMatchesPosition" | "showRankingScore" | "showRankingScoreDetails" => match v.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => {
-                    return Err(MeiliError::invalid(
-                        code(k),
-                        format!("Invalid value in parameter `{k}`: could not parse `{v}` as a boolean, expected either `true` or `false`"),
-                    ))
-                }
-            },
-            "rankingScoreThreshold" => v.parse::<f64>().map(Value::from).unwrap_or(Value::String(v.clone())),
-            "attributesToRetrieve" | "attributesToCrop" | "attributesToHighlight" | "sort" | "facets"
-            | "attributesToSearchOn" => Value::Array(
-                v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
-            ),
-            f if FIELDS.contains(&f) => Value::String(v.clone()),
-            _ => {
-                let list: Vec<String> = FIELDS.iter().map(|f| format!("`{f}`")).collect();
-                return Err(MeiliError::bad_request(format!(
-                    "Unknown parameter `{k}`: expected one of {}",
-                    list.join(", ")
-                )));
-            }
-        };
-        obj.insert(k.clone(), value);
-    }
-    Ok(Value::Object(obj))
 }

@@ -17,8 +17,8 @@ use reqwest::Method;
 
 use super::access::{self, ApiKey, Need, Target};
 use super::key_routes::key_nodes;
-use super::nodes::NodeError;
 use super::server::Shared;
+use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
 
 /// How long a node's answer about a key is trusted: a key deleted through

@@ -11,9 +11,9 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::nodes::NodeError;
 use super::task_details::COPIES_KEY;
 use super::writes::{Outcome, WriteError, Writer};
+use crate::fleet::NodeError;
 use crate::meili::MeiliError;
 use crate::pb::v1::{NodeTask, TaskRecord};
 

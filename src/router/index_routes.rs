@@ -77,9 +77,9 @@ async fn read_from_node(s: &Shared, uid: &str, path: &str) -> Result<Value, Resp
         .map_err(node_failure)
 }
 
-fn node_failure(e: super::nodes::NodeError) -> Response {
+fn node_failure(e: crate::fleet::NodeError) -> Response {
     match e {
-        super::nodes::NodeError::Refused { status, body } => (
+        crate::fleet::NodeError::Refused { status, body } => (
             axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY),
             Json(body),
         )

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::control::ControlPlane;
 use super::documents::SHARD_FIELD;
-use super::nodes::NodeError;
 use super::writes::{coordinators_down, Outcome, WriteError, Writer};
+use crate::fleet::NodeError;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{CreateIndexRequest, NodeTask, TaskRecord};

@@ -15,8 +15,8 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::nodes::NodeError;
 use super::server::{json_object, Shared};
+use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
 use crate::state::NodeState;
 

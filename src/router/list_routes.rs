@@ -13,11 +13,11 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::filter::with_shards;
 use super::merge::strip_reserved;
 use super::plan::plan_read;
 use super::server::{json_object, writer, Shared};
 use super::tasks::{lookup, view};
+use crate::fleet::with_shards;
 use crate::meili::MeiliError;
 use crate::state::IndexUid;
 
@@ -149,7 +149,7 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
 /// A node's answer as a [`Part`], or the error to give the client (the
 /// same `Response` error as the routes around it).
 #[allow(clippy::result_large_err)]
-fn part(r: Result<Value, super::nodes::NodeError>, uid: &str) -> Result<Part, Response> {
+fn part(r: Result<Value, crate::fleet::NodeError>, uid: &str) -> Result<Part, Response> {
     match r {
         Ok(mut v) => Ok(Part {
             total: v["total"].as_u64().unwrap_or(0),
@@ -158,7 +158,7 @@ fn part(r: Result<Value, super::nodes::NodeError>, uid: &str) -> Result<Part, Re
                 _ => vec![],
             },
         }),
-        Err(super::nodes::NodeError::Refused { status, body }) => {
+        Err(crate::fleet::NodeError::Refused { status, body }) => {
             let status = axum::http::StatusCode::from_u16(status)
                 .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
             Err((status, Json(body)).into_response())

@@ -4,13 +4,11 @@
 //! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
 //! - [`finisher`]: finishes open tasks in the background (and so fires webhooks).
-//! - [`filter`]: the per-node filter that restricts a search to the shards it serves.
 //! - [`index_writes`]: index creation on every node (undone if one refuses) and removal.
 //! - [`index_routes`]: index, settings and deletion routes.
 //! - [`lease`]: the lease on the epoch writes are sent under.
 //! - [`list_routes`]: listings across shards: documents, stats, tasks.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
-//! - [`nodes`]: HTTP calls to Meilisearch nodes.
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
 //! - [`query_routes`]: multi-search and facet search.
 //! - [`scatter`]: one search over many nodes, with replica fallback.
@@ -46,7 +44,6 @@ pub mod control;
 pub mod documents;
 pub mod feature_routes;
 pub mod federation;
-pub mod filter;
 pub mod finisher;
 pub mod index_routes;
 pub mod index_writes;
@@ -54,7 +51,6 @@ pub mod key_routes;
 pub mod lease;
 pub mod list_routes;
 pub mod merge;
-pub mod nodes;
 pub mod plan;
 pub mod query_routes;
 pub mod routed_epoch;
@@ -196,10 +192,16 @@ pub async fn run(
         router_id.clone(),
         shutdown.clone(),
     ));
-    let node_key = args.node_key.or_else(|| args.master_key.clone());
+    let node_key = args
+        .node_key
+        .or_else(|| args.master_key.clone())
+        .and_then(crate::fleet::NodeKey::new);
     let shared = Arc::new(server::Shared {
         cache,
-        nodes: nodes::NodeClient::new(node_key, Duration::from_millis(args.node_timeout_ms))?,
+        nodes: crate::fleet::NodeClient::new(
+            node_key,
+            Duration::from_millis(args.node_timeout_ms),
+        )?,
         master_key: args.master_key,
         turn: Default::default(),
         control,

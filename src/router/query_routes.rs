@@ -12,9 +12,9 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::filter::with_shards;
 use super::plan::plan_read;
 use super::server::{degraded, json_object, run_search, Shared};
+use crate::fleet::with_shards;
 use crate::meili::MeiliError;
 use crate::state::IndexUid;
 
@@ -111,7 +111,7 @@ async fn facet_search(
                     *counts.entry(value).or_default() += hit["count"].as_u64().unwrap_or(0);
                 }
             }
-            Err(super::nodes::NodeError::Refused { status, body }) => {
+            Err(crate::fleet::NodeError::Refused { status, body }) => {
                 let status = axum::http::StatusCode::from_u16(status)
                     .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
                 return (status, Json(body)).into_response();

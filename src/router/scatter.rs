@@ -7,10 +7,10 @@ use futures::future::join_all;
 use serde_json::{Map, Value};
 
 use super::merge::merge;
-use super::nodes::{NodeClient, NodeError};
 use super::plan::plan_read;
 use super::search::{node_body, paging, trim_hit, ParamError};
 use super::topology::Topology;
+use crate::fleet::{NodeClient, NodeError};
 use crate::state::{IndexUid, NodeId, ShardId};
 
 /// How many times the shards of failed nodes are planned again.

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::filter::with_shards;
 use super::merge::{Paging, SortRule};
+use crate::fleet::with_shards;
 use crate::meili::error::wrong_type;
 use crate::state::ShardId;
 

@@ -14,11 +14,11 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::control::ControlPlane;
-use super::nodes::NodeClient;
 use super::scatter::{self, ScatterError};
 use super::tasks::{summary, TaskIds};
 use super::topology::TopologyCache;
 use super::writes::{WriteError, Writer};
+use crate::fleet::NodeClient;
 use crate::meili::MeiliError;
 use crate::state::IndexUid;
 
@@ -252,32 +252,12 @@ async fn search_get(
     Path(uid): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    search(&s, uid, query_to_body(params)).await
-}
-
-/// GET search parameters as the POST body they stand for.
-fn query_to_body(params: Vec<(String, String)>) -> Map<String, Value> {
-    let list = |v: &str| Value::Array(v.split(',').map(|s| Value::from(s.trim())).collect());
-    params
-        .into_iter()
-        .map(|(k, v)| {
-            let value = match k.as_str() {
-                "offset" | "limit" | "page" | "hitsPerPage" | "cropLength" => {
-                    v.parse::<i64>().map(Value::from).unwrap_or(Value::from(v))
-                }
-                "showRankingScore" | "showMatchesPosition" => {
-                    v.parse::<bool>().map(Value::from).unwrap_or(Value::from(v))
-                }
-                "sort"
-                | "facets"
-                | "attributesToRetrieve"
-                | "attributesToHighlight"
-                | "attributesToCrop" => list(&v),
-                _ => Value::from(v),
-            };
-            (k, value)
-        })
-        .collect()
+    // Read as Meilisearch reads them, so every parameter reaches the nodes with its type.
+    match crate::meili::search_params::from_params(&params) {
+        Ok(Value::Object(client)) => search(&s, uid, client).await,
+        Ok(_) => MeiliError::bad_request("search parameters must form an object").into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// One search over every shard: the merged answer and the shards it lacks,
@@ -370,19 +350,32 @@ async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Response
 mod tests {
     use super::*;
 
-    /// GET parameters become the typed body a POST would carry.
+    /// GET parameters become the typed body a POST would carry, including the ones the router
+    /// used to drop or pass on as strings.
     #[test]
     fn get_parameters_become_a_body() {
-        let body = query_to_body(vec![
-            ("q".into(), "star".into()),
-            ("limit".into(), "2".into()),
-            ("sort".into(), "year:asc,title:desc".into()),
-            ("showRankingScore".into(), "true".into()),
-            ("filter".into(), "genre = scifi".into()),
-        ]);
+        let params: Vec<(String, String)> = [
+            ("q", "star"),
+            ("limit", "2"),
+            ("sort", "year:asc,title:desc"),
+            ("showRankingScore", "true"),
+            ("filter", "genre = scifi"),
+            ("attributesToSearchOn", "title,overview"),
+            ("rankingScoreThreshold", "0.5"),
+            ("showRankingScoreDetails", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let body = crate::meili::search_params::from_params(&params).unwrap();
         assert_eq!(
-            Value::Object(body),
-            json!({"q": "star", "limit": 2, "sort": ["year:asc", "title:desc"], "showRankingScore": true, "filter": "genre = scifi"})
+            body,
+            json!({"q": "star", "limit": 2, "sort": ["year:asc", "title:desc"], "showRankingScore": true,
+                "filter": "genre = scifi", "attributesToSearchOn": ["title", "overview"],
+                "rankingScoreThreshold": 0.5, "showRankingScoreDetails": true})
         );
+        let unknown = vec![("colour".to_string(), "red".to_string())];
+        let err = crate::meili::search_params::from_params(&unknown).unwrap_err();
+        assert_eq!(err.code, "bad_request");
     }
 }

@@ -106,6 +106,10 @@ impl TopologyCache {
 
     /// Waits up to `timeout` for the first full state; false if it did not come.
     pub async fn wait_synced(&self, timeout: std::time::Duration) -> bool {
+        // Every request asks; once synced, no timer or subscription is needed.
+        if self.tx.borrow().synced {
+            return true;
+        }
         let mut rx = self.subscribe();
         tokio::time::timeout(timeout, rx.wait_for(|t| t.synced))
             .await

@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 
 use super::control::ControlPlane;
 use super::documents::place_batch;
-use super::nodes::NodeClient;
 use super::tasks::{now_ms, TaskIds};
 use super::topology::TopologyCache;
+use crate::fleet::NodeClient;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord};

@@ -91,3 +91,57 @@ async fn full_restart_restores_state_without_rebootstrap() {
         "the cluster was initialized more than once"
     );
 }
+
+/// The nodes' key given to the coordinators stays in their memory: after
+/// commands, snapshots and a restart, it is in no file of any member's data
+/// directory and in no log line.
+#[tokio::test(flavor = "multi_thread")]
+async fn node_key_is_never_written_down() {
+    const SECRET: &str = "node-key-that-must-stay-in-memory";
+    let args = [
+        "--node-key",
+        SECRET,
+        "--snapshot-every",
+        "5",
+        "--keep-logs",
+        "1",
+    ];
+    let mut c = Cluster::start_with(3, &args, None);
+    let leader = c.leader().await;
+    let mut a = c.admin(leader).await;
+    for i in 0..8 {
+        let req = AddNodeRequest {
+            id: format!("meili-{i}"),
+            address: format!("http://10.0.0.{i}:7700"),
+            group: i % 2,
+        };
+        a.add_node(c.req(req)).await.unwrap();
+    }
+    for id in 1..=3 {
+        c.kill(id);
+        c.spawn(id);
+    }
+    c.leader().await;
+    for id in 1..=3 {
+        c.kill(id);
+    }
+    let mut files = 0;
+    let mut stack = vec![c.dir.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            files += 1;
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "the node key is written in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 6, "only {files} files looked at");
+}

@@ -193,6 +193,43 @@ async fn node_failure_falls_back_or_degrades(nodes: Nodes) {
     assert_eq!(refused["code"], "miroir_shard_unavailable", "{refused}");
 }
 
+/// `GET /search` passes every parameter on with its type, as a POST would:
+/// `attributesToSearchOn`, `showRankingScoreDetails` and
+/// `rankingScoreThreshold` (which a router used to drop), and an unknown
+/// parameter is refused as Meilisearch refuses it.
+async fn get_search_keeps_every_parameter(nodes: Nodes) {
+    let (f, url) = fleet_with_index(nodes, 1, 2, 1, 30).await;
+    let get = |query: &str| {
+        let url = format!("{url}?{query}");
+        let f = &f;
+        async move { f.call(Method::GET, &url, None).await }
+    };
+    let (status, body) = get("q=red").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["estimatedTotalHits"], 10, "{body}");
+    let (status, body) = get("q=red&attributesToSearchOn=title").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["estimatedTotalHits"], 0,
+        "searched beyond the title: {body}"
+    );
+    let (_, body) = get("q=common&limit=1&showRankingScoreDetails=true").await;
+    assert!(
+        body["hits"][0]["_rankingScoreDetails"].is_object(),
+        "no score details: {body}"
+    );
+    let (_, body) = get("q=common&rankingScoreThreshold=1.0").await;
+    let (_, all) = get("q=common&rankingScoreThreshold=0.0").await;
+    assert_eq!(all["estimatedTotalHits"], 30, "{all}");
+    assert!(
+        body["estimatedTotalHits"].as_u64() < all["estimatedTotalHits"].as_u64(),
+        "the threshold was ignored: {body}"
+    );
+    let (status, body) = get("q=common&colour=red").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "bad_request", "{body}");
+}
+
 /// Meilisearch-shaped errors: wrong key, unknown index, bad parameters, and
 /// a node's own error (a filter on a non-filterable attribute) passed through.
 async fn search_errors_look_like_meilisearch(nodes: Nodes) {
@@ -289,6 +326,7 @@ async fn multi_search_and_facet_search(nodes: Nodes) {
 }
 
 crate::on_both_nodes!(
+    get_search_keeps_every_parameter,
     two_groups_count_each_document_once,
     two_copies_count_each_document_once,
     pagination_and_sort_are_global,

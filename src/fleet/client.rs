@@ -17,15 +17,34 @@ pub enum NodeError {
     Refused { status: u16, body: Value },
 }
 
+/// The key Miroir presents to every node (today the nodes' master key). Given by flag or
+/// environment only, never stored in the Raft log; its `Debug` form hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NodeKey(String);
+
+impl NodeKey {
+    /// `None` for an empty key, which no node accepts.
+    pub fn new(key: impl Into<String>) -> Option<Self> {
+        let key = key.into();
+        (!key.is_empty()).then_some(NodeKey(key))
+    }
+}
+
+impl std::fmt::Debug for NodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NodeKey(hidden)")
+    }
+}
+
 #[derive(Clone)]
 pub struct NodeClient {
     http: reqwest::Client,
-    /// The key Miroir uses on every node (the nodes' master key).
-    key: Option<String>,
+    /// The key Miroir uses on every node.
+    key: Option<NodeKey>,
 }
 
 impl NodeClient {
-    pub fn new(key: Option<String>, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(key: Option<NodeKey>, timeout: Duration) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(1))
@@ -50,7 +69,7 @@ impl NodeClient {
     ) -> Result<Value, NodeError> {
         let url = format!("{}{path}", base.trim_end_matches('/'));
         let mut req = self.http.request(method, &url);
-        if let Some(k) = &self.key {
+        if let Some(NodeKey(k)) = &self.key {
             req = req.bearer_auth(k);
         }
         if let Some(b) = body {
