@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use super::topology::TopologyCache;
 use crate::coordinator::auth::ClientAuth;
 use crate::coordinator::network::Dialer;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{ShardMapEvent, WatchShardMapsRequest};
+use crate::router::topology::TopologyCache;
 
 /// A watch that brings nothing for this long (coordinators send a heartbeat
 /// every second, each after a read barrier of at most a second) is dropped

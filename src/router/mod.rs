@@ -1,73 +1,25 @@
 //! The router: Miroir's Meilisearch-compatible data plane.
 //!
 //! # Layout
-//! - [`documents`]: primary-key checks, reserved fields and shard tagging of a write batch.
-//! - [`federation`]: federated multi-search, merged by weighted ranking score.
-//! - [`finisher`]: finishes open tasks in the background (and so fires webhooks).
-//! - [`index_writes`]: index creation on every node (undone if one refuses) and removal.
-//! - [`index_routes`]: index, settings and deletion routes.
-//! - [`lease`]: the lease on the epoch writes are sent under.
-//! - [`list_routes`]: listings across shards: documents, stats, tasks.
-//! - [`merge`]: one Meilisearch answer from many nodes' answers.
-//! - [`plan`]: which node answers for which shards of a search, with fallbacks.
-//! - [`query_routes`]: multi-search and facet search.
-//! - [`scatter`]: one search over many nodes, with replica fallback.
-//! - [`server`]: the route table, health, version, index creation, document writes, search.
-//! - [`search`]: the client's paging and sorting, and the request each node receives.
-//! - [`settings_check`]: settings read back from every node once applied.
-//! - [`task_details`]: a finished task's details from its node tasks, counted once.
-//! - [`tasks`]: task uids, task records and their Meilisearch view.
-//! - [`webhooks`]: `/webhooks`, fired once per Miroir task.
-//! - [`write_gate`]: the lease and fence checks every write passes first.
-//! - [`writes`]: task records, primary keys, and document writes with per-group quorum.
-//! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
-//! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
-//! - [`broadcast`]: writes every node of an index carries out (settings, deletions).
-//! - [`control`]: the coordinators: the shard-map watch, with failover between them.
+//! - [`api`]: the HTTP surface, one file per Meilisearch resource, and the route table.
 //! - [`auth`]: the master key and API keys, checked before every route but `/health`.
-//! - [`access`]: the action and index each route needs, and what a key grants.
-//! - [`key_routes`]: `/keys`, the same keys on every node.
-//! - [`feature_routes`]: `/experimental-features`, the same on every node.
-//! - [`batch_routes`]: `/batches`, one batch per Miroir task.
-//! - [`task_filter`]: Meilisearch's task filters, and a scan of the task records.
-//! - [`task_routes`]: task cancelation and (refused) task deletion.
-//! - [`unsupported`]: routes Miroir does not serve yet (index swaps).
-//! - [`routed_epoch`]: `X-Miroir-Epoch`, the shard-map epoch a write followed.
+//! - [`read`]: plan, scatter and merge of searches and listings.
+//! - [`write`]: batches placed on shards, the lease and fence gate, quorum, writes to every node.
+//! - [`tasks`]: task uids, task records and their Meilisearch view, the finisher, webhooks.
+//! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
+//! - [`control`]: the coordinators: the shard-map watch, with failover between them.
+//! - [`routed_epoch`]: `X-Miroir-Epoch`, the shard-map epoch a request followed.
 //! - [`unsafe_switches`]: test-only switches for the partition suite.
 
-pub mod access;
+pub mod api;
 pub mod auth;
-pub mod batch_routes;
-pub mod body_limit;
-pub mod broadcast;
 pub mod control;
-pub mod documents;
-pub mod feature_routes;
-pub mod federation;
-pub mod finisher;
-pub mod index_routes;
-pub mod index_writes;
-pub mod key_routes;
-pub mod lease;
-pub mod list_routes;
-pub mod merge;
-pub mod plan;
-pub mod query_routes;
+pub mod read;
 pub mod routed_epoch;
-pub mod scatter;
-pub mod search;
-pub mod server;
-pub mod settings_check;
-pub mod task_details;
-pub mod task_filter;
-pub mod task_routes;
 pub mod tasks;
 pub mod topology;
 pub mod unsafe_switches;
-pub mod unsupported;
-pub mod webhooks;
-pub mod write_gate;
-pub mod writes;
+pub mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,7 +62,7 @@ pub struct RouterArgs {
     #[arg(long, env = "MIROIR_ROUTER_ID")]
     pub router_id: Option<String>,
     /// Largest request body accepted, in bytes (Meilisearch's default: 100 MB).
-    #[arg(long, env = "MIROIR_MAX_PAYLOAD_BYTES", default_value_t = body_limit::DEFAULT_LIMIT)]
+    #[arg(long, env = "MIROIR_MAX_PAYLOAD_BYTES", default_value_t = api::body_limit::DEFAULT_LIMIT)]
     pub max_payload_bytes: usize,
     /// Serve Prometheus metrics (lease renewals, fence waits, late acks,
     /// webhooks, watch breaks) at http://ADDR/metrics.
@@ -184,8 +136,8 @@ pub async fn run(
     )?;
     let cache = topology::TopologyCache::default();
     tokio::spawn(control.clone().watch(cache.clone(), shutdown.clone()));
-    let lease = Arc::new(lease::LeaseHolder::default());
-    tokio::spawn(lease::keep(
+    let lease = Arc::new(write::lease::LeaseHolder::default());
+    tokio::spawn(write::lease::keep(
         control.clone(),
         cache.clone(),
         lease.clone(),
@@ -196,7 +148,7 @@ pub async fn run(
         .node_key
         .or_else(|| args.master_key.clone())
         .and_then(crate::fleet::NodeKey::new);
-    let shared = Arc::new(server::Shared {
+    let shared = Arc::new(api::Shared {
         cache,
         nodes: crate::fleet::NodeClient::new(
             node_key,
@@ -212,9 +164,9 @@ pub async fn run(
         max_payload_bytes: args.max_payload_bytes,
         unsafe_switches,
     });
-    tokio::spawn(finisher::run(shared.clone(), shutdown.clone()));
+    tokio::spawn(tasks::finisher::run(shared.clone(), shutdown.clone()));
     tracing::info!(addr = ?listener.local_addr().ok(), "router serving");
-    axum::serve(listener, server::routes(shared))
+    axum::serve(listener, api::routes(shared))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
     Ok(())

@@ -308,7 +308,8 @@ impl Fleet {
                 .await;
             self.wait_task(&p.addr, &t).await;
         }
-        let placed = miroir::router::documents::place_batch(docs.to_vec(), "id", shards).unwrap();
+        let placed =
+            miroir::router::write::batch::place_batch(docs.to_vec(), "id", shards).unwrap();
         for (id, _, p) in &self.nodes {
             let mine: Vec<Value> = placed
                 .iter()

@@ -113,7 +113,7 @@ async fn long_listings_page_without_overlap_or_gaps(nodes: Nodes) {
     let mut f = Fleet::start_on(nodes, 1, 2).await;
     let router = f.start_router().await;
     create_index(&f, &router, "long", Some("id")).await;
-    let n = miroir::router::list_routes::SORTED_UP_TO + 300;
+    let n = miroir::router::api::listings::SORTED_UP_TO + 300;
     // Added out of key order, so no node's own order is the key order.
     let docs: Vec<Value> = (0..n).map(|i| json!({"id": (i * 7919) % n})).collect();
     add_documents(&f, &router, "long", docs).await;

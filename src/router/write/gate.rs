@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
-use super::control::ControlPlane;
-use super::lease::{Held, InFlight};
-use super::topology::Topology;
-use super::writes::{coordinators_down, Writer};
 use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{AwaitRoutersRequest, FenceIndexRequest, ShardMap};
+use crate::router::control::ControlPlane;
+use crate::router::topology::Topology;
+use crate::router::write::lease::{Held, InFlight};
+use crate::router::write::writer::{coordinators_down, Writer};
 use crate::state::IndexUid;
 
 /// How long a write waits for a fence to lift.
@@ -118,7 +118,7 @@ impl Writer<'_> {
                     metrics::counter!("miroir_router_fence_waits_total").increment(1);
                 }
                 let held = if self.unsafe_switches.ignore_lease {
-                    super::lease::Held {
+                    crate::router::write::lease::Held {
                         epoch: t.epoch,
                         until: Instant::now() + Duration::from_secs(86_400),
                     }

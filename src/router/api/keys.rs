@@ -15,9 +15,9 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::server::{json_object, Shared};
 use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
+use crate::router::api::{json_object, Shared};
 use crate::state::NodeState;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -31,7 +31,7 @@ pub fn routes() -> Router<Arc<Shared>> {
 
 /// The nodes that hold keys, as (id, URL): every node but failed ones,
 /// active ones first so reads and key checks go to the same node.
-pub(super) async fn key_nodes(s: &Shared) -> Result<Vec<(String, String)>, MeiliError> {
+pub(in crate::router) async fn key_nodes(s: &Shared) -> Result<Vec<(String, String)>, MeiliError> {
     if !s.cache.wait_synced(std::time::Duration::from_secs(5)).await {
         return Err(MeiliError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -54,7 +54,7 @@ pub(super) async fn key_nodes(s: &Shared) -> Result<Vec<(String, String)>, Meili
         .collect())
 }
 
-pub(super) fn passed_on(status: u16, body: Value) -> Response {
+pub(in crate::router) fn passed_on(status: u16, body: Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     (status, Json(body)).into_response()
 }
@@ -89,7 +89,7 @@ fn client_error(status: u16) -> bool {
 }
 
 /// The first node's answer to a read (the next node if one does not answer).
-pub(super) async fn from_one(s: &Shared, path: &str) -> Response {
+pub(in crate::router) async fn from_one(s: &Shared, path: &str) -> Response {
     let nodes = match key_nodes(s).await {
         Ok(n) => n,
         Err(e) => return e.into_response(),
@@ -109,9 +109,9 @@ pub(super) async fn from_one(s: &Shared, path: &str) -> Response {
 
 /// One change on every node. The first node goes alone: if it refuses the
 /// request, its error is the answer and no other node was touched.
-pub(super) type Answers = Vec<(String, String, Result<Value, NodeError>)>;
+pub(in crate::router) type Answers = Vec<(String, String, Result<Value, NodeError>)>;
 
-pub(super) async fn on_every_node(
+pub(in crate::router) async fn on_every_node(
     s: &Shared,
     method: Method,
     path: &str,
@@ -151,7 +151,7 @@ fn failures(answers: &Answers) -> Vec<String> {
 }
 
 /// Why a change reached only some nodes.
-pub(super) fn partially_applied(what: &str, answers: &Answers) -> Option<Response> {
+pub(in crate::router) fn partially_applied(what: &str, answers: &Answers) -> Option<Response> {
     let failed = failures(answers);
     (!failed.is_empty()).then(|| {
         MeiliError::new(

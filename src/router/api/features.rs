@@ -12,9 +12,9 @@ use axum::{Json, Router};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::key_routes::{from_one, on_every_node, partially_applied};
-use super::server::{json_object, Shared};
 use crate::meili::MeiliError;
+use crate::router::api::keys::{from_one, on_every_node, partially_applied};
+use crate::router::api::{json_object, Shared};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route(

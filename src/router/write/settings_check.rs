@@ -8,8 +8,8 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::writes::Writer;
 use crate::pb::v1::NodeTask;
+use crate::router::write::writer::Writer;
 
 /// Ok when every node the task touched holds the same settings for `uid`;
 /// otherwise the Meilisearch-shaped error to fail the task with.

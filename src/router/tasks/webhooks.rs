@@ -13,13 +13,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use super::control::ControlPlane;
-use super::server::{json_object, Shared};
-use super::tasks::view;
-use super::writes::coordinators_down;
 use crate::meili::{stamp, MeiliError};
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{ListWebhooksRequest, TaskRecord, Webhook, WebhookRef};
+use crate::router::api::{json_object, Shared};
+use crate::router::control::ControlPlane;
+use crate::router::tasks::view;
+use crate::router::write::writer::coordinators_down;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()

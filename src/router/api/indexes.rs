@@ -12,11 +12,11 @@ use axum::{Json, Router};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::documents::SHARD_FIELD;
-use super::merge::strip_reserved;
-use super::plan::plan_read;
-use super::server::{accepted, json_body, task_reply, write_error, writer, Shared};
 use crate::meili::MeiliError;
+use crate::router::api::{accepted, json_body, task_reply, write_error, writer, Shared};
+use crate::router::read::merge::strip_reserved;
+use crate::router::read::plan::plan_read;
+use crate::router::write::batch::SHARD_FIELD;
 use crate::state::{IndexUid, ShardId};
 
 pub fn routes() -> Router<Arc<Shared>> {

@@ -10,14 +10,14 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::control::ControlPlane;
-use super::documents::place_batch;
-use super::tasks::{now_ms, TaskIds};
-use super::topology::TopologyCache;
 use crate::fleet::NodeClient;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord};
+use crate::router::control::ControlPlane;
+use crate::router::tasks::{now_ms, TaskIds};
+use crate::router::topology::TopologyCache;
+use crate::router::write::batch::place_batch;
 use crate::state::{GroupId, NodeId};
 
 /// What the write path needs from the router.
@@ -28,8 +28,8 @@ pub struct Writer<'a> {
     pub router_id: &'a str,
     /// Where nodes are and which group each is in.
     pub cache: &'a TopologyCache,
-    pub lease: &'a super::lease::LeaseHolder,
-    pub unsafe_switches: super::unsafe_switches::UnsafeSwitches,
+    pub lease: &'a crate::router::write::lease::LeaseHolder,
+    pub unsafe_switches: crate::router::unsafe_switches::UnsafeSwitches,
 }
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
@@ -90,7 +90,7 @@ impl Writer<'_> {
     /// a map read from the coordinators can be newer than the watch stream.
     pub(crate) async fn learn(&self, map: &ShardMap) -> Result<(), MeiliError> {
         let named: BTreeSet<&String> = map.shards.iter().flat_map(|a| a.write.iter()).collect();
-        let known = |t: &super::topology::Topology| {
+        let known = |t: &crate::router::topology::Topology| {
             named
                 .iter()
                 .all(|n| t.nodes.contains_key(&NodeId((*n).clone())))
@@ -122,7 +122,7 @@ impl Writer<'_> {
         let now = now_ms();
         let (status, node_tasks, error, finished, details) = match outcome {
             Outcome::Failed(e) => {
-                let details = super::task_details::finish(kind, "failed", &details, &[]);
+                let details = crate::router::tasks::details::finish(kind, "failed", &details, &[]);
                 ("failed", vec![], Some(e.to_string()), Some(now), details)
             }
             Outcome::Enqueued(nodes) => ("enqueued", nodes, None, None, details),
@@ -380,7 +380,7 @@ impl Writer<'_> {
                 (id, r, Instant::now())
             }
         });
-        super::routed_epoch::note(open.epoch);
+        crate::router::routed_epoch::note(open.epoch);
         let results = join_all(calls).await;
         let replies = results
             .iter()
@@ -444,8 +444,8 @@ impl Writer<'_> {
 /// `replies` are (node, accepted, when the reply arrived).
 pub(crate) fn in_time<'r>(
     replies: impl Iterator<Item = (&'r str, bool, Instant)>,
-    held: &super::lease::Held,
-    switches: super::unsafe_switches::UnsafeSwitches,
+    held: &crate::router::write::lease::Held,
+    switches: crate::router::unsafe_switches::UnsafeSwitches,
 ) -> BTreeSet<String> {
     let mut late = 0;
     let mut acked = BTreeSet::new();

@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::merge::{Paging, SortRule};
 use crate::fleet::with_shards;
 use crate::meili::error::wrong_type;
+use crate::router::read::merge::{Paging, SortRule};
 use crate::state::ShardId;
 
 const DEFAULT_LIMIT: usize = 20;

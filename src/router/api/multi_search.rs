@@ -12,10 +12,10 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::plan::plan_read;
-use super::server::{degraded, json_object, run_search, Shared};
 use crate::fleet::with_shards;
 use crate::meili::MeiliError;
+use crate::router::api::{degraded, json_object, run_search, Shared};
+use crate::router::read::plan::plan_read;
 use crate::state::IndexUid;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -33,7 +33,7 @@ async fn multi_search(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> 
         return MeiliError::invalid("missing_queries", "Missing field `queries`").into_response();
     };
     if let Some(fed) = body.get("federation").filter(|f| !f.is_null()) {
-        return match super::federation::search(&s, fed, queries).await {
+        return match crate::router::read::federation::search(&s, fed, queries).await {
             Ok((answer, missing)) => degraded(Json(answer).into_response(), &missing),
             Err(r) => r,
         };
@@ -121,7 +121,7 @@ async fn facet_search(
         }
     }
     if !missing.is_empty() && s.lease.fails_on_missing_shards() {
-        return super::server::shards_unavailable(&uid, &missing).into_response();
+        return crate::router::api::shards_unavailable(&uid, &missing).into_response();
     }
     let by_count = client
         .get("sortFacetValuesBy")

@@ -13,12 +13,12 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use super::merge::strip_reserved;
-use super::plan::plan_read;
-use super::server::{json_object, writer, Shared};
-use super::tasks::{lookup, view};
 use crate::fleet::with_shards;
 use crate::meili::MeiliError;
+use crate::router::api::{json_object, writer, Shared};
+use crate::router::read::merge::strip_reserved;
+use crate::router::read::plan::plan_read;
+use crate::router::tasks::{lookup, view};
 use crate::state::IndexUid;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -357,7 +357,7 @@ async fn list_tasks(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     let w = writer(&s);
-    let (found, limit) = match super::task_filter::listed(&w, &q).await {
+    let (found, limit) = match crate::router::tasks::filter::listed(&w, &q).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
     };
@@ -371,7 +371,10 @@ async fn list_tasks(
 
 /// A listed task as clients see it: an unfinished one brought up to date
 /// from its node tasks.
-pub(super) async fn shown(w: &super::writes::Writer<'_>, t: &crate::pb::v1::TaskRecord) -> Value {
+pub(in crate::router) async fn shown(
+    w: &crate::router::write::writer::Writer<'_>,
+    t: &crate::pb::v1::TaskRecord,
+) -> Value {
     match t.status.as_str() {
         "succeeded" | "failed" | "canceled" => view(t),
         _ => lookup(w, t.uid).await.unwrap_or_else(|_| view(t)),

@@ -16,14 +16,14 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
-use super::control::ControlPlane;
-use super::server::{accepted, writer, Shared};
-use super::task_filter::{missing_filters, scan, TaskFilter};
-use super::tasks::{lookup, now_ms};
-use super::writes::{coordinators_down, Writer};
 use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{DeleteTasksRequest, NodeTask, TaskRecord};
+use crate::router::api::{accepted, writer, Shared};
+use crate::router::control::ControlPlane;
+use crate::router::tasks::filter::{missing_filters, scan, TaskFilter};
+use crate::router::tasks::{lookup, now_ms};
+use crate::router::write::writer::{coordinators_down, Writer};
 
 /// How long a cancel waits for the nodes to carry it out before answering.
 const WAIT: Duration = Duration::from_secs(5);

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::control::ControlPlane;
-use super::topology::{Topology, TopologyCache};
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::LeaseRequest;
+use crate::router::control::ControlPlane;
+use crate::router::topology::{Topology, TopologyCache};
 
 /// A lease held: writes under `epoch` may be acknowledged until `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,13 +8,13 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::control::ControlPlane;
-use super::documents::SHARD_FIELD;
-use super::writes::{coordinators_down, Outcome, WriteError, Writer};
 use crate::fleet::NodeError;
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{CreateIndexRequest, NodeTask, TaskRecord};
+use crate::router::control::ControlPlane;
+use crate::router::write::batch::SHARD_FIELD;
+use crate::router::write::writer::{coordinators_down, Outcome, WriteError, Writer};
 
 fn node_error_json(e: &NodeError) -> Value {
     match e {

@@ -6,11 +6,11 @@
 use futures::future::join_all;
 use serde_json::{Map, Value};
 
-use super::merge::merge;
-use super::plan::plan_read;
-use super::search::{node_body, paging, trim_hit, ParamError};
-use super::topology::Topology;
 use crate::fleet::{NodeClient, NodeError};
+use crate::router::read::merge::merge;
+use crate::router::read::plan::plan_read;
+use crate::router::read::query::{node_body, paging, trim_hit, ParamError};
+use crate::router::topology::Topology;
 use crate::state::{IndexUid, NodeId, ShardId};
 
 /// How many times the shards of failed nodes are planned again.

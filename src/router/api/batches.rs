@@ -11,10 +11,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::list_routes::shown;
-use super::server::{writer, Shared};
-use super::task_filter::{listed, record};
 use crate::meili::MeiliError;
+use crate::router::api::listings::shown;
+use crate::router::api::{writer, Shared};
+use crate::router::tasks::filter::{listed, record};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()

@@ -2,6 +2,27 @@
 //! topology and the nodes. Here: the route table, health, version, index
 //! creation, document writes, task lookup and search; the other routes live
 //! in the `*_routes` modules.
+//!
+//! # Layout
+//! - [`indexes`]: index, settings and deletion routes.
+//! - [`listings`]: listings across shards: documents, stats, tasks.
+//! - [`multi_search`]: multi-search and facet search.
+//! - [`keys`]: `/keys`, the same keys on every node.
+//! - [`features`]: `/experimental-features`, the same on every node.
+//! - [`batches`]: `/batches`, one batch per Miroir task.
+//! - [`tasks`]: task cancelation and (refused) task deletion.
+//! - [`unsupported`]: routes Miroir does not serve yet.
+//! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
+
+pub mod batches;
+pub mod body_limit;
+pub mod features;
+pub mod indexes;
+pub mod keys;
+pub mod listings;
+pub mod multi_search;
+pub mod tasks;
+pub mod unsupported;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,13 +34,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use super::control::ControlPlane;
-use super::scatter::{self, ScatterError};
-use super::tasks::{summary, TaskIds};
-use super::topology::TopologyCache;
-use super::writes::{WriteError, Writer};
 use crate::fleet::NodeClient;
 use crate::meili::MeiliError;
+use crate::router::control::ControlPlane;
+use crate::router::read::scatter::{self, ScatterError};
+use crate::router::tasks::{summary, TaskIds};
+use crate::router::topology::TopologyCache;
+use crate::router::write::writer::{WriteError, Writer};
 use crate::state::IndexUid;
 
 /// Names the shards a partial answer lacks.
@@ -33,15 +54,15 @@ pub struct Shared {
     pub router_id: String,
     pub master_key: Option<String>,
     /// API keys recently looked up on the nodes.
-    pub api_keys: super::auth::KeyCache,
+    pub api_keys: crate::router::auth::KeyCache,
     /// The lease writes are sent under.
-    pub lease: Arc<super::lease::LeaseHolder>,
+    pub lease: Arc<crate::router::write::lease::LeaseHolder>,
     /// Bodies larger than this are refused with `payload_too_large`.
     pub max_payload_bytes: usize,
     /// Round-robin position for choosing a replica group.
     pub turn: AtomicUsize,
     /// Test-only; all off in production.
-    pub unsafe_switches: super::unsafe_switches::UnsafeSwitches,
+    pub unsafe_switches: crate::router::unsafe_switches::UnsafeSwitches,
 }
 
 pub fn routes(shared: Arc<Shared>) -> Router {
@@ -50,36 +71,38 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .route("/version", get(version))
         .route(
             "/indexes",
-            axum::routing::post(create_index).get(super::index_routes::list_indexes),
+            axum::routing::post(create_index).get(crate::router::api::indexes::list_indexes),
         )
         .route("/indexes/{uid}/search", get(search_get).post(search_post))
         .route(
             "/indexes/{uid}/documents",
             axum::routing::post(add_documents)
                 .put(update_documents)
-                .delete(super::index_routes::delete_all)
-                .get(super::list_routes::list_documents),
+                .delete(crate::router::api::indexes::delete_all)
+                .get(crate::router::api::listings::list_documents),
         )
         .route("/tasks/{uid}", get(get_task))
-        .merge(super::index_routes::routes())
-        .merge(super::list_routes::routes())
-        .merge(super::query_routes::routes())
-        .merge(super::key_routes::routes())
-        .merge(super::webhooks::routes())
-        .merge(super::feature_routes::routes())
-        .merge(super::batch_routes::routes())
-        .merge(super::task_routes::routes())
-        .merge(super::unsupported::routes())
+        .merge(crate::router::api::indexes::routes())
+        .merge(crate::router::api::listings::routes())
+        .merge(crate::router::api::multi_search::routes())
+        .merge(crate::router::api::keys::routes())
+        .merge(crate::router::tasks::webhooks::routes())
+        .merge(crate::router::api::features::routes())
+        .merge(crate::router::api::batches::routes())
+        .merge(crate::router::api::tasks::routes())
+        .merge(crate::router::api::unsupported::routes())
         .layer(axum::middleware::from_fn_with_state(
             shared.max_payload_bytes,
-            super::body_limit::limit,
+            crate::router::api::body_limit::limit,
         ))
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn(super::routed_epoch::layer))
+        .layer(axum::middleware::from_fn(
+            crate::router::routed_epoch::layer,
+        ))
         // Outermost: nothing runs for a request its key does not allow.
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
-            super::auth::check,
+            crate::router::auth::check,
         ))
         .with_state(shared)
 }
@@ -96,7 +119,7 @@ async fn version() -> Result<Json<Value>, MeiliError> {
     })))
 }
 
-pub(super) fn writer(s: &Shared) -> Writer<'_> {
+pub(in crate::router) fn writer(s: &Shared) -> Writer<'_> {
     Writer {
         control: &s.control,
         nodes: &s.nodes,
@@ -108,12 +131,12 @@ pub(super) fn writer(s: &Shared) -> Writer<'_> {
     }
 }
 
-pub(super) fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
+pub(in crate::router) fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
     (StatusCode::ACCEPTED, Json(summary(task))).into_response()
 }
 
 /// The answer to a write: its task (202), or why it was refused.
-pub(super) fn task_reply(r: Result<crate::pb::v1::TaskRecord, WriteError>) -> Response {
+pub(in crate::router) fn task_reply(r: Result<crate::pb::v1::TaskRecord, WriteError>) -> Response {
     match r {
         Ok(t) => accepted(&t),
         Err(e) => write_error(e),
@@ -121,14 +144,14 @@ pub(super) fn task_reply(r: Result<crate::pb::v1::TaskRecord, WriteError>) -> Re
 }
 
 /// A JSON object body (Meilisearch's `malformed_payload` otherwise).
-pub(super) fn json_object(body: &[u8]) -> Result<Map<String, Value>, MeiliError> {
+pub(in crate::router) fn json_object(body: &[u8]) -> Result<Map<String, Value>, MeiliError> {
     match json_body(body)? {
         Value::Object(m) => Ok(m),
         _ => Err(MeiliError::malformed("json", "expected an object")),
     }
 }
 
-pub(super) fn write_error(e: WriteError) -> Response {
+pub(in crate::router) fn write_error(e: WriteError) -> Response {
     match e {
         WriteError::Meili(m) => m.into_response(),
         WriteError::Refused { status, body } => (
@@ -152,7 +175,7 @@ pub(super) fn write_error(e: WriteError) -> Response {
     }
 }
 
-pub(super) fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
+pub(in crate::router) fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
     serde_json::from_slice(body).map_err(|e| MeiliError::malformed("json", e))
 }
 
@@ -225,7 +248,7 @@ async fn get_task(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Resp
     let Ok(uid) = uid.parse::<u64>() else {
         return MeiliError::invalid("invalid_task_uid", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer")).into_response();
     };
-    match super::tasks::lookup(&writer(&s), uid).await {
+    match crate::router::tasks::lookup(&writer(&s), uid).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
@@ -262,7 +285,7 @@ async fn search_get(
 
 /// One search over every shard: the merged answer and the shards it lacks,
 /// or the response to send instead.
-pub(super) async fn run_search(
+pub(in crate::router) async fn run_search(
     s: &Shared,
     uid: &str,
     client: &Map<String, Value>,
@@ -280,7 +303,7 @@ pub(super) async fn run_search(
         .into_response());
     }
     let topology = s.cache.snapshot();
-    super::routed_epoch::note(topology.epoch);
+    crate::router::routed_epoch::note(topology.epoch);
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
     // Ties are ordered by primary key once it is known; a search never waits
     // long for the coordinators to say it (reads must outlive them).
@@ -317,7 +340,7 @@ pub(super) async fn run_search(
 }
 
 /// The `fail` unavailable-shard policy's answer.
-pub(super) fn shards_unavailable(uid: &str, missing: &[String]) -> MeiliError {
+pub(in crate::router) fn shards_unavailable(uid: &str, missing: &[String]) -> MeiliError {
     MeiliError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "miroir_shard_unavailable",
@@ -330,7 +353,7 @@ pub(super) fn shards_unavailable(uid: &str, missing: &[String]) -> MeiliError {
 }
 
 /// Marks a partial answer with the shards it lacks.
-pub(super) fn degraded(mut resp: Response, missing: &[String]) -> Response {
+pub(in crate::router) fn degraded(mut resp: Response, missing: &[String]) -> Response {
     if !missing.is_empty() {
         if let Ok(v) = HeaderValue::from_str(&format!("shards={}", missing.join(","))) {
             resp.headers_mut().insert(DEGRADED_HEADER, v);

@@ -5,8 +5,8 @@
 
 use std::cmp::Ordering;
 
-use super::documents::SHARD_FIELD;
 use crate::meili::stamp;
+use crate::router::write::batch::SHARD_FIELD;
 use serde_json::{Map, Value};
 
 /// What the merge needs to know of the client's search request.

@@ -11,11 +11,11 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::task_details::COPIES_KEY;
-use super::writes::{Outcome, WriteError, Writer};
 use crate::fleet::NodeError;
 use crate::meili::MeiliError;
 use crate::pb::v1::{NodeTask, TaskRecord};
+use crate::router::tasks::details::COPIES_KEY;
+use crate::router::write::writer::{Outcome, WriteError, Writer};
 
 impl Writer<'_> {
     /// Sends `method path body` to every node of `uid` and records one task.
@@ -70,7 +70,7 @@ impl Writer<'_> {
             }
             Ok::<_, NodeError>((id, tasks, Instant::now()))
         };
-        super::routed_epoch::note(open.epoch);
+        crate::router::routed_epoch::note(open.epoch);
         let mut results = vec![];
         let mut rest = owners.clone();
         // Probe: the first node that answers decides whether the request is valid.
@@ -101,7 +101,7 @@ impl Writer<'_> {
             let at = r.as_ref().map_or(now, |(_, _, at)| *at);
             (id.as_str(), r.is_ok(), at)
         });
-        let acked = super::writes::in_time(replies, &held, self.unsafe_switches);
+        let acked = crate::router::write::writer::in_time(replies, &held, self.unsafe_switches);
         let shards: BTreeSet<u32> = map.shards.iter().map(|a| a.shard).collect();
         let missing = self.shards_without_quorum(map, &shards, &acked);
         if !missing.is_empty() {

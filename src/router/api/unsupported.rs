@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
-use super::server::Shared;
 use crate::meili::MeiliError;
+use crate::router::api::Shared;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/swap-indexes", post(swap_indexes))

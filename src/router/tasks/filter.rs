@@ -4,11 +4,11 @@
 //! coordinators filter by index and status themselves; the rest is applied
 //! here.
 
-use super::control::ControlPlane;
-use super::writes::{coordinators_down, Writer};
 use crate::meili::{stamp, MeiliError};
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{GetTaskRequest, ListTasksRequest, ListTasksResponse, TaskRecord};
+use crate::router::control::ControlPlane;
+use crate::router::write::writer::{coordinators_down, Writer};
 
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
 const TYPES: [&str; 14] = [

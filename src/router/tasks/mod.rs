@@ -1,6 +1,17 @@
 //! Miroir tasks: uids from the coordinators' blocks, one record per client
 //! write naming the node tasks behind it, and the Meilisearch-shaped view of
 //! a record (succeeded only when every node task needed has succeeded).
+//!
+//! # Layout
+//! - [`details`]: a finished task's details from its node tasks, counted once.
+//! - [`filter`]: Meilisearch's task filters, and a scan of the task records.
+//! - [`finisher`]: finishes open tasks in the background (and so fires webhooks).
+//! - [`webhooks`]: `/webhooks`, fired once per Miroir task.
+
+pub mod details;
+pub mod filter;
+pub mod finisher;
+pub mod webhooks;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -11,13 +22,13 @@ use serde_json::{json, Value};
 use futures::future::join_all;
 use reqwest::Method;
 
-use super::control::ControlPlane;
-use super::task_details::{self, NodeOutcome};
-use super::writes::{coordinators_down, Writer};
 use crate::meili::stamp;
 use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{AllocateTaskIdsRequest, CommitTasksRequest, NodeTask, TaskRecord};
+use crate::router::control::ControlPlane;
+use crate::router::write::writer::{coordinators_down, Writer};
+use details::NodeOutcome;
 
 /// Task uids taken from the coordinators at a time.
 const BLOCK: u32 = 256;
@@ -103,7 +114,7 @@ impl Writer<'_> {
             .into_iter()
             .filter(|t| finished.contains(&t.uid))
             .collect();
-        super::webhooks::fire(self.control.clone(), self.nodes.http(), done);
+        crate::router::tasks::webhooks::fire(self.control.clone(), self.nodes.http(), done);
         Ok(())
     }
 }
@@ -124,7 +135,7 @@ pub fn summary(t: &TaskRecord) -> Value {
 
 /// A task as `GET /tasks/{uid}` shows it.
 pub fn view(t: &TaskRecord) -> Value {
-    let details = task_details::pending(&serde_json::from_str(&t.details).unwrap_or(json!({})));
+    let details = details::pending(&serde_json::from_str(&t.details).unwrap_or(json!({})));
     let error: Value = t
         .error
         .as_deref()
@@ -228,7 +239,9 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         .collect();
     let (mut status, mut error) = aggregate(&statuses);
     if status == "succeeded" && t.kind == "settingsUpdate" {
-        if let Err(e) = super::settings_check::verify(w, &t.index_uid, &t.node_tasks).await {
+        if let Err(e) =
+            crate::router::write::settings_check::verify(w, &t.index_uid, &t.node_tasks).await
+        {
             (status, error) = ("failed".into(), Some(e));
         }
     }
@@ -243,7 +256,7 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
                     details,
                 })
                 .collect();
-            t.details = task_details::finish(&t.kind, &status, &recorded, &outcomes).to_string();
+            t.details = details::finish(&t.kind, &status, &recorded, &outcomes).to_string();
             t.finished_at_ms = Some(now_ms());
         }
         t.status = status;

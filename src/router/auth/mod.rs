@@ -3,6 +3,10 @@
 //! actions, indexes and expiry allow the request. API keys live on the nodes
 //! (created on every one by [`super::key_routes`]); the router asks a node
 //! about a key it does not know and remembers the answer for a few seconds.
+//!
+//! - [`access`]: the action and index each route needs, and what a key grants.
+
+pub mod access;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,11 +19,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use reqwest::Method;
 
-use super::access::{self, ApiKey, Need, Target};
-use super::key_routes::key_nodes;
-use super::server::Shared;
 use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
+use crate::router::api::keys::key_nodes;
+use crate::router::api::Shared;
+use access::{ApiKey, Need, Target};
 
 /// How long a node's answer about a key is trusted: a key deleted through
 /// another router keeps working here at most this long.

@@ -7,8 +7,8 @@ use std::time::Instant;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::server::{run_search, Shared};
 use crate::meili::{federation, MeiliError};
+use crate::router::api::{run_search, Shared};
 
 /// One query of the request, ready to run.
 struct Query {

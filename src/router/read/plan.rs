@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::topology::Topology;
+use crate::router::topology::Topology;
 use crate::state::{GroupId, IndexUid, NodeId, NodeState, ShardId};
 
 /// The nodes to ask, each with the shards it answers for.

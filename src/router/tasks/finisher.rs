@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::server::{writer, Shared};
-use super::task_filter::list_page;
-use super::tasks::lookup;
 use crate::pb::v1::ListTasksRequest;
+use crate::router::api::{writer, Shared};
+use crate::router::tasks::filter::list_page;
+use crate::router::tasks::lookup;
 
 /// How often unfinished tasks are looked at.
 const EVERY: Duration = Duration::from_millis(500);

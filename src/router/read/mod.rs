@@ -1,0 +1,15 @@
+//! Reads: which node answers for which shards, the search each node receives, the scatter over
+//! nodes with replica fallback, and the merge of their answers into one.
+//!
+//! # Layout
+//! - [`plan`]: which node answers for which shards of a search, with fallbacks.
+//! - [`query`]: the client's paging and sorting, and the request each node receives.
+//! - [`scatter`]: one search over many nodes, with replica fallback.
+//! - [`merge`]: one Meilisearch answer from many nodes' answers.
+//! - [`federation`]: federated multi-search, merged by weighted ranking score.
+
+pub mod federation;
+pub mod merge;
+pub mod plan;
+pub mod query;
+pub mod scatter;
