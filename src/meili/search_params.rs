@@ -112,3 +112,39 @@ pub fn from_params(params: &[(String, String)]) -> Result<Value, MeiliError> {
     }
     Ok(Value::Object(obj))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// GET parameters become the typed body a POST would carry, including the ones the router
+    /// used to drop or pass on as strings; an unknown one is refused.
+    #[test]
+    fn get_parameters_become_a_body() {
+        let params: Vec<(String, String)> = [
+            ("q", "star"),
+            ("limit", "2"),
+            ("sort", "year:asc,title:desc"),
+            ("showRankingScore", "true"),
+            ("filter", "genre = scifi"),
+            ("attributesToSearchOn", "title,overview"),
+            ("rankingScoreThreshold", "0.5"),
+            ("showRankingScoreDetails", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let body = from_params(&params).unwrap();
+        assert_eq!(
+            body,
+            json!({"q": "star", "limit": 2, "sort": ["year:asc", "title:desc"], "showRankingScore": true,
+                "filter": "genre = scifi", "attributesToSearchOn": ["title", "overview"],
+                "rankingScoreThreshold": 0.5, "showRankingScoreDetails": true})
+        );
+        let unknown = vec![("colour".to_string(), "red".to_string())];
+        let err = from_params(&unknown).unwrap_err();
+        assert_eq!(err.code, "bad_request");
+    }
+}

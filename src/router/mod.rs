@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - [`api`]: the HTTP surface, one file per Meilisearch resource, and the route table.
+//! - [`context`]: what every handler shares (topology, nodes, coordinators, lease, task ids).
+//! - [`reply`]: Meilisearch-shaped errors and answers, partial answers marked as such.
 //! - [`auth`]: the master key and API keys, checked before every route but `/health`.
 //! - [`read`]: plan, scatter and merge of searches and listings.
 //! - [`write`]: batches placed on shards, the lease and fence gate, quorum, writes to every node.
@@ -13,8 +15,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod context;
 pub mod control;
 pub mod read;
+pub mod reply;
 pub mod routed_epoch;
 pub mod tasks;
 pub mod topology;
@@ -148,7 +152,7 @@ pub async fn run(
         .node_key
         .or_else(|| args.master_key.clone())
         .and_then(crate::fleet::NodeKey::new);
-    let shared = Arc::new(api::Shared {
+    let shared = Arc::new(context::Shared {
         cache,
         nodes: crate::fleet::NodeClient::new(
             node_key,

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::meili::MeiliError;
 use crate::router::api::listings::shown;
-use crate::router::api::{writer, Shared};
+use crate::router::context::{writer, Shared};
 use crate::router::tasks::filter::{listed, record};
 
 pub fn routes() -> Router<Arc<Shared>> {

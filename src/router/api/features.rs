@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use crate::meili::MeiliError;
 use crate::router::api::keys::{from_one, on_every_node, partially_applied};
-use crate::router::api::{json_object, Shared};
+use crate::router::context::Shared;
+use crate::router::reply::json_object;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route(

@@ -13,10 +13,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::meili::MeiliError;
-use crate::router::api::{accepted, json_body, task_reply, write_error, writer, Shared};
+use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
+use crate::router::reply::{accepted, json_body, task_reply, write_error};
 use crate::router::write::batch::SHARD_FIELD;
+use crate::router::write::writer::WriteError;
 use crate::state::{IndexUid, ShardId};
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -459,4 +461,29 @@ pub async fn delete_all(
             )
             .await,
     )
+}
+
+pub(in crate::router) async fn create_index(
+    State(s): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let Some(uid) = body.get("uid").and_then(Value::as_str) else {
+        return MeiliError::invalid("missing_index_uid", "Missing field `uid`").into_response();
+    };
+    let pk = body
+        .get("primaryKey")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match writer(&s).create_index(uid, pk).await {
+        // The body's field is named, as Meilisearch does for `POST /indexes`.
+        Err(WriteError::Meili(mut e)) if e.code == "invalid_index_uid" => {
+            e.message = format!("Invalid value at `.uid`: {}", e.message);
+            e.into_response()
+        }
+        r => task_reply(r),
+    }
 }

@@ -17,7 +17,8 @@ use serde_json::Value;
 
 use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
-use crate::router::api::{json_object, Shared};
+use crate::router::context::Shared;
+use crate::router::reply::json_object;
 use crate::state::NodeState;
 
 pub fn routes() -> Router<Arc<Shared>> {

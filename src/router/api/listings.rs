@@ -15,9 +15,10 @@ use serde_json::{json, Map, Value};
 
 use crate::fleet::with_shards;
 use crate::meili::MeiliError;
-use crate::router::api::{json_object, writer, Shared};
+use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
+use crate::router::reply::json_object;
 use crate::router::tasks::{lookup, view};
 use crate::state::IndexUid;
 

@@ -14,8 +14,10 @@ use serde_json::{json, Value};
 
 use crate::fleet::with_shards;
 use crate::meili::MeiliError;
-use crate::router::api::{degraded, json_object, run_search, Shared};
+use crate::router::context::Shared;
 use crate::router::read::plan::plan_read;
+use crate::router::read::search::run_search;
+use crate::router::reply::{degraded, json_object};
 use crate::state::IndexUid;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -35,7 +37,7 @@ async fn multi_search(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> 
     if let Some(fed) = body.get("federation").filter(|f| !f.is_null()) {
         return match crate::router::read::federation::search(&s, fed, queries).await {
             Ok((answer, missing)) => degraded(Json(answer).into_response(), &missing),
-            Err(r) => r,
+            Err(e) => e.into_response(),
         };
     }
     let mut results = vec![];
@@ -64,7 +66,7 @@ async fn multi_search(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> 
                 results.push(answer);
                 missing.extend(gaps);
             }
-            Err(r) => return r,
+            Err(e) => return e.into_response(),
         }
     }
     degraded(Json(json!({"results": results})).into_response(), &missing)
@@ -121,7 +123,7 @@ async fn facet_search(
         }
     }
     if !missing.is_empty() && s.lease.fails_on_missing_shards() {
-        return crate::router::api::shards_unavailable(&uid, &missing).into_response();
+        return crate::router::reply::shards_unavailable(&uid, &missing).into_response();
     }
     let by_count = client
         .get("sortFacetValuesBy")

@@ -8,7 +8,7 @@ use axum::routing::post;
 use axum::Router;
 
 use crate::meili::MeiliError;
-use crate::router::api::Shared;
+use crate::router::context::Shared;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/swap-indexes", post(swap_indexes))

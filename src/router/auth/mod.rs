@@ -22,7 +22,7 @@ use reqwest::Method;
 use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
 use crate::router::api::keys::key_nodes;
-use crate::router::api::Shared;
+use crate::router::context::Shared;
 use access::{ApiKey, Need, Target};
 
 /// How long a node's answer about a key is trusted: a key deleted through

@@ -4,11 +4,12 @@
 
 use std::time::Instant;
 
-use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use crate::meili::{federation, MeiliError};
-use crate::router::api::{run_search, Shared};
+use crate::router::context::Shared;
+use crate::router::read::search::run_search;
+use crate::router::reply::ApiError;
 
 /// One query of the request, ready to run.
 struct Query {
@@ -57,16 +58,15 @@ fn parse(queries: &[Value], fetch: u64) -> Result<Vec<Query>, MeiliError> {
         .collect()
 }
 
-/// The federated answer, and the shards it lacks; or the response to send instead.
+/// The federated answer, and the shards it lacks; or why not.
 pub async fn search(
     s: &Shared,
     fed: &Value,
     queries: &[Value],
-) -> Result<(Value, Vec<String>), Response> {
-    use axum::response::IntoResponse;
+) -> Result<(Value, Vec<String>), ApiError> {
     let started = Instant::now();
-    let (offset, limit) = federation::window(fed).map_err(IntoResponse::into_response)?;
-    let parsed = parse(queries, (offset + limit) as u64).map_err(IntoResponse::into_response)?;
+    let (offset, limit) = federation::window(fed)?;
+    let parsed = parse(queries, (offset + limit) as u64)?;
     let mut all: Vec<(f64, usize, usize, Value)> = vec![];
     let mut seen = std::collections::HashSet::new();
     let (mut total, mut missing) = (0u64, vec![]);

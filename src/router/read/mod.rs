@@ -5,6 +5,7 @@
 //! - [`plan`]: which node answers for which shards of a search, with fallbacks.
 //! - [`query`]: the client's paging and sorting, and the request each node receives.
 //! - [`scatter`]: one search over many nodes, with replica fallback.
+//! - [`search`]: one search over every shard, as every search route runs it.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
 
@@ -13,3 +14,4 @@ pub mod merge;
 pub mod plan;
 pub mod query;
 pub mod scatter;
+pub mod search;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::pb::v1::ListTasksRequest;
-use crate::router::api::{writer, Shared};
+use crate::router::context::{writer, Shared};
 use crate::router::tasks::filter::list_page;
 use crate::router::tasks::lookup;
 

@@ -16,8 +16,9 @@ use serde_json::{json, Map, Value};
 use crate::meili::{stamp, MeiliError};
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{ListWebhooksRequest, TaskRecord, Webhook, WebhookRef};
-use crate::router::api::{json_object, Shared};
+use crate::router::context::Shared;
 use crate::router::control::ControlPlane;
+use crate::router::reply::json_object;
 use crate::router::tasks::view;
 use crate::router::write::writer::coordinators_down;
 

@@ -1,0 +1,66 @@
+//! One search over every shard of an index, as every search route runs it: the router waits for
+//! its first shard maps, orders ties by primary key once known, and applies the index's
+//! unavailable-shard policy.
+
+use std::sync::atomic::Ordering;
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use crate::meili::MeiliError;
+use crate::router::context::{writer, Shared};
+use crate::router::read::scatter::{self, ScatterError};
+use crate::router::reply::{shards_unavailable, ApiError};
+use crate::state::IndexUid;
+
+/// One search over every shard: the merged answer and the shards it lacks, or why not.
+pub async fn run_search(
+    s: &Shared,
+    uid: &str,
+    client: &Map<String, Value>,
+) -> Result<(Value, Vec<String>), ApiError> {
+    // A router that just started answers only once it knows the shard maps.
+    if !s.cache.wait_synced(std::time::Duration::from_secs(5)).await {
+        let msg =
+            "This router has not yet received the shard maps from the coordinators; retry shortly.";
+        return Err(MeiliError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "miroir_topology_unavailable",
+            "system",
+            msg.into(),
+        )
+        .into());
+    }
+    let topology = s.cache.snapshot();
+    crate::router::routed_epoch::note(topology.epoch);
+    let turn = s.turn.fetch_add(1, Ordering::Relaxed);
+    // Ties are ordered by primary key once it is known; a search never waits
+    // long for the coordinators to say it (reads must outlive them).
+    let pk = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        writer(s).primary_key(uid),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten();
+    match scatter::search(
+        &s.nodes,
+        &topology,
+        &IndexUid(uid.to_string()),
+        client,
+        turn,
+        pk,
+    )
+    .await
+    {
+        Ok(g) if !g.missing.is_empty() && s.lease.fails_on_missing_shards() => {
+            let list: Vec<String> = g.missing.iter().map(|s| s.0.to_string()).collect();
+            Err(shards_unavailable(uid, &list).into())
+        }
+        Ok(g) => Ok((g.body, g.missing.iter().map(|s| s.0.to_string()).collect())),
+        Err(ScatterError::UnknownIndex(_)) => Err(MeiliError::index_not_found(uid).into()),
+        Err(ScatterError::Param(p)) => Err(MeiliError::invalid(p.code, p.message).into()),
+        Err(ScatterError::Refused { status, body }) => Err(ApiError::Node { status, body }),
+    }
+}
