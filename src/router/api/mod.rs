@@ -12,6 +12,7 @@
 //! - [`batches`]: `/batches`, one batch per Miroir task.
 //! - [`tasks`]: task cancelation and (refused) task deletion.
 //! - [`unsupported`]: routes Miroir does not serve yet.
+//! - [`webhooks`]: `/webhooks`, kept by the coordinators.
 //! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
 
 pub mod batches;
@@ -25,6 +26,7 @@ pub mod multi_search;
 pub mod search;
 pub mod tasks;
 pub mod unsupported;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -62,7 +64,7 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .merge(crate::router::api::listings::routes())
         .merge(crate::router::api::multi_search::routes())
         .merge(crate::router::api::keys::routes())
-        .merge(crate::router::tasks::webhooks::routes())
+        .merge(webhooks::routes())
         .merge(crate::router::api::features::routes())
         .merge(crate::router::api::batches::routes())
         .merge(crate::router::api::tasks::routes())

@@ -6,7 +6,7 @@
 //! - [`details`]: a finished task's details from its node tasks, counted once.
 //! - [`filter`]: Meilisearch's task filters, and a scan of the task records.
 //! - [`finisher`]: finishes open tasks in the background (and so fires webhooks).
-//! - [`webhooks`]: `/webhooks`, fired once per Miroir task.
+//! - [`webhooks`]: webhooks fired once per Miroir task (their routes are in `api::webhooks`).
 
 pub mod details;
 pub mod filter;

@@ -1,0 +1,208 @@
+//! Meilisearch's `/webhooks`: listed, created, changed and removed through the coordinators,
+//! which keep them; `tasks::webhooks` fires them.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::meili::{stamp, MeiliError};
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::{Webhook, WebhookRef};
+use crate::router::context::Shared;
+use crate::router::control::ControlPlane;
+use crate::router::reply::json_object;
+use crate::router::tasks::webhooks::all;
+use crate::router::write::writer::coordinators_down;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/webhooks", get(list).post(create))
+        .route(
+            "/webhooks/{uuid}",
+            get(get_one).patch(update).delete(remove),
+        )
+}
+
+/// Meilisearch hides header values that carry credentials.
+fn shown(w: &Webhook) -> Value {
+    let headers: Map<String, Value> = w
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let secret = k.eq_ignore_ascii_case("authorization");
+            let v = if secret {
+                "XXX...".to_string()
+            } else {
+                v.clone()
+            };
+            (k.clone(), Value::from(v))
+        })
+        .collect();
+    json!({"uuid": w.uuid, "url": w.url, "headers": headers, "isEditable": true})
+}
+
+fn not_found(uuid: &str) -> MeiliError {
+    let mut e = MeiliError::invalid("webhook_not_found", format!("Webhook `{uuid}` not found."));
+    e.status = StatusCode::NOT_FOUND;
+    e
+}
+
+async fn find(s: &Shared, uuid: &str) -> Result<Webhook, MeiliError> {
+    let hooks = all(&s.control).await.map_err(coordinators_down)?;
+    hooks
+        .into_iter()
+        .find(|w| w.uuid == uuid)
+        .ok_or_else(|| not_found(uuid))
+}
+
+async fn put(s: &Shared, w: Webhook) -> Result<Webhook, MeiliError> {
+    s.control
+        .unary(|ch, auth| {
+            let w = w.clone();
+            async move {
+                RouterClient::new(ch)
+                    .put_webhook(ControlPlane::request(&auth, w))
+                    .await
+            }
+        })
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|st| match st.code() {
+            tonic::Code::InvalidArgument => {
+                MeiliError::invalid("invalid_webhook_url", st.message().to_string())
+            }
+            tonic::Code::FailedPrecondition => {
+                MeiliError::invalid("too_many_webhooks", st.message().to_string())
+            }
+            _ => coordinators_down(st),
+        })
+}
+
+/// Applies a create or update body (`url`, `headers`; a null header removes it).
+fn apply_body(w: &mut Webhook, body: &Map<String, Value>) -> Result<(), MeiliError> {
+    for (k, v) in body {
+        match (k.as_str(), v) {
+            ("url", Value::String(u)) => w.url = u.clone(),
+            ("headers", Value::Object(h)) => {
+                for (name, value) in h {
+                    match value {
+                        Value::Null => {
+                            w.headers.remove(name);
+                        }
+                        Value::String(v) => {
+                            w.headers.insert(name.clone(), v.clone());
+                        }
+                        other => {
+                            return Err(MeiliError::invalid(
+                                "invalid_webhook_headers",
+                                format!("Invalid value type at `.headers.{name}`: expected a string, but found {other}"),
+                            ))
+                        }
+                    }
+                }
+            }
+            ("headers", Value::Null) => w.headers.clear(),
+            ("url" | "headers", other) => {
+                return Err(MeiliError::invalid(
+                    if k == "url" {
+                        "invalid_webhook_url"
+                    } else {
+                        "invalid_webhook_headers"
+                    },
+                    format!("Invalid value type at `.{k}`: found {other}"),
+                ))
+            }
+            _ => {
+                return Err(MeiliError::invalid(
+                    "bad_request",
+                    format!("Unknown field `{k}`: expected one of `url`, `headers`"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn list(State(s): State<Arc<Shared>>) -> Response {
+    match all(&s.control).await {
+        Ok(hooks) => {
+            Json(json!({"results": hooks.iter().map(shown).collect::<Vec<_>>()})).into_response()
+        }
+        Err(st) => coordinators_down(st).into_response(),
+    }
+}
+
+async fn get_one(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
+    match find(&s, &uuid).await {
+        Ok(w) => Json(shown(&w)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn create(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let body = match json_object(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    if !body.contains_key("url") {
+        return MeiliError::invalid("invalid_webhook_url", "Missing field `url`").into_response();
+    }
+    let mut w = Webhook {
+        uuid: stamp::uuid_v4(),
+        url: String::new(),
+        headers: Default::default(),
+    };
+    if let Err(e) = apply_body(&mut w, &body) {
+        return e.into_response();
+    }
+    match put(&s, w).await {
+        Ok(w) => (StatusCode::CREATED, Json(shown(&w))).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn update(
+    State(s): State<Arc<Shared>>,
+    Path(uuid): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let body = match json_object(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let mut w = match find(&s, &uuid).await {
+        Ok(w) => w,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = apply_body(&mut w, &body) {
+        return e.into_response();
+    }
+    match put(&s, w).await {
+        Ok(w) => Json(shown(&w)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn remove(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
+    let res = s
+        .control
+        .unary(|ch, auth| {
+            let uuid = uuid.clone();
+            async move {
+                RouterClient::new(ch)
+                    .delete_webhook(ControlPlane::request(&auth, WebhookRef { uuid }))
+                    .await
+            }
+        })
+        .await;
+    match res {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(st) if st.code() == tonic::Code::NotFound => not_found(&uuid).into_response(),
+        Err(st) => coordinators_down(st).into_response(),
+    }
+}
