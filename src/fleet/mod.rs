@@ -3,10 +3,21 @@
 //!
 //! # Layout
 //! - [`client`]: one HTTP call to one node, with failures classified (unreachable or refused).
+//! - [`fan_out`]: one request to many nodes; changes probe one node before the rest.
+//! - [`node_tasks`]: a node's own tasks (accepted writes, polling until they finish).
+//! - [`documents`]: writing a batch to one copy, reading a shard's documents page by page.
+//! - [`indexes`]: an index and its settings on one node, `_miroir_shard` filterable from creation.
 //! - [`shard_filter`]: the filter that restricts a node's answer to the shards asked of it.
 
 pub mod client;
+pub mod documents;
+pub mod fan_out;
+pub mod indexes;
+pub mod node_tasks;
 pub mod shard_filter;
 
 pub use client::{NodeClient, NodeError, NodeKey};
+pub use documents::{Page, ShardPages, WriteMode};
+pub use fan_out::{fan_out, probe_then_rest, Refused};
+pub use node_tasks::{Enqueued, NodeTaskState, WaitError};
 pub use shard_filter::{shard_filter, with_shards};

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::meili::reserved::SHARD_FIELD as FIELD;
 use crate::state::ShardId;
 
 /// The shards as a filter on `_miroir_shard`, the attribute every node has made filterable:
@@ -33,9 +34,6 @@ pub fn shard_filter(shards: &[ShardId]) -> String {
     }
     ranges.join(" OR ")
 }
-
-/// The attribute that tags every document Miroir writes with its shard.
-const FIELD: &str = "_miroir_shard";
 
 /// Combines the shard restriction with the client's filter. The result is
 /// always Meilisearch's array form (elements ANDed, nested arrays ORed), so

@@ -6,6 +6,7 @@
 //! - [`federation`]: federated multi-search's window, hit order and answer.
 //! - [`payload`]: document payloads (JSON, NDJSON, CSV) parsed as Meilisearch does.
 //! - [`primary_key`]: primary-key inference and document-id rules.
+//! - [`reserved`]: the attributes Miroir keeps on documents for itself (`_miroir_shard`).
 //! - [`search_params`]: search parameters, their error codes, and `GET /search` as a body.
 //! - [`stamp`]: timestamps, durations and identifiers as Meilisearch prints them.
 
@@ -13,6 +14,7 @@ pub mod error;
 pub mod federation;
 pub mod payload;
 pub mod primary_key;
+pub mod reserved;
 pub mod search_params;
 pub mod stamp;
 

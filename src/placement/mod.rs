@@ -6,7 +6,7 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::state::{NodeId, ShardId};
+use crate::state::{Fence, NodeId, ShardAssignment, ShardId};
 
 /// A document's primary key as Meilisearch accepts it: a string or an integer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,26 @@ pub fn owners<'a>(
         .into_iter()
         .take(rf)
         .map(|(_, n)| n.clone())
+        .collect()
+}
+
+/// The one rule that computes a shard map's assignments: for every shard, the owners of each
+/// replica group (`groups`, each the nodes that may hold copies), every copy read and written, no
+/// fence. Anything that builds or checks a placement calls this, so the rule cannot drift.
+pub fn assign(shards: u32, groups: &[Vec<NodeId>], rf: usize) -> Vec<ShardAssignment> {
+    (0..shards)
+        .map(|s| {
+            let owners: Vec<NodeId> = groups
+                .iter()
+                .flat_map(|group| owners(ShardId(s), group, rf))
+                .collect();
+            ShardAssignment {
+                shard: ShardId(s),
+                read: owners.clone(),
+                write: owners,
+                fence: Fence::Open,
+            }
+        })
         .collect()
 }
 

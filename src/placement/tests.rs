@@ -101,3 +101,21 @@ fn keys_spread_over_shards() {
         "{counts:?}"
     );
 }
+
+/// `assign` gives every shard `rf` owners in each group (the group's rendezvous owners), reads
+/// and writes on the same copies, and no fence.
+#[test]
+fn assign_places_rf_copies_per_group() {
+    let group = |g: u32| -> Vec<NodeId> { (0..4).map(|i| NodeId(format!("g{g}-n{i}"))).collect() };
+    let groups = vec![group(0), group(1)];
+    let map = assign(16, &groups, 2);
+    assert_eq!(map.len(), 16);
+    for (s, a) in map.iter().enumerate() {
+        assert_eq!(a.shard, ShardId(s as u32));
+        assert_eq!(a.read, a.write);
+        assert_eq!(a.fence, crate::state::Fence::Open);
+        let mut expected = owners(ShardId(s as u32), &groups[0], 2);
+        expected.extend(owners(ShardId(s as u32), &groups[1], 2));
+        assert_eq!(a.write, expected);
+    }
+}

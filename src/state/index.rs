@@ -27,7 +27,7 @@ pub fn validate_primary_key(pk: &str) -> Result<(), CommandError> {
             "invalid primary key `{pk}`: a primary key is an attribute name of 1 to 512 printable characters"
         )));
     }
-    if pk.starts_with("_miroir") {
+    if crate::meili::reserved::is_reserved(pk) {
         return Err(CommandError::invalid(format!(
             "invalid primary key `{pk}`: attributes starting with `_miroir` are reserved by Miroir"
         )));

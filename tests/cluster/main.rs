@@ -5,6 +5,7 @@ mod bad_input;
 mod crash;
 mod election;
 mod fleet;
+mod fleet_layer;
 mod grpc_docs;
 mod membership;
 mod minority;

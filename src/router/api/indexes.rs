@@ -12,12 +12,12 @@ use axum::{Json, Router};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::meili::reserved::SHARD_FIELD;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
 use crate::router::reply::{accepted, json_body, task_reply, write_error};
-use crate::router::write::batch::SHARD_FIELD;
 use crate::router::write::writer::WriteError;
 use crate::state::{IndexUid, ShardId};
 

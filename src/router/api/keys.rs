@@ -15,7 +15,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::fleet::NodeError;
+use crate::fleet::{probe_then_rest, NodeError, Refused};
 use crate::meili::{stamp, MeiliError};
 use crate::router::context::Shared;
 use crate::router::reply::json_object;
@@ -108,10 +108,11 @@ pub(in crate::router) async fn from_one(s: &Shared, path: &str) -> Response {
     unreachable(&format!("`GET {path}`"), &failures)
 }
 
-/// One change on every node. The first node goes alone: if it refuses the
-/// request, its error is the answer and no other node was touched.
+/// Every node's answer to one change: (node, its URL, the answer).
 pub(in crate::router) type Answers = Vec<(String, String, Result<Value, NodeError>)>;
 
+/// One change on every node. Nodes are tried alone until one answers: if it refuses the
+/// request, its error is the answer and no other node was touched.
 pub(in crate::router) async fn on_every_node(
     s: &Shared,
     method: Method,
@@ -119,28 +120,22 @@ pub(in crate::router) async fn on_every_node(
     body: Option<&Value>,
 ) -> Result<Answers, Response> {
     let nodes = key_nodes(s).await.map_err(IntoResponse::into_response)?;
-    let Some(((first_id, first_base), rest)) = nodes.split_first() else {
+    if nodes.is_empty() {
         return Err(unreachable(
             "the request",
             &["no node is registered".into()],
         ));
-    };
-    let first = s.nodes.call(first_base, method.clone(), path, body).await;
-    if let Err(NodeError::Refused { status, body }) = &first {
-        if client_error(*status) {
-            return Err(passed_on(*status, body.clone()));
-        }
     }
-    let others = join_all(
-        rest.iter()
-            .map(|(_, base)| s.nodes.call(base, method.clone(), path, body)),
-    )
-    .await;
-    let mut all = vec![(first_id.clone(), first_base.clone(), first)];
-    for ((id, base), r) in rest.iter().zip(others) {
-        all.push((id.clone(), base.clone(), r));
-    }
-    Ok(all)
+    let answers = probe_then_rest(&nodes, client_error, |(_, base)| {
+        let method = method.clone();
+        async move { s.nodes.call(&base, method, path, body).await }
+    })
+    .await
+    .map_err(|Refused { status, body }| passed_on(status, body))?;
+    Ok(answers
+        .into_iter()
+        .map(|((id, base), r)| (id, base, r))
+        .collect())
 }
 
 /// The nodes that did not carry a change out, and why.

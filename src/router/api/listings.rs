@@ -10,10 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::future::join_all;
-use reqwest::Method;
 use serde_json::{json, Map, Value};
 
-use crate::fleet::with_shards;
+use crate::fleet::{with_shards, Page};
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
@@ -58,13 +57,6 @@ fn by_id(a: &Value, b: &Value, pk: &str) -> Ordering {
 /// Either way consecutive pages neither overlap nor skip.
 pub const SORTED_UP_TO: u64 = 1000;
 
-/// One node's part of a listing: its documents from the start of its
-/// shards' order, and how many it holds in all.
-struct Part {
-    docs: Vec<Value>,
-    total: u64,
-}
-
 /// One fetch over every shard, then the client's window taken: see
 /// [`SORTED_UP_TO`] for the order.
 async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Value, Response> {
@@ -103,14 +95,7 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
         if let Some(f) = &fields {
             body.insert("fields".into(), f.clone());
         }
-        let path = format!("/indexes/{uid}/documents/fetch");
-        async move {
-            let v = s
-                .nodes
-                .call(base, Method::POST, &path, Some(&Value::Object(body)))
-                .await;
-            part(v, uid)
-        }
+        async move { part(s.nodes.fetch_documents(base, uid, body).await, uid) }
     };
     let mut parts = vec![];
     for p in join_all((0..nodes.len()).map(|i| ask(i, window))).await {
@@ -147,18 +132,12 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
     Ok(json!({"results": results, "offset": offset, "limit": limit, "total": total}))
 }
 
-/// A node's answer as a [`Part`], or the error to give the client (the
-/// same `Response` error as the routes around it).
+/// One node's part of a listing (its documents from the start of its shards' order, and how many
+/// it holds in all), or the error to give the client, as the routes around it answer errors.
 #[allow(clippy::result_large_err)]
-fn part(r: Result<Value, crate::fleet::NodeError>, uid: &str) -> Result<Part, Response> {
+fn part(r: Result<Page, crate::fleet::NodeError>, uid: &str) -> Result<Page, Response> {
     match r {
-        Ok(mut v) => Ok(Part {
-            total: v["total"].as_u64().unwrap_or(0),
-            docs: match v.get_mut("results").map(Value::take) {
-                Some(Value::Array(d)) => d,
-                _ => vec![],
-            },
-        }),
+        Ok(page) => Ok(page),
         Err(crate::fleet::NodeError::Refused { status, body }) => {
             let status = axum::http::StatusCode::from_u16(status)
                 .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
@@ -171,7 +150,7 @@ fn part(r: Result<Value, crate::fleet::NodeError>, uid: &str) -> Result<Part, Re
 /// The window `[offset, window)` of the listing that puts each node's
 /// documents after the previous node's. Each part holds its node's first
 /// `window` documents, which covers whatever of it falls in the window.
-fn node_by_node(parts: Vec<Part>, offset: usize, window: usize) -> Vec<Value> {
+fn node_by_node(parts: Vec<Page>, offset: usize, window: usize) -> Vec<Value> {
     let mut out = vec![];
     let mut start = 0usize;
     for p in parts {
@@ -261,13 +240,7 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
             rf as u64,
         )
     };
-    let path = format!("/indexes/{uid}/stats");
-    let answers = join_all(
-        bases
-            .iter()
-            .map(|b| s.nodes.call(b, Method::GET, &path, None)),
-    )
-    .await;
+    let answers = join_all(bases.iter().map(|b| s.nodes.index_stats(b, uid))).await;
     let mut fields: Map<String, Value> = Map::new();
     let mut indexing = false;
     let (mut raw, mut embeddings, mut embedded) = (0u64, 0u64, 0u64);
@@ -277,7 +250,7 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
         embeddings += a["numberOfEmbeddings"].as_u64().unwrap_or(0);
         embedded += a["numberOfEmbeddedDocuments"].as_u64().unwrap_or(0);
         for (k, v) in a["fieldDistribution"].as_object().into_iter().flatten() {
-            if k.starts_with("_miroir") {
+            if crate::meili::reserved::is_reserved(k) {
                 continue;
             }
             let sum = fields.get(k).and_then(Value::as_u64).unwrap_or(0) + v.as_u64().unwrap_or(0);
@@ -330,12 +303,7 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Response {
         .values()
         .map(|n| n.address.clone())
         .collect();
-    let answers = join_all(
-        bases
-            .iter()
-            .map(|b| s.nodes.call(b, Method::GET, "/stats", None)),
-    )
-    .await;
+    let answers = join_all(bases.iter().map(|b| s.nodes.node_stats(b))).await;
     let (mut size, mut used, mut last): (u64, u64, Option<String>) = (0, 0, None);
     for a in answers.into_iter().flatten() {
         size += a["databaseSize"].as_u64().unwrap_or(0);
@@ -404,7 +372,7 @@ mod paging_tests {
                 let parts = sizes
                     .iter()
                     .enumerate()
-                    .map(|(n, &k)| Part {
+                    .map(|(n, &k)| Page {
                         docs: (0..k.min(window))
                             .map(|i| json!(format!("n{n}-{i}")))
                             .collect(),

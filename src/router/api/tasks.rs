@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::Router;
 use futures::future::join_all;
-use reqwest::Method;
 use serde_json::json;
 
+use crate::fleet::Enqueued;
 use crate::meili::MeiliError;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{DeleteTasksRequest, NodeTask, TaskRecord};
@@ -167,25 +167,19 @@ async fn cancel(
         }
     }
     let sent = join_all(per_node.into_iter().map(|(node, uids)| async move {
-        let list: Vec<String> = uids.iter().map(u64::to_string).collect();
-        let path = format!("/tasks/cancel?uids={}", list.join(","));
-        let r = w
-            .nodes
-            .call(&w.base(&node), Method::POST, &path, None)
-            .await;
+        let r = w.nodes.cancel_tasks(&w.base(&node), &uids).await;
         (node, r)
     }))
     .await;
     let mut node_tasks = vec![];
     let mut failures = vec![];
     for (node, r) in sent {
-        match r.map(|v| v["taskUid"].as_u64()) {
-            Ok(Some(task_uid)) => node_tasks.push(NodeTask {
+        match r {
+            Ok(Enqueued { task_uid }) => node_tasks.push(NodeTask {
                 node,
                 task_uid,
                 status: "enqueued".into(),
             }),
-            Ok(None) => failures.push(format!("node `{node}` gave no task")),
             Err(e) => failures.push(format!("node `{node}`: {e}")),
         }
     }
@@ -239,15 +233,8 @@ async fn wait_for(w: &Writer<'_>, tasks: &mut [NodeTask]) -> bool {
     let deadline = Instant::now() + WAIT;
     loop {
         let checks = tasks.iter().map(|nt| async move {
-            let path = format!("/tasks/{}", nt.task_uid);
-            match w
-                .nodes
-                .call(&w.base(&nt.node), Method::GET, &path, None)
-                .await
-            {
-                Ok(v) => v["status"].as_str().map(String::from),
-                Err(_) => None,
-            }
+            let state = w.nodes.task(&w.base(&nt.node), nt.task_uid).await;
+            state.ok().map(|s| s.status.as_str().to_string())
         });
         let statuses = join_all(checks).await;
         for (nt, status) in tasks.iter_mut().zip(statuses) {

@@ -5,8 +5,8 @@
 
 use std::cmp::Ordering;
 
+use crate::meili::reserved::SHARD_FIELD;
 use crate::meili::stamp;
-use crate::router::write::batch::SHARD_FIELD;
 use serde_json::{Map, Value};
 
 /// What the merge needs to know of the client's search request.
@@ -114,12 +114,12 @@ fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule], tie: Option<&str>) -> Order
 /// Removes `_miroir_*` fields (and `_rankingScore` unless asked for).
 pub fn strip_reserved(hit: &mut Value, keep_score: bool) {
     if let Some(obj) = hit.as_object_mut() {
-        obj.retain(|k, _| !k.starts_with("_miroir"));
+        obj.retain(|k, _| !crate::meili::reserved::is_reserved(k));
         if !keep_score {
             obj.remove("_rankingScore");
         }
         if let Some(Value::Object(f)) = obj.get_mut("_formatted") {
-            f.retain(|k, _| !k.starts_with("_miroir"));
+            f.retain(|k, _| !crate::meili::reserved::is_reserved(k));
         }
     }
 }

@@ -77,7 +77,7 @@ pub fn plan_read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Epoch, Fence, Node, ShardAssignment, ShardMap};
+    use crate::state::{Epoch, Node, ShardMap};
 
     fn topology(groups: &[&[&str]], rf: usize, shards: u32) -> Topology {
         let mut t = Topology::default();
@@ -95,20 +95,7 @@ mod tests {
             }
             members.push(ids);
         }
-        let assignments = (0..shards)
-            .map(|s| {
-                let owners: Vec<NodeId> = members
-                    .iter()
-                    .flat_map(|m| crate::placement::owners(ShardId(s), m, rf))
-                    .collect();
-                ShardAssignment {
-                    shard: ShardId(s),
-                    read: owners.clone(),
-                    write: owners,
-                    fence: Fence::Open,
-                }
-            })
-            .collect();
+        let assignments = crate::placement::assign(shards, &members, rf);
         let uid = IndexUid("i".into());
         t.maps.insert(
             uid.clone(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::router::write::batch::SHARD_FIELD;
+use crate::meili::reserved::SHARD_FIELD;
 use crate::state::GroupId;
 
 /// Internal key of a record's details: copies of a shard per replica group

@@ -20,7 +20,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use futures::future::join_all;
-use reqwest::Method;
 
 use crate::meili::stamp;
 use crate::meili::MeiliError;
@@ -218,15 +217,10 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         let base = w.base(&nt.node);
         let nt = nt.clone();
         async move {
-            match w
-                .nodes
-                .call(&base, Method::GET, &format!("/tasks/{}", nt.task_uid), None)
-                .await
-            {
-                Ok(v) => {
-                    let status = v["status"].as_str().unwrap_or("enqueued").to_string();
-                    let err = (!v["error"].is_null()).then(|| v["error"].clone());
-                    (NodeTask { status, ..nt }, err, v["details"].clone())
+            match w.nodes.task(&base, nt.task_uid).await {
+                Ok(state) => {
+                    let status = state.status.as_str().to_string();
+                    (NodeTask { status, ..nt }, state.error, state.details)
                 }
                 Err(_) => (nt, None, Value::Null),
             }

@@ -5,13 +5,9 @@
 use serde_json::{Map, Value};
 
 use crate::meili::primary_key::valid_id_str;
+use crate::meili::reserved::{is_reserved, SHARD_FIELD};
 use crate::placement::{shard_for_key, PrimaryKeyValue};
 use crate::state::ShardId;
-
-/// The attribute every document carries on the nodes: its shard.
-pub const SHARD_FIELD: &str = "_miroir_shard";
-/// Prefix of every attribute Miroir reserves.
-pub const RESERVED_PREFIX: &str = "_miroir";
 
 /// Why a batch was refused; nothing of it reaches any node.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -77,7 +73,7 @@ pub fn place_batch(
         let Value::Object(mut obj) = doc else {
             return Err(BatchError::NotAnObject(kind(&doc)));
         };
-        if let Some(k) = obj.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
+        if let Some(k) = obj.keys().find(|k| is_reserved(k)) {
             return Err(BatchError::Reserved(k.clone()));
         }
         let shard = shard_of(&obj, primary_key, shards)?;

@@ -7,11 +7,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use futures::future::join_all;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::fleet::NodeError;
+use crate::fleet::{probe_then_rest, Enqueued, NodeError, Refused};
 use crate::meili::MeiliError;
 use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::tasks::details::COPIES_KEY;
@@ -61,44 +60,23 @@ impl Writer<'_> {
             let base = self.base(&id);
             let mut tasks = vec![];
             for (m, p, b) in requests {
-                let t = self.nodes.call(&base, m.clone(), p, b.as_ref()).await?;
+                let reply = self.nodes.call(&base, m.clone(), p, b.as_ref()).await?;
                 tasks.push(NodeTask {
                     node: id.clone(),
-                    task_uid: t["taskUid"].as_u64().unwrap_or(0),
+                    task_uid: Enqueued::from_reply(&base, &reply)?.task_uid,
                     status: "enqueued".into(),
                 });
             }
-            Ok::<_, NodeError>((id, tasks, Instant::now()))
+            Ok::<_, NodeError>((tasks, Instant::now()))
         };
         crate::router::routed_epoch::note(open.epoch);
-        let mut results = vec![];
-        let mut rest = owners.clone();
-        // Probe: the first node that answers decides whether the request is valid.
-        while !rest.is_empty() {
-            let first = rest.remove(0);
-            match send(first.clone()).await {
-                Err(NodeError::Refused { status, body }) if status < 500 => {
-                    return Err(WriteError::Refused { status, body });
-                }
-                r => {
-                    let answered = r.is_ok();
-                    results.push((first, r));
-                    if answered {
-                        break;
-                    }
-                }
-            }
-        }
-        for (id, r) in rest
-            .iter()
-            .cloned()
-            .zip(join_all(rest.iter().cloned().map(send)).await)
-        {
-            results.push((id, r));
-        }
+        // The first node that answers decides whether the request is valid.
+        let results = probe_then_rest(&owners, |status| status < 500, send)
+            .await
+            .map_err(|Refused { status, body }| WriteError::Refused { status, body })?;
         let now = Instant::now();
         let replies = results.iter().map(|(id, r)| {
-            let at = r.as_ref().map_or(now, |(_, _, at)| *at);
+            let at = r.as_ref().map_or(now, |(_, at)| *at);
             (id.as_str(), r.is_ok(), at)
         });
         let acked = crate::router::write::writer::in_time(replies, &held, self.unsafe_switches);
@@ -113,7 +91,7 @@ impl Writer<'_> {
         let node_tasks = results
             .into_iter()
             .filter_map(|(_, r)| r.ok())
-            .flat_map(|(_, t, _)| t)
+            .flat_map(|(t, _)| t)
             .collect();
         let mut details = details;
         if let (Value::Object(d), Some(first)) = (&mut details, map.shards.first()) {

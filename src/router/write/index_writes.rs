@@ -5,15 +5,13 @@
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
-use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::fleet::NodeError;
+use crate::fleet::{Enqueued, NodeError};
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{CreateIndexRequest, NodeTask, TaskRecord};
 use crate::router::control::ControlPlane;
-use crate::router::write::batch::SHARD_FIELD;
 use crate::router::write::writer::{coordinators_down, Outcome, WriteError, Writer};
 
 fn node_error_json(e: &NodeError) -> Value {
@@ -83,22 +81,9 @@ impl Writer<'_> {
             .flat_map(|a| a.write.iter().cloned())
             .collect();
         let calls = owners.iter().map(|id| {
-            let base = self.base(id);
-            let body = json!({"uid": uid, "primaryKey": pk});
+            let (base, pk) = (self.base(id), pk.as_deref());
             async move {
-                let t = self
-                    .nodes
-                    .call(&base, Method::POST, "/indexes", Some(&body))
-                    .await?;
-                let settings = json!({"filterableAttributes": [SHARD_FIELD]});
-                self.nodes
-                    .call(
-                        &base,
-                        Method::PATCH,
-                        &format!("/indexes/{uid}/settings"),
-                        Some(&settings),
-                    )
-                    .await?;
+                let t = self.nodes.prepare_index(&base, uid, pk).await?;
                 Ok::<_, NodeError>((id.clone(), base, t))
             }
         });
@@ -124,7 +109,7 @@ impl Writer<'_> {
             .flatten()
             .map(|(id, _, t)| NodeTask {
                 node: id,
-                task_uid: t["taskUid"].as_u64().unwrap_or(0),
+                task_uid: t.task_uid,
                 status: "enqueued".into(),
             })
             .collect();
@@ -151,12 +136,13 @@ impl Writer<'_> {
         }
     }
 
-    async fn undo_create(&self, uid: &str, results: &[Result<(String, String, Value), NodeError>]) {
+    async fn undo_create(
+        &self,
+        uid: &str,
+        results: &[Result<(String, String, Enqueued), NodeError>],
+    ) {
         for (_, base, _) in results.iter().flatten() {
-            let _ = self
-                .nodes
-                .call(base, Method::DELETE, &format!("/indexes/{uid}"), None)
-                .await;
+            let _ = self.nodes.delete_index(base, uid).await;
         }
         let _ = self
             .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })

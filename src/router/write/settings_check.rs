@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::pb::v1::NodeTask;
@@ -17,8 +16,7 @@ pub async fn verify(w: &Writer<'_>, uid: &str, tasks: &[NodeTask]) -> Result<(),
     let nodes: BTreeSet<&str> = tasks.iter().map(|t| t.node.as_str()).collect();
     let reads = nodes.iter().map(|id| async move {
         let base = w.base(id);
-        let path = format!("/indexes/{uid}/settings");
-        (*id, w.nodes.call(&base, Method::GET, &path, None).await)
+        (*id, w.nodes.settings(&base, uid).await)
     });
     let answers = join_all(reads).await;
     let mut first: Option<(&str, &Value)> = None;

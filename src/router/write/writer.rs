@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use futures::future::join_all;
-use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::fleet::NodeClient;
+use crate::fleet::{NodeClient, WriteMode};
 use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord};
@@ -360,23 +359,20 @@ impl Writer<'_> {
         let (map, held) = (&open.map, open.held);
         let task = self.new_uid().await?;
         let mut per_node: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        let mut shards_of: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         for (shard, doc) in &placed {
             for n in &map.shards[shard.0 as usize].write {
                 per_node.entry(n.clone()).or_default().push(doc.clone());
-                shards_of.entry(n.clone()).or_default().insert(shard.0);
             }
         }
-        let method = if replace { Method::POST } else { Method::PUT };
-        let path = format!("/indexes/{uid}/documents?primaryKey={pk}");
+        let mode = if replace {
+            WriteMode::Replace
+        } else {
+            WriteMode::Update
+        };
         let calls = per_node.into_iter().map(|(id, docs)| {
-            let base = self.base(&id);
-            let (method, path) = (method.clone(), path.clone());
+            let (base, pk) = (self.base(&id), &pk);
             async move {
-                let r = self
-                    .nodes
-                    .call(&base, method, &path, Some(&Value::from(docs)))
-                    .await;
+                let r = self.nodes.write_batch(&base, uid, pk, docs, mode).await;
                 (id, r, Instant::now())
             }
         });
@@ -393,7 +389,7 @@ impl Writer<'_> {
             .filter_map(|(id, r)| {
                 r.ok().map(|t| NodeTask {
                     node: id,
-                    task_uid: t["taskUid"].as_u64().unwrap_or(0),
+                    task_uid: t.task_uid,
                     status: "enqueued".into(),
                 })
             })

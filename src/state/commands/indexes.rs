@@ -3,12 +3,12 @@ use serde::{Deserialize, Serialize};
 use crate::placement;
 use crate::state::command::{CommandResponse, CommandResult};
 use crate::state::error::CommandError;
-use crate::state::ids::{IndexUid, ShardId};
+use crate::state::ids::IndexUid;
 use crate::state::index::{
     validate_primary_key, validate_replication_factor, validate_shards, Index,
 };
 use crate::state::node::{GroupState, NodeState};
-use crate::state::shard_map::{Fence, ShardAssignment, ShardMap};
+use crate::state::shard_map::{Fence, ShardMap};
 use crate::state::ClusterState;
 
 /// Registers an index and places its shards on the active groups.
@@ -100,20 +100,7 @@ fn place(
         }
         members.push(active);
     }
-    let assignments = (0..shards)
-        .map(|s| {
-            let owners: Vec<_> = members
-                .iter()
-                .flat_map(|group| placement::owners(ShardId(s), group, rf as usize))
-                .collect();
-            ShardAssignment {
-                shard: ShardId(s),
-                read: owners.clone(),
-                write: owners,
-                fence: Fence::Open,
-            }
-        })
-        .collect();
+    let assignments = placement::assign(shards, &members, rf as usize);
     Ok(ShardMap {
         index: uid.clone(),
         epoch: state.next_epoch(),

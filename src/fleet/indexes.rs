@@ -1,0 +1,70 @@
+//! Indexes and their settings on one node. Every node that holds a shard of an index has the index
+//! with `_miroir_shard` filterable, so that shard filters work on it from its first document.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::node_tasks::Enqueued;
+use crate::fleet::{NodeClient, NodeError};
+use crate::meili::reserved::SHARD_FIELD;
+
+impl NodeClient {
+    /// Creates the index on a node and makes the shard attribute filterable. Both are enqueued;
+    /// the answer is the creation's task (the settings task follows it in the node's queue).
+    pub async fn prepare_index(
+        &self,
+        base: &str,
+        index: &str,
+        primary_key: Option<&str>,
+    ) -> Result<Enqueued, NodeError> {
+        let body = json!({"uid": index, "primaryKey": primary_key});
+        let created = self
+            .call(base, Method::POST, "/indexes", Some(&body))
+            .await?;
+        let settings = json!({"filterableAttributes": [SHARD_FIELD]});
+        self.update_settings(base, index, &settings).await?;
+        Enqueued::from_reply(base, &created)
+    }
+
+    pub async fn delete_index(&self, base: &str, index: &str) -> Result<Enqueued, NodeError> {
+        let reply = self
+            .call(base, Method::DELETE, &format!("/indexes/{index}"), None)
+            .await?;
+        Enqueued::from_reply(base, &reply)
+    }
+
+    /// The index's settings as the node holds them (`_miroir_shard` included).
+    pub async fn settings(&self, base: &str, index: &str) -> Result<Value, NodeError> {
+        self.call(
+            base,
+            Method::GET,
+            &format!("/indexes/{index}/settings"),
+            None,
+        )
+        .await
+    }
+
+    pub async fn update_settings(
+        &self,
+        base: &str,
+        index: &str,
+        settings: &Value,
+    ) -> Result<Enqueued, NodeError> {
+        let path = format!("/indexes/{index}/settings");
+        let reply = self
+            .call(base, Method::PATCH, &path, Some(settings))
+            .await?;
+        Enqueued::from_reply(base, &reply)
+    }
+
+    /// `GET /indexes/{index}/stats` of one node (its copies only).
+    pub async fn index_stats(&self, base: &str, index: &str) -> Result<Value, NodeError> {
+        self.call(base, Method::GET, &format!("/indexes/{index}/stats"), None)
+            .await
+    }
+
+    /// `GET /stats` of one node.
+    pub async fn node_stats(&self, base: &str) -> Result<Value, NodeError> {
+        self.call(base, Method::GET, "/stats", None).await
+    }
+}
