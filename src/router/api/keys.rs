@@ -17,9 +17,9 @@ use serde_json::Value;
 
 use crate::fleet::{probe_then_rest, NodeError, Refused};
 use crate::meili::{stamp, MeiliError};
+use crate::router::auth::key_nodes::key_nodes;
 use crate::router::context::Shared;
 use crate::router::reply::json_object;
-use crate::state::NodeState;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -28,31 +28,6 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/keys/{key}",
             get(get_key).patch(update_key).delete(delete_key),
         )
-}
-
-/// The nodes that hold keys, as (id, URL): every node but failed ones,
-/// active ones first so reads and key checks go to the same node.
-pub(in crate::router) async fn key_nodes(s: &Shared) -> Result<Vec<(String, String)>, MeiliError> {
-    if !s.cache.wait_synced(std::time::Duration::from_secs(5)).await {
-        return Err(MeiliError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "miroir_topology_unavailable",
-            "system",
-            "This router has not yet received the node list from the coordinators; retry shortly."
-                .into(),
-        ));
-    }
-    let t = s.cache.snapshot();
-    let mut nodes: Vec<_> = t
-        .nodes
-        .values()
-        .filter(|n| n.state != NodeState::Failed)
-        .collect();
-    nodes.sort_by_key(|n| (n.state != NodeState::Active, n.id.0.clone()));
-    Ok(nodes
-        .into_iter()
-        .map(|n| (n.id.0.clone(), n.address.clone()))
-        .collect())
 }
 
 pub(in crate::router) fn passed_on(status: u16, body: Value) -> Response {

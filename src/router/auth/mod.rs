@@ -1,16 +1,18 @@
 //! Authentication, as Meilisearch does it, for every route but `/health`:
 //! open without a master key; otherwise the master key, or an API key whose
 //! actions, indexes and expiry allow the request. API keys live on the nodes
-//! (created on every one by [`super::key_routes`]); the router asks a node
+//! (created on every one by the keys routes, `api/keys.rs`); the router asks a node
 //! about a key it does not know and remembers the answer for a few seconds.
 //!
 //! - [`access`]: the action and index each route needs, and what a key grants.
+//! - [`key_cache`]: the keys looked up recently, trusted for a few seconds.
+//! - [`key_nodes`]: the nodes that hold keys, in the order to ask them.
 
 pub mod access;
+pub mod key_cache;
+pub mod key_nodes;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -21,53 +23,10 @@ use reqwest::Method;
 
 use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
-use crate::router::api::keys::key_nodes;
 use crate::router::context::Shared;
 use access::{ApiKey, Need, Target};
-
-/// How long a node's answer about a key is trusted: a key deleted through
-/// another router keeps working here at most this long.
-const TTL: Duration = Duration::from_secs(5);
-/// Entries kept before expired ones are swept (random tokens must not grow it).
-const MAX_ENTRIES: usize = 10_000;
-
-/// When a node answered, and its answer (`None`: no such key).
-type Entry = (Instant, Option<Arc<ApiKey>>);
-
-/// Keys looked up recently, by token.
-#[derive(Default)]
-pub struct KeyCache {
-    entries: Mutex<HashMap<String, Entry>>,
-}
-
-impl KeyCache {
-    fn get(&self, token: &str) -> Option<Option<Arc<ApiKey>>> {
-        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(token)
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, k)| k.clone())
-    }
-
-    fn put(&self, token: &str, key: Option<Arc<ApiKey>>) {
-        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_ENTRIES {
-            map.retain(|_, (at, _)| at.elapsed() < TTL);
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-        }
-        map.insert(token.to_string(), (Instant::now(), key));
-    }
-
-    /// Forgets every answer: called when this router creates, changes or
-    /// deletes a key (a uid or a key value may name it, so drop them all).
-    pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-}
+pub use key_cache::KeyCache;
+use key_nodes::key_nodes;
 
 /// The middleware: answers Meilisearch's auth errors, or runs the handler.
 pub async fn check(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
@@ -268,16 +227,5 @@ mod tests {
             target: Target::Path("movies".into()),
         };
         assert!(allowed(&key, &path, req("movies"), 1 << 20).await.is_err());
-    }
-
-    /// Answers are kept, then forgotten on `clear`.
-    #[test]
-    fn cache_remembers_until_cleared() {
-        let c = KeyCache::default();
-        assert_eq!(c.get("t"), None);
-        c.put("t", None);
-        assert_eq!(c.get("t"), Some(None));
-        c.clear();
-        assert_eq!(c.get("t"), None);
     }
 }
