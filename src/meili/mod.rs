@@ -4,18 +4,22 @@
 //! # Layout
 //! - [`error`]: Meilisearch's error responses and their codes.
 //! - [`federation`]: federated multi-search's window, hit order and answer.
+//! - [`keys`]: what an API key grants (actions and their wildcards, index patterns, expiry).
 //! - [`payload`]: document payloads (JSON, NDJSON, CSV) parsed as Meilisearch does.
 //! - [`primary_key`]: primary-key inference and document-id rules.
 //! - [`reserved`]: the attributes Miroir keeps on documents for itself (`_miroir_shard`).
 //! - [`search_params`]: search parameters, their error codes, and `GET /search` as a body.
+//! - [`task_filter`]: the filters of the task routes, parsed with Meilisearch's errors.
 //! - [`stamp`]: timestamps, durations and identifiers as Meilisearch prints them.
 
 pub mod error;
 pub mod federation;
+pub mod keys;
 pub mod payload;
 pub mod primary_key;
 pub mod reserved;
 pub mod search_params;
 pub mod stamp;
+pub mod task_filter;
 
 pub use error::MeiliError;

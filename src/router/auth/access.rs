@@ -6,6 +6,7 @@
 use axum::http::Method;
 use serde_json::Value;
 
+use crate::meili::keys::{grants_action, grants_index, is_live};
 use crate::meili::stamp;
 
 /// Where the index a request acts on is named.
@@ -83,28 +84,6 @@ pub fn need(method: &Method, path: &str) -> Option<Need> {
     Some(Need { action, target })
 }
 
-/// Whether a key's `actions` include `action`: itself, `*`, its family's
-/// `family.*`, or `*.get` for reads (key reads excepted, as in Meilisearch's
-/// read-only admin key, which lists `keys.get` on its own).
-pub fn grants_action(granted: &[String], action: &str) -> bool {
-    let family = action.split('.').next().unwrap_or(action);
-    granted.iter().any(|g| {
-        g == "*"
-            || g == action
-            || g.strip_suffix(".*") == Some(family) && action.contains('.')
-            || g == "*.get" && action.ends_with(".get") && action != "keys.get"
-    })
-}
-
-/// Whether a key's `indexes` patterns cover `index`: `*`, the name itself,
-/// or a prefix ending in `*`.
-pub fn grants_index(patterns: &[String], index: &str) -> bool {
-    patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => index.starts_with(prefix),
-        None => p == index,
-    })
-}
-
 /// An API key as a node describes it (`GET /keys/{key}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiKey {
@@ -141,7 +120,7 @@ impl ApiKey {
     /// Whether the key may do `action` on every index of `indexes` at `now`
     /// (seconds since the epoch).
     pub fn allows(&self, action: &str, indexes: &[String], now: i64) -> bool {
-        self.expires.is_none_or(|e| now < e)
+        is_live(self.expires, now)
             && grants_action(&self.actions, action)
             && indexes.iter().all(|i| grants_index(&self.indexes, i))
     }
@@ -326,31 +305,6 @@ mod tests {
         }
         assert_eq!(action(Method::GET, "/nowhere"), None);
         assert_eq!(action(Method::PUT, "/indexes/m"), None);
-    }
-
-    /// Wildcards: `*`, `family.*`, and `*.get` for every read but key reads.
-    #[test]
-    fn actions_and_wildcards() {
-        assert!(grants_action(&list(&["search"]), "search"));
-        assert!(!grants_action(&list(&["search"]), "documents.add"));
-        assert!(grants_action(&list(&["*"]), "keys.delete"));
-        assert!(grants_action(&list(&["documents.*"]), "documents.delete"));
-        assert!(!grants_action(&list(&["documents.*"]), "indexes.get"));
-        assert!(!grants_action(&list(&["search.*"]), "search"));
-        assert!(grants_action(&list(&["*.get"]), "settings.get"));
-        assert!(!grants_action(&list(&["*.get"]), "keys.get"));
-        assert!(!grants_action(&list(&["*.get"]), "settings.update"));
-    }
-
-    /// Index patterns: exact names, `*`, and prefixes ending in `*`.
-    #[test]
-    fn index_patterns() {
-        assert!(grants_index(&list(&["*"]), "movies"));
-        assert!(grants_index(&list(&["movies"]), "movies"));
-        assert!(!grants_index(&list(&["movies"]), "movies2"));
-        assert!(grants_index(&list(&["mov*"]), "movies"));
-        assert!(!grants_index(&list(&["mov*"]), "books"));
-        assert!(!grants_index(&list(&[]), "movies"));
     }
 
     /// A key allows an action on indexes only while it has not expired.
