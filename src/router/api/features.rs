@@ -6,16 +6,15 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::meili::MeiliError;
-use crate::router::api::keys::{from_one, on_every_node, partially_applied};
+use crate::router::api::all_nodes::{all_applied, from_one, on_every_node};
 use crate::router::context::Shared;
-use crate::router::reply::json_object;
+use crate::router::reply::{json_object, ApiError};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route(
@@ -24,26 +23,20 @@ pub fn routes() -> Router<Arc<Shared>> {
     )
 }
 
-async fn get_features(State(s): State<Arc<Shared>>) -> Response {
-    from_one(&s, "/experimental-features").await
+async fn get_features(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(from_one(&s, "/experimental-features").await?))
 }
 
-async fn patch_features(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    let body = match json_object(&body) {
-        Ok(o) => Value::Object(o),
-        Err(e) => return e.into_response(),
-    };
-    let answers =
-        match on_every_node(&s, Method::PATCH, "/experimental-features", Some(&body)).await {
-            Ok(a) => a,
-            Err(r) => return r,
-        };
-    if let Some(bad) = partially_applied("The experimental features change", &answers) {
-        return bad;
-    }
+async fn patch_features(
+    State(s): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let body = Value::Object(json_object(&body)?);
+    let answers = on_every_node(&s, Method::PATCH, "/experimental-features", Some(&body)).await?;
+    all_applied("The experimental features change", &answers)?;
     let first = &answers[0];
     if let Some(other) = answers.iter().find(|a| a.2 != first.2) {
-        return MeiliError::new(
+        return Err(MeiliError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "miroir_nodes_disagree",
             "system",
@@ -52,10 +45,8 @@ async fn patch_features(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
                 first.0, other.0
             ),
         )
-        .into_response();
+        .into());
     }
-    match &first.2 {
-        Ok(v) => Json(v.clone()).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    // Every node answered (all_applied), and alike.
+    Ok(Json(first.2.clone().unwrap_or_default()))
 }

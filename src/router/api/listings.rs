@@ -17,7 +17,7 @@ use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
-use crate::router::reply::json_object;
+use crate::router::reply::{json_object, ApiError};
 use crate::router::tasks::{lookup, view};
 use crate::state::IndexUid;
 
@@ -59,21 +59,17 @@ pub const SORTED_UP_TO: u64 = 1000;
 
 /// One fetch over every shard, then the client's window taken: see
 /// [`SORTED_UP_TO`] for the order.
-async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Value, Response> {
+async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Value, ApiError> {
     let offset = client.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
     let limit = client.get("limit").and_then(Value::as_u64).unwrap_or(20) as usize;
     let window = offset.saturating_add(limit);
     let t = s.cache.snapshot();
     let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], None)
-        .ok_or_else(|| MeiliError::index_not_found(uid).into_response())?;
+        .ok_or_else(|| MeiliError::index_not_found(uid))?;
     if !plan.unavailable.is_empty() {
-        return Err(unavailable(uid).into_response());
+        return Err(unavailable(uid).into());
     }
-    let pk = writer(s)
-        .primary_key(uid)
-        .await
-        .map_err(IntoResponse::into_response)?
-        .unwrap_or_default();
+    let pk = writer(s).primary_key(uid).await?.unwrap_or_default();
     let mut fields = client.get("fields").cloned();
     if let Some(Value::Array(f)) = &mut fields {
         if !f.iter().any(|v| v == "*" || *v == pk) {
@@ -133,17 +129,15 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
 }
 
 /// One node's part of a listing (its documents from the start of its shards' order, and how many
-/// it holds in all), or the error to give the client, as the routes around it answer errors.
-#[allow(clippy::result_large_err)]
-fn part(r: Result<Page, crate::fleet::NodeError>, uid: &str) -> Result<Page, Response> {
+/// it holds in all), or the error to give the client: the node's refusal, or the index's shards
+/// unavailable.
+fn part(r: Result<Page, crate::fleet::NodeError>, uid: &str) -> Result<Page, ApiError> {
     match r {
         Ok(page) => Ok(page),
         Err(crate::fleet::NodeError::Refused { status, body }) => {
-            let status = axum::http::StatusCode::from_u16(status)
-                .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
-            Err((status, Json(body)).into_response())
+            Err(ApiError::Node { status, body })
         }
-        Err(_) => Err(unavailable(uid).into_response()),
+        Err(_) => Err(unavailable(uid).into()),
     }
 }
 
@@ -169,15 +163,8 @@ async fn fetch_documents(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    let client = match json_object(&body) {
-        Ok(m) => m,
-        Err(e) => return e.into_response(),
-    };
-    match fetch(&s, &uid, client).await {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r,
-    }
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(fetch(&s, &uid, json_object(&body)?).await?))
 }
 
 /// `GET /indexes/{uid}/documents`: the query string as a fetch body.
@@ -185,7 +172,7 @@ pub async fn list_documents(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
     Query(q): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Json<Value>, ApiError> {
     let mut client = Map::new();
     for (k, v) in q {
         let value = match k.as_str() {
@@ -195,16 +182,13 @@ pub async fn list_documents(
         };
         client.insert(k, value);
     }
-    match fetch(&s, &uid, client).await {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r,
-    }
+    Ok(Json(fetch(&s, &uid, client).await?))
 }
 
 /// Stats of one index, counting each document once: documents are counted
 /// on one replica of each shard (a filtered count). A replica group holds
 /// every document exactly RF times, so field counts are its nodes' sums / RF.
-async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
+async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
     let mut body = Map::new();
     body.insert("limit".into(), json!(0));
     let counted = fetch(s, uid, body).await?;
@@ -273,14 +257,14 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, Response> {
     }))
 }
 
-async fn index_stats(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
-    match stats_of(&s, &uid).await {
-        Ok(v) => Json(v).into_response(),
-        Err(r) => r,
-    }
+async fn index_stats(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(stats_of(&s, &uid).await?))
 }
 
-async fn global_stats(State(s): State<Arc<Shared>>) -> Response {
+async fn global_stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
     let uids: Vec<String> = s
         .cache
         .snapshot()
@@ -290,10 +274,8 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Response {
         .collect();
     let mut indexes = Map::new();
     for uid in uids {
-        match stats_of(&s, &uid).await {
-            Ok(v) => indexes.insert(uid, v),
-            Err(r) => return r,
-        };
+        let stats = stats_of(&s, &uid).await?;
+        indexes.insert(uid, stats);
     }
     // Disk use is the fleet's (every copy takes space); the last update is the latest any node saw.
     let bases: Vec<String> = s
@@ -315,8 +297,9 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Response {
             }
         }
     }
-    Json(json!({"databaseSize": size, "usedDatabaseSize": used, "lastUpdate": last, "indexes": indexes}))
-        .into_response()
+    Ok(Json(
+        json!({"databaseSize": size, "usedDatabaseSize": used, "lastUpdate": last, "indexes": indexes}),
+    ))
 }
 
 /// `GET /tasks` with Meilisearch's filters (uids, statuses, types,

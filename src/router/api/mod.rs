@@ -14,7 +14,9 @@
 //! - [`unsupported`]: routes Miroir does not serve yet.
 //! - [`webhooks`]: `/webhooks`, kept by the coordinators.
 //! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
+//! - [`all_nodes`]: reads from any node and changes every node carries out (keys, features).
 
+pub mod all_nodes;
 pub mod batches;
 pub mod body_limit;
 pub mod documents;

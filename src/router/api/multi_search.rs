@@ -17,7 +17,7 @@ use crate::meili::MeiliError;
 use crate::router::context::Shared;
 use crate::router::read::plan::plan_read;
 use crate::router::read::search::run_search;
-use crate::router::reply::{degraded, json_object};
+use crate::router::reply::{degraded, json_object, ApiError};
 use crate::state::IndexUid;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -26,50 +26,47 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/indexes/{uid}/facet-search", post(facet_search))
 }
 
-async fn multi_search(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let body = match json_object(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+async fn multi_search(
+    State(s): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_object(&body)?;
     let Some(Value::Array(queries)) = body.get("queries") else {
-        return MeiliError::invalid("missing_queries", "Missing field `queries`").into_response();
+        return Err(MeiliError::invalid("missing_queries", "Missing field `queries`").into());
     };
     if let Some(fed) = body.get("federation").filter(|f| !f.is_null()) {
-        return match crate::router::read::federation::search(&s, fed, queries).await {
-            Ok((answer, missing)) => degraded(Json(answer).into_response(), &missing),
-            Err(e) => e.into_response(),
-        };
+        let (answer, missing) = crate::router::read::federation::search(&s, fed, queries).await?;
+        return Ok(degraded(Json(answer).into_response(), &missing));
     }
     let mut results = vec![];
     let mut missing = vec![];
     for (i, q) in queries.iter().enumerate() {
         let Some(mut q) = q.as_object().cloned() else {
-            return MeiliError::invalid(
+            return Err(MeiliError::invalid(
                 "invalid_multi_search_queries",
                 format!("Invalid value at `.queries[{i}]`: expected an object"),
             )
-            .into_response();
+            .into());
         };
         let Some(uid) = q
             .remove("indexUid")
             .and_then(|u| u.as_str().map(str::to_string))
         else {
-            return MeiliError::invalid(
+            return Err(MeiliError::invalid(
                 "missing_index_uid",
                 format!("Missing field `indexUid` inside `.queries[{i}]`"),
             )
-            .into_response();
+            .into());
         };
-        match run_search(&s, &uid, &q).await {
-            Ok((mut answer, gaps)) => {
-                answer["indexUid"] = Value::from(uid);
-                results.push(answer);
-                missing.extend(gaps);
-            }
-            Err(e) => return e.into_response(),
-        }
+        let (mut answer, gaps) = run_search(&s, &uid, &q).await?;
+        answer["indexUid"] = Value::from(uid);
+        results.push(answer);
+        missing.extend(gaps);
     }
-    degraded(Json(json!({"results": results})).into_response(), &missing)
+    Ok(degraded(
+        Json(json!({"results": results})).into_response(),
+        &missing,
+    ))
 }
 
 /// Facet values and their counts, summed over one replica of every shard.
@@ -77,15 +74,11 @@ async fn facet_search(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    let client = match json_object(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Response, ApiError> {
+    let client = json_object(&body)?;
     let t = s.cache.snapshot();
-    let Some(plan) = plan_read(&t, &IndexUid(uid.clone()), 0, &[], None) else {
-        return MeiliError::index_not_found(&uid).into_response();
-    };
+    let plan = plan_read(&t, &IndexUid(uid.clone()), 0, &[], None)
+        .ok_or_else(|| MeiliError::index_not_found(&uid))?;
     let calls = plan.nodes.iter().map(|(node, shards)| {
         let mut body = client.clone();
         body.insert("filter".into(), with_shards(client.get("filter"), shards));
@@ -114,16 +107,14 @@ async fn facet_search(
                 }
             }
             Err(crate::fleet::NodeError::Refused { status, body }) => {
-                let status = axum::http::StatusCode::from_u16(status)
-                    .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
-                return (status, Json(body)).into_response();
+                return Err(ApiError::Node { status, body })
             }
             // Facet search asks no replica instead: its shards are reported missing.
             Err(_) => missing.extend(shards.iter().map(|s| s.0.to_string())),
         }
     }
     if !missing.is_empty() && s.lease.fails_on_missing_shards() {
-        return crate::router::reply::shards_unavailable(&uid, &missing).into_response();
+        return Err(crate::router::reply::shards_unavailable(&uid, &missing).into());
     }
     let by_count = client
         .get("sortFacetValuesBy")
@@ -138,9 +129,9 @@ async fn facet_search(
         .map(|(value, count)| json!({"value": value, "count": count}))
         .collect();
     let query = client.get("facetQuery").cloned().unwrap_or(Value::Null);
-    degraded(
+    Ok(degraded(
         Json(json!({"facetHits": facet_hits, "facetQuery": query, "processingTimeMs": took}))
             .into_response(),
         &missing,
-    )
+    ))
 }

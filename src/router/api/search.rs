@@ -10,20 +10,20 @@ use serde_json::{Map, Value};
 use crate::meili::MeiliError;
 use crate::router::context::Shared;
 use crate::router::read::search::run_search;
-use crate::router::reply::degraded;
+use crate::router::reply::{degraded, ApiError};
 
 pub(in crate::router) async fn search_post(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     let client = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(m)) => m,
         Ok(other) => {
-            return MeiliError::malformed("json", format!("expected an object, found {other}"))
-                .into_response()
+            let found = format!("expected an object, found {other}");
+            return Err(MeiliError::malformed("json", found).into());
         }
-        Err(e) => return MeiliError::malformed("json", e).into_response(),
+        Err(e) => return Err(MeiliError::malformed("json", e).into()),
     };
     search(&s, uid, client).await
 }
@@ -32,18 +32,15 @@ pub(in crate::router) async fn search_get(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Response, ApiError> {
     // Read as Meilisearch reads them, so every parameter reaches the nodes with its type.
-    match crate::meili::search_params::from_params(&params) {
-        Ok(Value::Object(client)) => search(&s, uid, client).await,
-        Ok(_) => MeiliError::bad_request("search parameters must form an object").into_response(),
-        Err(e) => e.into_response(),
+    match crate::meili::search_params::from_params(&params)? {
+        Value::Object(client) => search(&s, uid, client).await,
+        _ => Err(MeiliError::bad_request("search parameters must form an object").into()),
     }
 }
 
-async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Response {
-    match run_search(s, &uid, &client).await {
-        Ok((body, missing)) => degraded(Json(body).into_response(), &missing),
-        Err(e) => e.into_response(),
-    }
+async fn search(s: &Shared, uid: String, client: Map<String, Value>) -> Result<Response, ApiError> {
+    let (body, missing) = run_search(s, &uid, &client).await?;
+    Ok(degraded(Json(body).into_response(), &missing))
 }
