@@ -37,6 +37,21 @@ impl From<WriteError> for ApiError {
     }
 }
 
+impl From<crate::fleet::NodeError> for ApiError {
+    /// A node's refusal is passed on; a node that did not answer makes the request unavailable.
+    fn from(e: crate::fleet::NodeError) -> Self {
+        match e {
+            crate::fleet::NodeError::Refused { status, body } => ApiError::Node { status, body },
+            unreachable => ApiError::Meili(MeiliError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "miroir_node_unreachable",
+                "system",
+                unreachable.to_string(),
+            )),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {

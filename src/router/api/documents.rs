@@ -1,44 +1,49 @@
-//! Document writes: `POST` (replace) and `PUT` (update) on `/indexes/{uid}/documents`, in JSON,
-//! NDJSON or CSV.
+//! `/indexes/{uid}/documents`: writes in JSON, NDJSON or CSV (`POST` replaces, `PUT` updates),
+//! one document fetched from a node holding its shard, and deletions (by id, by batch, by filter,
+//! all), which every node of the index carries out.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Json, Router};
+use reqwest::Method;
+use serde_json::{json, Value};
 
+use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
-use crate::router::reply::task_reply;
+use crate::router::read::merge::strip_reserved;
+use crate::router::read::plan::plan_read;
+use crate::router::reply::{json_body, task_reply, ApiError};
 
-pub(in crate::router) async fn add_documents(
-    s: State<Arc<Shared>>,
-    p: Path<String>,
-    q: Query<Vec<(String, String)>>,
-    h: HeaderMap,
-    b: axum::body::Bytes,
-) -> Response {
-    write_documents(s, p, q, h, b, true).await
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/indexes/{uid}/documents",
+            post(write_documents)
+                .put(write_documents)
+                .delete(delete_all)
+                .get(crate::router::api::listings::list_documents),
+        )
+        .route(
+            "/indexes/{uid}/documents/{id}",
+            axum::routing::get(get_document).delete(delete_document),
+        )
+        .route("/indexes/{uid}/documents/delete", post(delete_by_filter))
+        .route("/indexes/{uid}/documents/delete-batch", post(delete_batch))
 }
 
-pub(in crate::router) async fn update_documents(
-    s: State<Arc<Shared>>,
-    p: Path<String>,
-    q: Query<Vec<(String, String)>>,
-    h: HeaderMap,
-    b: axum::body::Bytes,
-) -> Response {
-    write_documents(s, p, q, h, b, false).await
-}
-
+/// `POST` adds or replaces documents, `PUT` adds or updates them.
 async fn write_documents(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
+    method: axum::http::Method,
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-    replace: bool,
-) -> Response {
+) -> Result<Response, ApiError> {
     let param = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -46,10 +51,106 @@ async fn write_documents(
     let delimiter = param("csvDelimiter")
         .and_then(|d| d.bytes().next())
         .unwrap_or(b',');
-    let docs = match crate::meili::payload::documents(&body, content_type, delimiter) {
-        Ok(d) => d.into_iter().map(Value::Object).collect(),
-        Err(e) => return e.into_response(),
-    };
+    let docs = crate::meili::payload::documents(&body, content_type, delimiter)?
+        .into_iter()
+        .map(Value::Object)
+        .collect();
+    let replace = method == axum::http::Method::POST;
     let pk = param("primaryKey");
-    task_reply(writer(&s).write_documents(&uid, pk, docs, replace).await)
+    Ok(task_reply(
+        writer(&s).write_documents(&uid, pk, docs, replace).await,
+    ))
+}
+
+/// One document, from a node that holds its shard (the shard of the id decides which).
+async fn get_document(
+    State(s): State<Arc<Shared>>,
+    Path((uid, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let t = s.cache.snapshot();
+    let map = t
+        .maps
+        .get(&crate::state::IndexUid(uid.clone()))
+        .ok_or_else(|| MeiliError::index_not_found(&uid))?;
+    let key = match id.parse::<i128>() {
+        Ok(i) => crate::placement::PrimaryKeyValue::Integer(i),
+        Err(_) => crate::placement::PrimaryKeyValue::String(&id),
+    };
+    let shard = crate::placement::shard_for_key(&key, map.shards.len() as u32);
+    let plan = plan_read(&t, &map.index, 0, &[], Some(&[shard]))
+        .ok_or_else(|| MeiliError::index_not_found(&uid))?;
+    let node = plan.nodes.keys().next().ok_or_else(|| {
+        MeiliError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "miroir_shard_unavailable",
+            "system",
+            format!("No node holding the shard of document `{id}` is reachable."),
+        )
+    })?;
+    let path = match q {
+        Some(q) => format!("/indexes/{uid}/documents/{id}?{q}"),
+        None => format!("/indexes/{uid}/documents/{id}"),
+    };
+    let base = &t.nodes[node].address;
+    let mut doc = s.nodes.call(base, Method::GET, &path, None).await?;
+    strip_reserved(&mut doc, false);
+    Ok(Json(doc))
+}
+
+/// A deletion every node of the index carries out, recorded as one `documentDeletion` task.
+async fn delete_on_every_node(
+    s: &Shared,
+    uid: &str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    details: Value,
+) -> Response {
+    let req = [(method, path, body)];
+    task_reply(
+        writer(s)
+            .broadcast(uid, "documentDeletion", &req, details)
+            .await,
+    )
+}
+
+async fn delete_document(
+    State(s): State<Arc<Shared>>,
+    Path((uid, id)): Path<(String, String)>,
+) -> Response {
+    let path = format!("/indexes/{uid}/documents/{id}");
+    let details = json!({"providedIds": 1, "deletedDocuments": null});
+    delete_on_every_node(&s, &uid, Method::DELETE, path, None, details).await
+}
+
+async fn delete_batch(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&body)?;
+    let n = body.as_array().map_or(0, Vec::len);
+    let path = format!("/indexes/{uid}/documents/delete-batch");
+    let details = json!({"providedIds": n, "deletedDocuments": null});
+    Ok(delete_on_every_node(&s, &uid, Method::POST, path, Some(body), details).await)
+}
+
+async fn delete_by_filter(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&body)?;
+    let filter = body.get("filter").map(Value::to_string);
+    let details = json!({"providedIds": 0, "deletedDocuments": null, "originalFilter": filter});
+    let path = format!("/indexes/{uid}/documents/delete");
+    Ok(delete_on_every_node(&s, &uid, Method::POST, path, Some(body), details).await)
+}
+
+/// `DELETE /indexes/{uid}/documents`: every document, on every node.
+async fn delete_all(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
+    let path = format!("/indexes/{uid}/documents");
+    let details = json!({"deletedDocuments": null});
+    delete_on_every_node(&s, &uid, Method::DELETE, path, None, details).await
 }

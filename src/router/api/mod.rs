@@ -3,8 +3,9 @@
 //!
 //! # Layout
 //! - [`search`]: `/indexes/{uid}/search`, by POST and by GET.
-//! - [`documents`]: document writes in JSON, NDJSON or CSV.
-//! - [`indexes`]: index, settings and deletion routes.
+//! - [`documents`]: document writes (JSON, NDJSON, CSV), one document, deletions.
+//! - [`indexes`]: `/indexes` and `/indexes/{uid}`: creation, description, update, deletion.
+//! - [`settings`]: index settings, whole and one by one.
 //! - [`listings`]: listings across shards: documents, stats, tasks.
 //! - [`multi_search`]: multi-search and facet search.
 //! - [`keys`]: `/keys`, the same keys on every node.
@@ -26,6 +27,7 @@ pub mod keys;
 pub mod listings;
 pub mod multi_search;
 pub mod search;
+pub mod settings;
 pub mod tasks;
 pub mod unsupported;
 pub mod webhooks;
@@ -46,23 +48,13 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .route("/health", get(health))
         .route("/version", get(version))
         .route(
-            "/indexes",
-            axum::routing::post(indexes::create_index)
-                .get(crate::router::api::indexes::list_indexes),
-        )
-        .route(
             "/indexes/{uid}/search",
             get(search::search_get).post(search::search_post),
         )
-        .route(
-            "/indexes/{uid}/documents",
-            axum::routing::post(documents::add_documents)
-                .put(documents::update_documents)
-                .delete(crate::router::api::indexes::delete_all)
-                .get(crate::router::api::listings::list_documents),
-        )
         .route("/tasks/{uid}", get(get_task))
-        .merge(crate::router::api::indexes::routes())
+        .merge(indexes::routes())
+        .merge(settings::routes())
+        .merge(documents::routes())
         .merge(crate::router::api::listings::routes())
         .merge(crate::router::api::multi_search::routes())
         .merge(crate::router::api::keys::routes())

@@ -8,9 +8,11 @@
 //! - [`search`]: one search over every shard, as every search route runs it.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
+//! - [`one_node`]: reads any one node of an index answers (its description, its settings).
 
 pub mod federation;
 pub mod merge;
+pub mod one_node;
 pub mod plan;
 pub mod query;
 pub mod scatter;

@@ -1,0 +1,38 @@
+//! Reads that any one node holding an index can answer (its description, its settings): every
+//! such node holds the same definition, so the replica a search of shard 0 would pick answers.
+
+use serde_json::Value;
+
+use crate::meili::MeiliError;
+use crate::router::context::Shared;
+use crate::router::read::plan::plan_read;
+use crate::router::reply::ApiError;
+use crate::state::{IndexUid, ShardId};
+
+/// The URL of one live node holding `uid`.
+pub(in crate::router) fn some_node(s: &Shared, uid: &str) -> Result<String, MeiliError> {
+    let t = s.cache.snapshot();
+    let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], Some(&[ShardId(0)]))
+        .ok_or_else(|| MeiliError::index_not_found(uid))?;
+    let node = plan.nodes.keys().next().ok_or_else(|| {
+        MeiliError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "miroir_shard_unavailable",
+            "system",
+            format!("No node of index `{uid}` is reachable."),
+        )
+    })?;
+    Ok(t.nodes[node].address.clone())
+}
+
+/// `GET path` on one node of `uid`; its refusal is the client's answer.
+pub(in crate::router) async fn read_from_node(
+    s: &Shared,
+    uid: &str,
+    path: &str,
+) -> Result<Value, ApiError> {
+    let base = some_node(s, uid)?;
+    Ok(s.nodes
+        .call(&base, reqwest::Method::GET, path, None)
+        .await?)
+}
