@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::node_tasks::Enqueued;
-use crate::fleet::{NodeClient, NodeError};
+use crate::fleet::{IndexChange, NodeClient, NodeError};
 use crate::meili::reserved::SHARD_FIELD;
 
 impl NodeClient {
@@ -27,10 +27,7 @@ impl NodeClient {
     }
 
     pub async fn delete_index(&self, base: &str, index: &str) -> Result<Enqueued, NodeError> {
-        let reply = self
-            .call(base, Method::DELETE, &format!("/indexes/{index}"), None)
-            .await?;
-        Enqueued::from_reply(base, &reply)
+        self.apply(base, index, &IndexChange::DeleteIndex).await
     }
 
     /// The index's settings as the node holds them (`_miroir_shard` included).

@@ -7,8 +7,10 @@
 //! - [`node_tasks`]: a node's own tasks (accepted writes, polling until they finish).
 //! - [`documents`]: writing a batch to one copy, reading a shard's documents page by page.
 //! - [`indexes`]: an index and its settings on one node, `_miroir_shard` filterable from creation.
+//! - [`changes`]: the changes every node of an index carries out alike, as typed values.
 //! - [`shard_filter`]: the filter that restricts a node's answer to the shards asked of it.
 
+pub mod changes;
 pub mod client;
 pub mod documents;
 pub mod fan_out;
@@ -16,6 +18,7 @@ pub mod indexes;
 pub mod node_tasks;
 pub mod shard_filter;
 
+pub use changes::{IndexChange, SettingWrite};
 pub use client::{NodeClient, NodeError, NodeKey};
 pub use documents::{Page, ShardPages, WriteMode};
 pub use fan_out::{fan_out, probe_then_rest, Refused};

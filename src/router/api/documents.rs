@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::fleet::IndexChange;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
@@ -102,15 +103,12 @@ async fn get_document(
 async fn delete_on_every_node(
     s: &Shared,
     uid: &str,
-    method: Method,
-    path: String,
-    body: Option<Value>,
+    change: IndexChange,
     details: Value,
 ) -> Response {
-    let req = [(method, path, body)];
     task_reply(
         writer(s)
-            .broadcast(uid, "documentDeletion", &req, details)
+            .broadcast(uid, "documentDeletion", &[change], details)
             .await,
     )
 }
@@ -119,9 +117,8 @@ async fn delete_document(
     State(s): State<Arc<Shared>>,
     Path((uid, id)): Path<(String, String)>,
 ) -> Response {
-    let path = format!("/indexes/{uid}/documents/{id}");
     let details = json!({"providedIds": 1, "deletedDocuments": null});
-    delete_on_every_node(&s, &uid, Method::DELETE, path, None, details).await
+    delete_on_every_node(&s, &uid, IndexChange::DeleteDocument(id), details).await
 }
 
 async fn delete_batch(
@@ -131,9 +128,8 @@ async fn delete_batch(
 ) -> Result<Response, ApiError> {
     let body = json_body(&body)?;
     let n = body.as_array().map_or(0, Vec::len);
-    let path = format!("/indexes/{uid}/documents/delete-batch");
     let details = json!({"providedIds": n, "deletedDocuments": null});
-    Ok(delete_on_every_node(&s, &uid, Method::POST, path, Some(body), details).await)
+    Ok(delete_on_every_node(&s, &uid, IndexChange::DeleteBatch(body), details).await)
 }
 
 async fn delete_by_filter(
@@ -144,13 +140,11 @@ async fn delete_by_filter(
     let body = json_body(&body)?;
     let filter = body.get("filter").map(Value::to_string);
     let details = json!({"providedIds": 0, "deletedDocuments": null, "originalFilter": filter});
-    let path = format!("/indexes/{uid}/documents/delete");
-    Ok(delete_on_every_node(&s, &uid, Method::POST, path, Some(body), details).await)
+    Ok(delete_on_every_node(&s, &uid, IndexChange::DeleteByFilter(body), details).await)
 }
 
 /// `DELETE /indexes/{uid}/documents`: every document, on every node.
 async fn delete_all(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
-    let path = format!("/indexes/{uid}/documents");
     let details = json!({"deletedDocuments": null});
-    delete_on_every_node(&s, &uid, Method::DELETE, path, None, details).await
+    delete_on_every_node(&s, &uid, IndexChange::DeleteAllDocuments, details).await
 }

@@ -9,9 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::fleet::IndexChange;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::one_node::read_from_node;
@@ -83,9 +83,9 @@ async fn update_index(
     if let Some(pk) = body.get("primaryKey").and_then(Value::as_str) {
         writer(&s).set_primary_key(&uid, pk).await?;
     }
-    let req = [(Method::PATCH, format!("/indexes/{uid}"), Some(body.clone()))];
+    let change = [IndexChange::UpdateIndex(body.clone())];
     let task = writer(&s)
-        .broadcast(&uid, "indexUpdate", &req, body)
+        .broadcast(&uid, "indexUpdate", &change, body)
         .await?;
     Ok(accepted(&task))
 }
@@ -99,9 +99,10 @@ async fn delete_index(
 ) -> Result<Response, ApiError> {
     let w = writer(&s);
     w.fence_for_deletion(&uid).await?;
-    let req = [(Method::DELETE, format!("/indexes/{uid}"), None)];
     let details = json!({"deletedDocuments": null});
-    let task = w.broadcast(&uid, "indexDeletion", &req, details).await?;
+    let task = w
+        .broadcast(&uid, "indexDeletion", &[IndexChange::DeleteIndex], details)
+        .await?;
     if task.status != "failed" {
         w.forget_index(&uid).await?;
     }

@@ -10,9 +10,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::fleet::{IndexChange, SettingWrite};
 use crate::meili::reserved::SHARD_FIELD;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
@@ -58,12 +58,8 @@ fn keep_shard_field(list: &mut Value) {
 }
 
 /// Resetting settings also resets filterable attributes: put `_miroir_shard` back.
-fn restore_shard_field(uid: &str) -> (Method, String, Option<Value>) {
-    (
-        Method::PATCH,
-        format!("/indexes/{uid}/settings"),
-        Some(json!({"filterableAttributes": [SHARD_FIELD]})),
-    )
+fn restore_shard_field() -> IndexChange {
+    IndexChange::UpdateSettings(json!({"filterableAttributes": [SHARD_FIELD]}))
 }
 
 async fn get_settings(
@@ -88,11 +84,7 @@ async fn patch_settings(
     if let Some(f) = body.get_mut("filterableAttributes") {
         keep_shard_field(f);
     }
-    let req = [(
-        Method::PATCH,
-        format!("/indexes/{uid}/settings"),
-        Some(body),
-    )];
+    let req = [IndexChange::UpdateSettings(body)];
     Ok(task_reply(
         writer(&s)
             .broadcast(&uid, "settingsUpdate", &req, details)
@@ -101,10 +93,7 @@ async fn patch_settings(
 }
 
 async fn reset_settings(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
-    let req = [
-        (Method::DELETE, format!("/indexes/{uid}/settings"), None),
-        restore_shard_field(&uid),
-    ];
+    let req = [IndexChange::ResetSettings, restore_shard_field()];
     task_reply(
         writer(&s)
             .broadcast(&uid, "settingsUpdate", &req, json!({}))
@@ -134,12 +123,16 @@ async fn set_setting(
     if name == FILTERABLE {
         keep_shard_field(&mut body);
     }
-    let m = if method == axum::http::Method::PUT {
-        Method::PUT
+    let how = if method == axum::http::Method::PUT {
+        SettingWrite::Replace
     } else {
-        Method::PATCH
+        SettingWrite::Merge
     };
-    let req = [(m, format!("/indexes/{uid}/settings/{name}"), Some(body))];
+    let req = [IndexChange::SetSetting {
+        name,
+        how,
+        value: body,
+    }];
     Ok(task_reply(
         writer(&s)
             .broadcast(&uid, "settingsUpdate", &req, details)
@@ -151,13 +144,10 @@ async fn reset_setting(
     State(s): State<Arc<Shared>>,
     Path((uid, name)): Path<(String, String)>,
 ) -> Response {
-    let mut req = vec![(
-        Method::DELETE,
-        format!("/indexes/{uid}/settings/{name}"),
-        None,
-    )];
-    if name == FILTERABLE {
-        req.push(restore_shard_field(&uid));
+    let restore = name == FILTERABLE;
+    let mut req = vec![IndexChange::ResetSetting(name)];
+    if restore {
+        req.push(restore_shard_field());
     }
     task_reply(
         writer(&s)

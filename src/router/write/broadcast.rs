@@ -7,22 +7,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use reqwest::Method;
 use serde_json::Value;
 
-use crate::fleet::{probe_then_rest, Enqueued, NodeError, Refused};
+use crate::fleet::{probe_then_rest, IndexChange, NodeError, Refused};
 use crate::meili::MeiliError;
 use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::tasks::details::COPIES_KEY;
 use crate::router::write::writer::{Outcome, WriteError, Writer};
 
 impl Writer<'_> {
-    /// Sends `method path body` to every node of `uid` and records one task.
+    /// Sends `changes` to every node of `uid`, in order, and records one task.
     pub async fn broadcast(
         &self,
         uid: &str,
         kind: &str,
-        requests: &[(Method, String, Option<Value>)],
+        changes: &[IndexChange],
         details: Value,
     ) -> Result<TaskRecord, WriteError> {
         // An index deletion sends under its own fence; everything else waits
@@ -59,11 +58,11 @@ impl Writer<'_> {
         let send = |id: String| async move {
             let base = self.base(&id);
             let mut tasks = vec![];
-            for (m, p, b) in requests {
-                let reply = self.nodes.call(&base, m.clone(), p, b.as_ref()).await?;
+            for change in changes {
+                let enqueued = self.nodes.apply(&base, uid, change).await?;
                 tasks.push(NodeTask {
                     node: id.clone(),
-                    task_uid: Enqueued::from_reply(&base, &reply)?.task_uid,
+                    task_uid: enqueued.task_uid,
                     status: "enqueued".into(),
                 });
             }
