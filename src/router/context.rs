@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::fleet::NodeClient;
 use crate::router::control::ControlPlane;
-use crate::router::tasks::TaskIds;
+use crate::router::tasks::ids::TaskIds;
 use crate::router::topology::TopologyCache;
 use crate::router::write::writer::Writer;
 
@@ -18,7 +18,7 @@ pub struct Shared {
     pub router_id: String,
     pub master_key: Option<String>,
     /// API keys recently looked up on the nodes.
-    pub api_keys: crate::router::auth::KeyCache,
+    pub api_keys: crate::router::auth::key_cache::KeyCache,
     /// The lease writes are sent under.
     pub lease: Arc<crate::router::write::lease::LeaseHolder>,
     /// Bodies larger than this are refused with `payload_too_large`.

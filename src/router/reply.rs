@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::{Map, Value};
 
 use crate::meili::MeiliError;
-use crate::router::tasks::summary;
+use crate::router::tasks::view::summary;
 use crate::router::write::writer::WriteError;
 
 /// Names the shards a partial answer lacks.

@@ -109,7 +109,7 @@ async fn list_batches(
 mod tests {
     use super::*;
     use crate::pb::v1::TaskRecord;
-    use crate::router::tasks::view;
+    use crate::router::tasks::view::view;
 
     /// A finished task becomes a one-task batch with the same uid and times.
     #[test]

@@ -18,7 +18,8 @@ use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
 use crate::router::reply::{json_object, ApiError};
-use crate::router::tasks::{lookup, view};
+use crate::router::tasks::lookup::lookup;
+use crate::router::tasks::view::view;
 use crate::state::IndexUid;
 
 pub fn routes() -> Router<Arc<Shared>> {

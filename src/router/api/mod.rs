@@ -95,7 +95,7 @@ async fn get_task(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Resp
     let Ok(uid) = uid.parse::<u64>() else {
         return MeiliError::invalid("invalid_task_uid", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer")).into_response();
     };
-    match crate::router::tasks::lookup(&writer(&s), uid).await {
+    match crate::router::tasks::lookup::lookup(&writer(&s), uid).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }

@@ -23,7 +23,8 @@ use crate::router::context::{writer, Shared};
 use crate::router::control::ControlPlane;
 use crate::router::reply::accepted;
 use crate::router::tasks::filter::{missing_filters, scan, TaskFilter};
-use crate::router::tasks::{lookup, now_ms};
+use crate::router::tasks::ids::now_ms;
+use crate::router::tasks::lookup::lookup;
 use crate::router::write::writer::{coordinators_down, Writer};
 
 /// How long a cancel waits for the nodes to carry it out before answering.

@@ -25,7 +25,6 @@ use crate::fleet::NodeError;
 use crate::meili::{stamp, MeiliError};
 use crate::router::context::Shared;
 use access::{ApiKey, Need, Target};
-pub use key_cache::KeyCache;
 use key_nodes::key_nodes;
 
 /// The middleware: answers Meilisearch's auth errors, or runs the handler.

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::pb::v1::ListTasksRequest;
 use crate::router::context::{writer, Shared};
 use crate::router::tasks::filter::list_page;
-use crate::router::tasks::lookup;
+use crate::router::tasks::lookup::lookup;
 
 /// How often unfinished tasks are looked at.
 const EVERY: Duration = Duration::from_millis(500);

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{ListWebhooksRequest, TaskRecord, Webhook};
 use crate::router::control::ControlPlane;
-use crate::router::tasks::view;
+use crate::router::tasks::view::view;
 
 /// All webhooks, from the coordinators.
 pub async fn all(control: &ControlPlane) -> Result<Vec<Webhook>, tonic::Status> {

@@ -14,7 +14,7 @@ use crate::meili::MeiliError;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::pb::v1::{IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord};
 use crate::router::control::ControlPlane;
-use crate::router::tasks::{now_ms, TaskIds};
+use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
 use crate::router::write::batch::place_batch;
 use crate::state::{GroupId, NodeId};

@@ -1,0 +1,97 @@
+//! Bringing a task up to date: its record from the coordinators, its node tasks asked of the
+//! nodes, and the new state committed back (which fires its webhooks once).
+
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+use crate::meili::MeiliError;
+use crate::pb::v1::{NodeTask, TaskRecord};
+use crate::router::control::ControlPlane;
+use crate::router::tasks::details::{self, NodeOutcome};
+use crate::router::tasks::ids::{commit, now_ms};
+use crate::router::tasks::view::{aggregate, view};
+use crate::router::write::writer::{coordinators_down, Writer};
+
+impl Writer<'_> {
+    /// Commits records, then fires the webhooks of those this commit finished.
+    pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<(), tonic::Status> {
+        let finished = commit(self.control, tasks.clone()).await?;
+        let done: Vec<TaskRecord> = tasks
+            .into_iter()
+            .filter(|t| finished.contains(&t.uid))
+            .collect();
+        crate::router::tasks::webhooks::fire(self.control.clone(), self.nodes.http(), done);
+        Ok(())
+    }
+}
+
+/// `GET /tasks/{uid}`: the record, brought up to date from its node tasks.
+pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
+    let res = w
+        .control
+        .unary(|ch, auth| async move {
+            crate::pb::v1::router_client::RouterClient::new(ch)
+                .get_task(ControlPlane::request(
+                    &auth,
+                    crate::pb::v1::GetTaskRequest { uid },
+                ))
+                .await
+        })
+        .await;
+    let mut t = match res {
+        Ok(t) => t.into_inner(),
+        Err(s) if s.code() == tonic::Code::NotFound => {
+            return Err(MeiliError::task_not_found(&uid.to_string()))
+        }
+        Err(s) => return Err(coordinators_down(s)),
+    };
+    if t.status == "succeeded" || t.status == "failed" || t.status == "canceled" {
+        return Ok(view(&t));
+    }
+    let lookups = t.node_tasks.iter().map(|nt| {
+        let base = w.base(&nt.node);
+        let nt = nt.clone();
+        async move {
+            match w.nodes.task(&base, nt.task_uid).await {
+                Ok(state) => {
+                    let status = state.status.as_str().to_string();
+                    (NodeTask { status, ..nt }, state.error, state.details)
+                }
+                Err(_) => (nt, None, Value::Null),
+            }
+        }
+    });
+    let nodes = join_all(lookups).await;
+    let statuses: Vec<(NodeTask, Option<Value>)> = nodes
+        .iter()
+        .map(|(n, e, _)| (n.clone(), e.clone()))
+        .collect();
+    let (mut status, mut error) = aggregate(&statuses);
+    if status == "succeeded" && t.kind == "settingsUpdate" {
+        if let Err(e) =
+            crate::router::write::settings_check::verify(w, &t.index_uid, &t.node_tasks).await
+        {
+            (status, error) = ("failed".into(), Some(e));
+        }
+    }
+    t.node_tasks = nodes.iter().map(|(n, _, _)| n.clone()).collect();
+    if status != t.status {
+        let recorded: Value = serde_json::from_str(&t.details).unwrap_or(json!({}));
+        if status == "succeeded" || status == "failed" || status == "canceled" {
+            let outcomes: Vec<NodeOutcome> = nodes
+                .into_iter()
+                .map(|(n, _, details)| NodeOutcome {
+                    group: w.group(&n.node),
+                    details,
+                })
+                .collect();
+            t.details = details::finish(&t.kind, &status, &recorded, &outcomes).to_string();
+            t.finished_at_ms = Some(now_ms());
+        }
+        t.status = status;
+        t.error = error.map(|e| e.to_string());
+        // Best effort: a failed update is recomputed on the next lookup.
+        let _ = w.commit_tasks(vec![t.clone()]).await;
+    }
+    Ok(view(&t))
+}
