@@ -6,47 +6,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::meili::error::{wrong_type, MeiliError};
+use crate::meili::keys::{grants_action, grants_index, is_live, ACTIONS};
 use crate::meili::stamp;
-
-/// Actions a key may be given (`X.*` and `*.get` wildcards are accepted on top of these).
-const ACTIONS: [&str; 36] = [
-    "*",
-    "search",
-    "documents.*",
-    "documents.add",
-    "documents.get",
-    "documents.delete",
-    "indexes.*",
-    "indexes.create",
-    "indexes.get",
-    "indexes.update",
-    "indexes.delete",
-    "indexes.swap",
-    "tasks.*",
-    "tasks.cancel",
-    "tasks.delete",
-    "tasks.get",
-    "settings.*",
-    "settings.get",
-    "settings.update",
-    "stats.*",
-    "stats.get",
-    "metrics.*",
-    "metrics.get",
-    "dumps.*",
-    "dumps.create",
-    "snapshots.*",
-    "snapshots.create",
-    "version",
-    "keys.create",
-    "keys.get",
-    "keys.update",
-    "keys.delete",
-    "experimental.get",
-    "experimental.update",
-    "chatCompletions",
-    "*.get",
-];
 
 struct ApiKey {
     name: Option<String>,
@@ -78,22 +39,10 @@ impl ApiKey {
     }
 
     fn allows(&self, action: &str, index: Option<&str>) -> bool {
-        let action_ok = self.actions.iter().any(|a| {
-            a == "*"
-                || a == action
-                || a.strip_suffix(".*")
-                    .is_some_and(|p| action.split('.').next() == Some(p))
-                || (a == "*.get" && action.ends_with(".get"))
-        });
-        let index_ok = index.is_none_or(|i| {
-            self.indexes.iter().any(|p| {
-                p == "*" || p == i || p.strip_suffix('*').is_some_and(|pre| i.starts_with(pre))
-            })
-        });
-        let live = self
-            .expires_secs
-            .is_none_or(|e| (stamp::now_nanos() / 1_000_000_000) as i64 <= e);
-        action_ok && index_ok && live
+        let now = (stamp::now_nanos() / 1_000_000_000) as i64;
+        grants_action(&self.actions, action)
+            && index.is_none_or(|i| grants_index(&self.indexes, i))
+            && is_live(self.expires_secs, now)
     }
 }
 

@@ -14,10 +14,12 @@ use tokio::sync::Notify;
 
 use super::keys::Keys;
 use super::store::Store;
-use super::tasks::{TaskOp, TaskQuery, TaskQueue};
+use super::tasks::{TaskOp, TaskQueue};
 use super::{documents, indexes};
 use crate::meili::error::MeiliError;
+use crate::meili::params::number;
 use crate::meili::stamp;
+use crate::meili::task_filter::TaskFilter;
 
 /// Everything the server knows, behind one lock held only for short, non-async sections.
 pub struct StateInner {
@@ -259,67 +261,26 @@ async fn stats(State(node): State<Shared>, headers: HeaderMap) -> Answer {
     .into_response())
 }
 
-fn csv(params: &[(String, String)], name: &str) -> Option<Vec<String>> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| {
-        v.split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
-}
-
-fn number(
-    params: &[(String, String)],
-    name: &str,
-    code: &'static str,
-) -> Result<Option<u64>, MeiliError> {
-    match params.iter().find(|(k, _)| k == name) {
-        None => Ok(None),
-        Some((_, v)) => v.parse().map(Some).map_err(|_| {
-            MeiliError::invalid(code, format!("Invalid value in parameter `{name}`: could not parse `{v}` as a positive integer"))
-        }),
-    }
-}
-
 async fn list_tasks(
     State(node): State<Shared>,
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Answer {
     node.authorize(&headers, "tasks.get", None)?;
-    const STATUSES: [&str; 6] = [
-        "enqueued",
-        "processing",
-        "succeeded",
-        "failed",
-        "canceled",
-        "*",
-    ];
-    let statuses = csv(&params, "statuses");
-    if let Some(bad) = statuses
-        .iter()
-        .flatten()
-        .find(|s| !STATUSES.contains(&s.as_str()))
-    {
-        return Err(MeiliError::invalid("invalid_task_statuses", format!("Invalid value in parameter `statuses`: `{bad}` is not a valid task status. Available statuses are `enqueued`, `processing`, `succeeded`, `failed`, `canceled`.")));
-    }
-    let uids = match csv(&params, "uids") {
-        Some(v) => Some(
-            v.iter()
-                .map(|u| u.parse::<u64>().map_err(|_| MeiliError::invalid("invalid_task_uids", format!("Invalid value in parameter `uids`: could not parse `{u}` as a positive integer"))))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        None => None,
+    let (filter, rest) = TaskFilter::parse(&params, &["limit", "from", "reverse"])?;
+    let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20) as usize;
+    let from = number(&rest, "from", "invalid_task_from")?;
+    let reverse = match rest.iter().find(|(k, _)| *k == "reverse").map(|(_, v)| v.as_str()) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => {
+            return Err(MeiliError::invalid(
+                "invalid_task_reverse",
+                format!("Invalid value in parameter `reverse`: could not parse `{v}` as a boolean, expected either `true` or `false`"),
+            ))
+        }
     };
-    let q = TaskQuery {
-        index_uids: csv(&params, "indexUids"),
-        statuses,
-        types: csv(&params, "types"),
-        uids,
-        limit: number(&params, "limit", "invalid_task_limit")?.unwrap_or(20) as usize,
-        from: number(&params, "from", "invalid_task_from")?,
-    };
-    Ok(Json(node.lock().tasks.list(&q)).into_response())
+    Ok(Json(node.lock().tasks.list(&filter, limit, from, reverse)).into_response())
 }
 
 async fn get_task(

@@ -12,6 +12,7 @@ use super::server::Node;
 use super::store::Document;
 use crate::meili::error::MeiliError;
 use crate::meili::stamp;
+use crate::meili::task_filter::TaskFilter;
 
 /// What an asynchronous write does once its turn comes.
 pub enum TaskOp {
@@ -86,6 +87,32 @@ pub struct Task {
 }
 
 impl Task {
+    /// Whether the task passes Meilisearch's task filters. No task here was canceled by
+    /// another one, so `canceledBy` matches none.
+    fn matches(&self, f: &TaskFilter) -> bool {
+        let ms = |t: u128| (t / 1_000_000) as u64;
+        let dates_ok = f.dates.iter().all(|(name, bound)| {
+            let at = match *name {
+                n if n.ends_with("EnqueuedAt") => Some(ms(self.enqueued_at)),
+                n if n.ends_with("StartedAt") => self.started_at.map(ms),
+                _ => self.finished_at.map(ms),
+            };
+            at.is_some_and(|at| match name.starts_with("before") {
+                true => at < *bound,
+                false => at > *bound,
+            })
+        });
+        let index = self.index_uid.as_deref().unwrap_or_default();
+        f.uids.as_ref().is_none_or(|u| u.contains(&self.uid))
+            // A task runs in a batch of its own, under its uid, once started.
+            && f.batch_uids.as_ref().is_none_or(|b| self.started_at.is_some() && b.contains(&self.uid))
+            && (f.index_uids.is_empty() || f.index_uids.iter().any(|i| i == index))
+            && (f.statuses.is_empty() || f.statuses.iter().any(|s| s == self.status))
+            && (f.types.is_empty() || f.types.iter().any(|k| k == self.kind))
+            && f.canceled_by.is_none()
+            && dates_ok
+    }
+
     pub fn to_json(&self) -> Value {
         let at = |t: Option<u128>| t.map(stamp::rfc3339);
         let duration = match (self.started_at, self.finished_at) {
@@ -130,17 +157,6 @@ pub struct TaskQueue {
     pub last_update: Option<u128>,
 }
 
-/// `GET /tasks` filters.
-#[derive(Default)]
-pub struct TaskQuery {
-    pub index_uids: Option<Vec<String>>,
-    pub statuses: Option<Vec<String>>,
-    pub types: Option<Vec<String>>,
-    pub uids: Option<Vec<u64>>,
-    pub limit: usize,
-    pub from: Option<u64>,
-}
-
 impl TaskQueue {
     /// Records a new task; the caller wakes the worker.
     pub fn enqueue(&mut self, index_uid: Option<&str>, op: TaskOp) -> &Task {
@@ -183,33 +199,30 @@ impl TaskQueue {
             .any(|t| t.index_uid.as_deref() == Some(index))
     }
 
-    /// `GET /tasks`: newest first, filtered, paginated from `from`.
-    pub fn list(&self, q: &TaskQuery) -> Value {
-        let keep = |t: &&Task| {
-            q.index_uids.as_ref().is_none_or(|v| {
-                v.iter()
-                    .any(|i| i == "*" || t.index_uid.as_deref() == Some(i.as_str()))
-            }) && q
-                .statuses
-                .as_ref()
-                .is_none_or(|v| v.iter().any(|s| s == "*" || s == t.status))
-                && q.types
-                    .as_ref()
-                    .is_none_or(|v| v.iter().any(|s| s == "*" || s == t.kind))
-                && q.uids.as_ref().is_none_or(|v| v.contains(&t.uid))
-        };
-        let matching: Vec<&Task> = self.tasks.iter().rev().filter(keep).collect();
+    /// `GET /tasks`: newest first (oldest first with `reverse`), filtered, paginated from `from`.
+    pub fn list(
+        &self,
+        filter: &TaskFilter,
+        limit: usize,
+        from: Option<u64>,
+        reverse: bool,
+    ) -> Value {
+        let keep = |t: &&Task| t.matches(filter);
+        let mut matching: Vec<&Task> = self.tasks.iter().rev().filter(keep).collect();
+        if reverse {
+            matching.reverse();
+        }
         let page: Vec<&&Task> = matching
             .iter()
-            .filter(|t| q.from.is_none_or(|f| t.uid <= f))
-            .take(q.limit + 1)
+            .filter(|t| from.is_none_or(|f| if reverse { t.uid >= f } else { t.uid <= f }))
+            .take(limit + 1)
             .collect();
-        let next = page.get(q.limit).map(|t| t.uid);
-        let results: Vec<Value> = page.iter().take(q.limit).map(|t| t.to_json()).collect();
+        let next = page.get(limit).map(|t| t.uid);
+        let results: Vec<Value> = page.iter().take(limit).map(|t| t.to_json()).collect();
         json!({
             "results": results,
             "total": matching.len(),
-            "limit": q.limit,
+            "limit": limit,
             "from": page.first().map(|t| t.uid),
             "next": next,
         })

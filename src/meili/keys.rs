@@ -2,6 +2,46 @@
 //! index patterns, and its expiry. The router checks keys by these rules and the devnode imitates
 //! a node with them, so the two cannot drift.
 
+/// Actions a key may be given (`X.*` and `*.get` wildcards are accepted on top of these).
+pub const ACTIONS: [&str; 36] = [
+    "*",
+    "search",
+    "documents.*",
+    "documents.add",
+    "documents.get",
+    "documents.delete",
+    "indexes.*",
+    "indexes.create",
+    "indexes.get",
+    "indexes.update",
+    "indexes.delete",
+    "indexes.swap",
+    "tasks.*",
+    "tasks.cancel",
+    "tasks.delete",
+    "tasks.get",
+    "settings.*",
+    "settings.get",
+    "settings.update",
+    "stats.*",
+    "stats.get",
+    "metrics.*",
+    "metrics.get",
+    "dumps.*",
+    "dumps.create",
+    "snapshots.*",
+    "snapshots.create",
+    "version",
+    "keys.create",
+    "keys.get",
+    "keys.update",
+    "keys.delete",
+    "experimental.get",
+    "experimental.update",
+    "chatCompletions",
+    "*.get",
+];
+
 /// Whether a key's `actions` include `action`: itself, `*`, its family's
 /// `family.*`, or `*.get` for reads (key reads excepted, as in Meilisearch's
 /// read-only admin key, which lists `keys.get` on its own).

@@ -5,6 +5,7 @@
 //! - [`error`]: Meilisearch's error responses and their codes.
 //! - [`federation`]: federated multi-search's window, hit order and answer.
 //! - [`keys`]: what an API key grants (actions and their wildcards, index patterns, expiry).
+//! - [`params`]: query-string parameters (numbers) as Meilisearch reads them.
 //! - [`payload`]: document payloads (JSON, NDJSON, CSV) parsed as Meilisearch does.
 //! - [`primary_key`]: primary-key inference and document-id rules.
 //! - [`reserved`]: the attributes Miroir keeps on documents for itself (`_miroir_shard`).
@@ -15,6 +16,7 @@
 pub mod error;
 pub mod federation;
 pub mod keys;
+pub mod params;
 pub mod payload;
 pub mod primary_key;
 pub mod reserved;

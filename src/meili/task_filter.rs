@@ -2,6 +2,7 @@
 //! six date bounds), parsed with Meilisearch's errors, for the router's task routes and the
 //! devnode's alike.
 
+pub use crate::meili::params::number;
 use crate::meili::{stamp, MeiliError};
 
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
@@ -35,12 +36,38 @@ const FILTERS: [(&str, &str); 11] = [
     ("beforeFinishedAt", "invalid_task_before_finished_at"),
     ("afterFinishedAt", "invalid_task_after_finished_at"),
 ];
+/// `batchUids`, accepted by every task route, though not named in `missing_task_filters`.
+const BATCH_UIDS: (&str, &str) = ("batchUids", "invalid_batch_uids");
+
+/// The parameters a task route names when it meets an unknown one, in Meilisearch's order: a
+/// listing's own (`extra`: `limit`, `from`, ...) first, then its filters.
+fn expected(extra: &[&'static str]) -> Vec<&'static str> {
+    let ids: [&str; 2] = match extra.is_empty() {
+        true => ["uids", "batchUids"],
+        false => ["batchUids", "uids"],
+    };
+    let mut all = extra.to_vec();
+    all.extend(ids);
+    all.extend(["canceledBy", "types", "statuses", "indexUids"]);
+    all.extend([
+        "afterEnqueuedAt",
+        "beforeEnqueuedAt",
+        "afterStartedAt",
+        "beforeStartedAt",
+        "afterFinishedAt",
+        "beforeFinishedAt",
+    ]);
+    all
+}
+
 /// A route's parameters other than filters, by name.
 pub type Params = Vec<(&'static str, String)>;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TaskFilter {
     pub uids: Option<Vec<u64>>,
+    /// `batchUids`: the batches the tasks ran in.
+    pub batch_uids: Option<Vec<u64>>,
     pub index_uids: Vec<String>,
     pub statuses: Vec<String>,
     pub types: Vec<String>,
@@ -97,20 +124,18 @@ impl TaskFilter {
         let mut f = TaskFilter::default();
         let mut rest = vec![];
         for (k, v) in query {
-            let Some(&(name, code)) = FILTERS.iter().find(|(n, _)| n == k) else {
+            let known = FILTERS.iter().chain([&BATCH_UIDS]).find(|(n, _)| n == k);
+            let Some(&(name, code)) = known else {
                 match extra.iter().find(|e| **e == k) {
                     Some(e) => rest.push((*e, v.clone())),
-                    None => {
-                        let mut all: Vec<&str> = FILTERS.iter().map(|(n, _)| *n).collect();
-                        all.extend_from_slice(extra);
-                        return Err(unknown(k, &all));
-                    }
+                    None => return Err(unknown(k, &expected(extra))),
                 }
                 continue;
             };
             f.given = true;
             match name {
                 "uids" => f.uids = numbers(name, code, v)?,
+                "batchUids" => f.batch_uids = numbers(name, code, v)?,
                 "canceledBy" => f.canceled_by = numbers(name, code, v)?,
                 "indexUids" => f.index_uids = names(v),
                 "statuses" => {
@@ -142,20 +167,6 @@ impl TaskFilter {
     /// Whether no filter was given (cancel and delete require one).
     pub fn is_empty(&self) -> bool {
         !self.given
-    }
-}
-
-/// The query string's parameters that hold a number (`limit`, `from`).
-pub fn number(
-    rest: &[(&str, String)],
-    name: &str,
-    code: &'static str,
-) -> Result<Option<u64>, MeiliError> {
-    match rest.iter().find(|(k, _)| *k == name) {
-        None => Ok(None),
-        Some((_, v)) => v.parse().map(Some).map_err(|_| {
-            MeiliError::invalid(code, format!("Invalid value in parameter `{name}`: could not parse `{v}` as a positive integer"))
-        }),
     }
 }
 
@@ -199,11 +210,33 @@ mod tests {
             "invalid_task_after_enqueued_at"
         );
         assert_eq!(err(&[("limit", "3")]), "bad_request");
+        assert_eq!(err(&[("batchUids", "x")]), "invalid_batch_uids");
+        let (f, _) = TaskFilter::parse(&q(&[("batchUids", "4")]), &[]).unwrap();
+        assert_eq!(f.batch_uids, Some(vec![4]));
         assert!(TaskFilter::parse(&[], &[]).unwrap().0.is_empty());
         assert!(!TaskFilter::parse(&q(&[("statuses", "*")]), &[])
             .unwrap()
             .0
             .is_empty());
+    }
+
+    /// An unknown parameter gets the list Meilisearch 1.50 gives, in its order (recorded from a
+    /// real server: a listing names its own parameters first, and `batchUids` before `uids`).
+    #[test]
+    fn unknown_parameters_list_what_the_route_takes() {
+        let msg = |extra: &[&'static str]| {
+            TaskFilter::parse(&q(&[("foo", "1")]), extra)
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(
+            msg(&["limit", "from", "reverse"]),
+            "Unknown parameter `foo`: expected one of `limit`, `from`, `reverse`, `batchUids`, `uids`, `canceledBy`, `types`, `statuses`, `indexUids`, `afterEnqueuedAt`, `beforeEnqueuedAt`, `afterStartedAt`, `beforeStartedAt`, `afterFinishedAt`, `beforeFinishedAt`"
+        );
+        assert_eq!(
+            msg(&[]),
+            "Unknown parameter `foo`: expected one of `uids`, `batchUids`, `canceledBy`, `types`, `statuses`, `indexUids`, `afterEnqueuedAt`, `beforeEnqueuedAt`, `afterStartedAt`, `beforeStartedAt`, `afterFinishedAt`, `beforeFinishedAt`"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod fleet_layer;
 mod grpc_docs;
 mod membership;
 mod minority;
+mod node_rules;
 mod router_admin;
 mod router_fences;
 mod router_indexes;

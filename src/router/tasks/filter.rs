@@ -16,6 +16,7 @@ impl TaskFilter {
     /// Filters the coordinators cannot apply.
     fn needs_scan(&self) -> bool {
         self.uids.is_some()
+            || self.batch_uids.is_some()
             || !self.types.is_empty()
             || self.canceled_by.is_some()
             || !self.dates.is_empty()
@@ -35,6 +36,8 @@ impl TaskFilter {
             })
         });
         self.uids.as_ref().is_none_or(|u| u.contains(&t.uid))
+            // One batch per Miroir task, under the task's uid.
+            && self.batch_uids.as_ref().is_none_or(|b| b.contains(&t.uid))
             && (self.index_uids.is_empty() || self.index_uids.contains(&t.index_uid))
             && (self.statuses.is_empty() || self.statuses.contains(&t.status))
             && (self.types.is_empty() || self.types.contains(&t.kind))
