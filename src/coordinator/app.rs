@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::RaftError;
 use openraft::{BasicNode, ChangeMembers};
 use serde::{Deserialize, Serialize};
 
@@ -197,21 +197,21 @@ impl App {
                 self.raft
                     .change_membership(ChangeMembers::SetNodes(set), true)
                     .await
-                    .map_err(from_write_error)?;
+                    .map_err(AppError::from_write_error)?;
             }
             Some(_) => {}
             None => {
                 self.raft
                     .add_learner(id, BasicNode::new(address), true)
                     .await
-                    .map_err(from_write_error)?;
+                    .map_err(AppError::from_write_error)?;
             }
         }
         if !learner_only && !voters.contains(&id) {
             self.raft
                 .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), true)
                 .await
-                .map_err(from_write_error)?;
+                .map_err(AppError::from_write_error)?;
         }
         Ok(())
     }
@@ -235,12 +235,12 @@ impl App {
             self.raft
                 .change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([id])), false)
                 .await
-                .map_err(from_write_error)?;
+                .map_err(AppError::from_write_error)?;
         } else {
             self.raft
                 .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false)
                 .await
-                .map_err(from_write_error)?;
+                .map_err(AppError::from_write_error)?;
         }
         Ok(())
     }
@@ -414,19 +414,5 @@ pub fn server_state_name(s: openraft::ServerState) -> &'static str {
         openraft::ServerState::Candidate => "candidate",
         openraft::ServerState::Learner => "learner",
         openraft::ServerState::Shutdown => "shutdown",
-    }
-}
-
-pub(crate) fn from_write_error(
-    e: RaftError<CoordinatorId, ClientWriteError<CoordinatorId, BasicNode>>,
-) -> AppError {
-    match e {
-        RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => AppError::NotLeader {
-            leader: f.leader_id.zip(f.leader_node.map(|n| n.addr)),
-        },
-        RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => AppError::Command(
-            crate::state::CommandError::precondition(format!("membership change refused: {e}")),
-        ),
-        RaftError::Fatal(e) => AppError::Unavailable(format!("this coordinator is stopping: {e}")),
     }
 }

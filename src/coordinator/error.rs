@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::BasicNode;
+
 use super::typ::CoordinatorId;
 use crate::state::CommandError;
 
@@ -49,6 +52,25 @@ impl From<AppError> for tonic::Status {
             | AppError::Unavailable(m)
             | AppError::Indeterminate(m) => tonic::Status::unavailable(m),
             AppError::Internal(m) => tonic::Status::internal(m),
+        }
+    }
+}
+
+impl AppError {
+    /// What a failed Raft write means for the caller.
+    pub(crate) fn from_write_error(
+        e: RaftError<CoordinatorId, ClientWriteError<CoordinatorId, BasicNode>>,
+    ) -> AppError {
+        match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => AppError::NotLeader {
+                leader: f.leader_id.zip(f.leader_node.map(|n| n.addr)),
+            },
+            RaftError::APIError(ClientWriteError::ChangeMembershipError(e)) => AppError::Command(
+                crate::state::CommandError::precondition(format!("membership change refused: {e}")),
+            ),
+            RaftError::Fatal(e) => {
+                AppError::Unavailable(format!("this coordinator is stopping: {e}"))
+            }
         }
     }
 }

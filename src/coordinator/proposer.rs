@@ -64,7 +64,7 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<(Command, Reply)>) {
         let res = raft
             .client_write(cmd)
             .await
-            .map_err(super::app::from_write_error)
+            .map_err(super::error::AppError::from_write_error)
             .and_then(|r| r.data.map_err(AppError::from));
         match (res, single) {
             (Ok(resp), true) => {

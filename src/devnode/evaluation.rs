@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::filter::{Filter, Op};
+use crate::devnode::filter::{Filter, Op};
 
 impl Filter {
     /// Whether `doc` satisfies the filter.

@@ -1,13 +1,8 @@
-//! `/experimental-features`: runtime toggles, each a boolean, changed with a
-//! PATCH naming only the features to change.
+//! The experimental features, runtime toggles that are each a boolean, changed with a PATCH
+//! naming only the features to change.
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::IntoResponse;
-use axum::Json;
 use serde_json::{Map, Value};
 
-use super::server::{Answer, Body, Shared};
 use crate::meili::error::{wrong_type, MeiliError};
 
 /// The runtime-togglable features Meilisearch 1.50 lists, all off at start.
@@ -24,7 +19,7 @@ const FEATURES: [&str; 10] = [
     "vectorStoreSetting",
 ];
 
-pub struct Features(Map<String, Value>);
+pub struct Features(pub(in crate::devnode) Map<String, Value>);
 
 impl Default for Features {
     fn default() -> Self {
@@ -62,19 +57,6 @@ impl Features {
         }
         Ok(Value::Object(self.0.clone()))
     }
-}
-
-pub async fn get(State(node): State<Shared>, headers: HeaderMap) -> Answer {
-    node.authorize(&headers, "experimental.get", None)?;
-    let all = Value::Object(node.lock().features.0.clone());
-    Ok(Json(all).into_response())
-}
-
-pub async fn patch(State(node): State<Shared>, headers: HeaderMap, body: Body) -> Answer {
-    node.authorize(&headers, "experimental.update", None)?;
-    let body = body.json()?;
-    let all = node.lock().features.update(&body)?;
-    Ok(Json(all).into_response())
 }
 
 #[cfg(test)]

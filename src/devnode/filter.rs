@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::settings::covered;
+use crate::devnode::settings::covered;
 use crate::meili::error::MeiliError;
 
 /// A parsed filter expression.

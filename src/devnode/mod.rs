@@ -7,40 +7,29 @@
 //! of a real server by `tests/devnode.rs`.
 //!
 //! # Layout
-//! - [`server`]: shared state, routes, request bodies, authorization; health, version, stats, tasks, keys.
-//! - [`indexes`]: index lifecycle, settings routes, search, facet search and multi-search routes.
-//! - [`documents`]: document routes and payloads (JSON, NDJSON, CSV).
+//! - [`http`]: the route table and one file per resource (indexes, documents, features, and the
+//!   small routes: health, version, stats, tasks, keys).
+//! - [`node`]: the node's state behind one lock, authorization, request bodies.
 //! - [`store`]: indexes and documents, and what each task does to them.
-//! - [`tasks`]: the task queue and the worker that runs tasks in order.
+//! - [`tasks`]: the task queue and its listings; [`worker`] runs the tasks in order.
 //! - [`settings`]: defaults, validation and merging of index settings.
-//! - [`filter`]: the filter grammar's parser.
-//! - [`evaluation`]: a parsed filter evaluated against a document.
-//! - [`terms`]: query words, typo budgets, synonyms, and how document words match them.
-//! - [`search`]: matching, ranking rules, ranking score, sort and distinct.
-//! - [`results`]: pagination, facets and (federated) multi-search responses.
-//! - [`hits`]: how a hit is shown (`_formatted`, `_matchesPosition`, `_rankingScore`).
-//! - [`facets`]: facet distribution, facet stats and facet search.
-//! - [`query`]: search parameters and their errors.
-//! - [`keys`]: the master key and API keys.
-//! - [`features`]: the experimental features toggled at runtime.
-//! - errors come from [`crate::meili`], shared with the router.
+//! - [`filter`]: the filter grammar's parser; [`evaluation`]: a parsed filter against a document.
+//! - [`search`]: matching and ranking, query parameters, hits, results, facets.
+//! - [`keys`]: the master key and API keys; [`features`]: the experimental features.
+//! - Meilisearch's own rules (errors, key grants, task filters, ...) come from [`crate::meili`],
+//!   shared with the router.
 
-pub mod documents;
 pub mod evaluation;
-pub mod facets;
 pub mod features;
 pub mod filter;
-pub mod hits;
-pub mod indexes;
+pub mod http;
 pub mod keys;
-pub mod query;
-pub mod results;
+pub mod node;
 pub mod search;
-pub mod server;
 pub mod settings;
 pub mod store;
 pub mod tasks;
-pub mod terms;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -98,8 +87,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), DevnodeError> {
     config.validate()?;
-    let node = Arc::new(server::Node::new(config.master_key, config.max_body_bytes));
-    let worker = tokio::spawn(tasks::work(
+    let node = Arc::new(node::Node::new(config.master_key, config.max_body_bytes));
+    let worker = tokio::spawn(worker::work(
         node.clone(),
         config.task_delay,
         shutdown.clone(),
@@ -108,7 +97,7 @@ pub async fn run(
         tracing::info!(%addr, "miroir-devnode listening (in-memory Meilisearch stand-in for tests and demos)");
     }
     let stop = shutdown.clone();
-    let served = axum::serve(listener, server::router(node))
+    let served = axum::serve(listener, http::router(node))
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;
     shutdown.cancel();

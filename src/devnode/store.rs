@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{json, Map, Value};
 
-use super::filter;
-use super::settings;
-use super::tasks::TaskOp;
+use crate::devnode::filter;
+use crate::devnode::settings;
 use crate::meili::error::MeiliError;
 use crate::meili::primary_key;
 use crate::meili::stamp;
@@ -287,6 +286,64 @@ fn pk_exists(current: &str) -> MeiliError {
         "index_primary_key_already_exists",
         format!("Index already has a primary key: `{current}`."),
     )
+}
+
+/// What an asynchronous write does once its turn comes.
+pub enum TaskOp {
+    IndexCreation {
+        primary_key: Option<String>,
+    },
+    IndexUpdate {
+        primary_key: Option<String>,
+    },
+    IndexDeletion,
+    DocumentAddition {
+        documents: Vec<Document>,
+        primary_key: Option<String>,
+        merge: bool,
+    },
+    DocumentDeletionByIds(Vec<String>),
+    DocumentDeletionByFilter(Value),
+    DocumentClear,
+    SettingsUpdate(Map<String, Value>),
+}
+
+impl TaskOp {
+    /// Meilisearch's task `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TaskOp::IndexCreation { .. } => "indexCreation",
+            TaskOp::IndexUpdate { .. } => "indexUpdate",
+            TaskOp::IndexDeletion => "indexDeletion",
+            TaskOp::DocumentAddition { .. } => "documentAdditionOrUpdate",
+            TaskOp::DocumentDeletionByIds(_) | TaskOp::DocumentDeletionByFilter(_) => {
+                "documentDeletion"
+            }
+            TaskOp::DocumentClear => "documentDeletion",
+            TaskOp::SettingsUpdate(_) => "settingsUpdate",
+        }
+    }
+
+    /// The details an enqueued task shows; counts are filled in when it runs.
+    pub(in crate::devnode) fn initial_details(&self) -> Map<String, Value> {
+        let v = match self {
+            TaskOp::IndexCreation { primary_key } | TaskOp::IndexUpdate { primary_key } => {
+                json!({"primaryKey": primary_key})
+            }
+            TaskOp::IndexDeletion | TaskOp::DocumentClear => json!({"deletedDocuments": null}),
+            TaskOp::DocumentAddition { documents, .. } => {
+                json!({"receivedDocuments": documents.len(), "indexedDocuments": null})
+            }
+            TaskOp::DocumentDeletionByIds(ids) => {
+                json!({"providedIds": ids.len(), "deletedDocuments": null, "originalFilter": null})
+            }
+            TaskOp::DocumentDeletionByFilter(f) => {
+                json!({"providedIds": 0, "deletedDocuments": null, "originalFilter": f.to_string()})
+            }
+            TaskOp::SettingsUpdate(_) => json!({}),
+        };
+        v.as_object().cloned().unwrap_or_default()
+    }
 }
 
 /// Keeps only `fields` of a document (all of them for `None` or `*`), following dotted paths.

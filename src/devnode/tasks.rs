@@ -2,75 +2,14 @@
 //! background worker that moves each from `enqueued` through `processing` to `succeeded` or `failed`.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use tokio_util::sync::CancellationToken;
 
-use super::server::Node;
-use super::store::Document;
+use crate::devnode::store::TaskOp;
 use crate::meili::error::MeiliError;
 use crate::meili::stamp;
 use crate::meili::task_filter::TaskFilter;
-
-/// What an asynchronous write does once its turn comes.
-pub enum TaskOp {
-    IndexCreation {
-        primary_key: Option<String>,
-    },
-    IndexUpdate {
-        primary_key: Option<String>,
-    },
-    IndexDeletion,
-    DocumentAddition {
-        documents: Vec<Document>,
-        primary_key: Option<String>,
-        merge: bool,
-    },
-    DocumentDeletionByIds(Vec<String>),
-    DocumentDeletionByFilter(Value),
-    DocumentClear,
-    SettingsUpdate(Map<String, Value>),
-}
-
-impl TaskOp {
-    /// Meilisearch's task `type`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            TaskOp::IndexCreation { .. } => "indexCreation",
-            TaskOp::IndexUpdate { .. } => "indexUpdate",
-            TaskOp::IndexDeletion => "indexDeletion",
-            TaskOp::DocumentAddition { .. } => "documentAdditionOrUpdate",
-            TaskOp::DocumentDeletionByIds(_) | TaskOp::DocumentDeletionByFilter(_) => {
-                "documentDeletion"
-            }
-            TaskOp::DocumentClear => "documentDeletion",
-            TaskOp::SettingsUpdate(_) => "settingsUpdate",
-        }
-    }
-
-    /// The details an enqueued task shows; counts are filled in when it runs.
-    fn initial_details(&self) -> Map<String, Value> {
-        let v = match self {
-            TaskOp::IndexCreation { primary_key } | TaskOp::IndexUpdate { primary_key } => {
-                json!({"primaryKey": primary_key})
-            }
-            TaskOp::IndexDeletion | TaskOp::DocumentClear => json!({"deletedDocuments": null}),
-            TaskOp::DocumentAddition { documents, .. } => {
-                json!({"receivedDocuments": documents.len(), "indexedDocuments": null})
-            }
-            TaskOp::DocumentDeletionByIds(ids) => {
-                json!({"providedIds": ids.len(), "deletedDocuments": null, "originalFilter": null})
-            }
-            TaskOp::DocumentDeletionByFilter(f) => {
-                json!({"providedIds": 0, "deletedDocuments": null, "originalFilter": f.to_string()})
-            }
-            TaskOp::SettingsUpdate(_) => json!({}),
-        };
-        v.as_object().cloned().unwrap_or_default()
-    }
-}
 
 pub struct Task {
     pub uid: u64,
@@ -149,6 +88,15 @@ impl Task {
     }
 }
 
+/// The task the worker runs next: what it must do, taken from the queue.
+pub struct Started {
+    pub uid: u64,
+    pub index_uid: String,
+    pub op: Option<TaskOp>,
+    pub details: Map<String, Value>,
+    pub started: u128,
+}
+
 #[derive(Default)]
 pub struct TaskQueue {
     /// Every task, indexed by uid.
@@ -158,6 +106,63 @@ pub struct TaskQueue {
 }
 
 impl TaskQueue {
+    /// When the oldest enqueued task was enqueued (`None`: nothing to run).
+    pub(in crate::devnode) fn oldest_enqueued_at(&self) -> Option<u128> {
+        let uid = *self.pending.front()?;
+        Some(self.tasks.get(uid as usize)?.enqueued_at)
+    }
+
+    /// Marks the oldest enqueued task processing and hands out what it must do. A pending uid
+    /// with no task (which cannot happen) is dropped and the next one taken.
+    pub(in crate::devnode) fn start_next(&mut self, now: u128) -> Option<Started> {
+        loop {
+            let uid = *self.pending.front()?;
+            let Some(task) = self.tasks.get_mut(uid as usize) else {
+                self.pending.pop_front();
+                continue;
+            };
+            task.status = "processing";
+            task.started_at = Some(now);
+            return Some(Started {
+                uid,
+                index_uid: task.index_uid.clone().unwrap_or_default(),
+                op: task.op.take(),
+                details: task.details.clone(),
+                started: now,
+            });
+        }
+    }
+
+    /// Records how the running task ended, and takes it off the queue.
+    pub(in crate::devnode) fn finish(
+        &mut self,
+        uid: u64,
+        outcome: Result<Map<String, Value>, MeiliError>,
+        now: u128,
+    ) {
+        if let Some(task) = self.tasks.get_mut(uid as usize) {
+            match outcome {
+                Ok(d) => {
+                    task.status = "succeeded";
+                    task.details = d;
+                }
+                Err(e) => {
+                    task.status = "failed";
+                    for count in ["indexedDocuments", "deletedDocuments"] {
+                        if task.details.get(count).is_some_and(Value::is_null) {
+                            task.details.insert(count.into(), json!(0));
+                        }
+                    }
+                    tracing::debug!(uid, code = e.code, "task failed");
+                    task.error = Some(e);
+                }
+            }
+            task.finished_at = Some(now);
+        }
+        self.last_update = Some(now);
+        self.pending.pop_front();
+    }
+
     /// Records a new task; the caller wakes the worker.
     pub fn enqueue(&mut self, index_uid: Option<&str>, op: TaskOp) -> &Task {
         self.enqueue_with_details(index_uid, op, None)
@@ -227,85 +232,4 @@ impl TaskQueue {
             "next": next,
         })
     }
-}
-
-/// Runs enqueued tasks in order until shutdown, each no earlier than `delay` after it was
-/// enqueued.
-pub async fn work(node: Arc<Node>, delay: Duration, shutdown: CancellationToken) {
-    loop {
-        loop {
-            if !delay.is_zero() {
-                let Some(wait) = wait_for_oldest(&node, delay) else {
-                    break;
-                };
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            if !run_next(&node) {
-                break;
-            }
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = node.wake.notified() => {}
-        }
-    }
-}
-
-/// How long the oldest enqueued task has yet to wait, or `None` when the queue is empty.
-fn wait_for_oldest(node: &Node, delay: Duration) -> Option<Duration> {
-    let state = node.lock();
-    let uid = *state.tasks.pending.front()?;
-    let enqueued = state.tasks.tasks.get(uid as usize)?.enqueued_at;
-    let due = enqueued + delay.as_nanos();
-    Some(Duration::from_nanos(
-        due.saturating_sub(stamp::now_nanos()) as u64
-    ))
-}
-
-/// Runs the oldest enqueued task, if any; returns whether there was one.
-fn run_next(node: &Node) -> bool {
-    let mut state = node.lock();
-    let state = &mut *state;
-    let Some(uid) = state.tasks.pending.front().copied() else {
-        return false;
-    };
-    let now = stamp::now_nanos();
-    let Some(task) = state.tasks.tasks.get_mut(uid as usize) else {
-        state.tasks.pending.pop_front();
-        return true;
-    };
-    task.status = "processing";
-    task.started_at = Some(now);
-    let (index_uid, details) = (
-        task.index_uid.clone().unwrap_or_default(),
-        task.details.clone(),
-    );
-    let outcome = match task.op.take() {
-        Some(op) => state.store.apply(&index_uid, op, details, now),
-        None => Ok(details),
-    };
-    let finished = stamp::now_nanos();
-    match outcome {
-        Ok(d) => {
-            task.status = "succeeded";
-            task.details = d;
-        }
-        Err(e) => {
-            task.status = "failed";
-            for count in ["indexedDocuments", "deletedDocuments"] {
-                if task.details.get(count).is_some_and(Value::is_null) {
-                    task.details.insert(count.into(), json!(0));
-                }
-            }
-            tracing::debug!(uid, code = e.code, "task failed");
-            task.error = Some(e);
-        }
-    }
-    task.finished_at = Some(finished);
-    state.tasks.last_update = Some(finished);
-    state.tasks.pending.pop_front();
-    true
 }

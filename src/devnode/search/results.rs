@@ -5,15 +5,15 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use super::facets;
-use super::hits::render;
-use super::query::{self, SearchQuery};
-use super::search::{self, Ranked};
-use super::store::{Document, Store};
+use crate::devnode::search::facets;
+use crate::devnode::search::hits::render;
+use crate::devnode::search::query::{self, SearchQuery};
+use crate::devnode::search::ranking::{self, Ranked};
+use crate::devnode::store::{Document, Store};
 use crate::meili::error::{wrong_type, MeiliError};
 use crate::meili::{federation, stamp};
 
-fn max_total_hits(index: &super::store::Index) -> usize {
+fn max_total_hits(index: &crate::devnode::store::Index) -> usize {
     index.settings["pagination"]["maxTotalHits"]
         .as_u64()
         .unwrap_or(1000) as usize
@@ -23,7 +23,7 @@ fn max_total_hits(index: &super::store::Index) -> usize {
 pub fn search(store: &Store, uid: &str, q: &SearchQuery) -> Result<Value, MeiliError> {
     let started = Instant::now();
     let index = store.index(uid)?;
-    let ranked = search::rank(index, q)?;
+    let ranked = ranking::rank(index, q)?;
     let total = ranked.hits.len();
     let cap = max_total_hits(index);
     let mut out = Map::new();
@@ -159,7 +159,7 @@ fn federated(
         ranked_sets.push((
             i,
             uid.as_str(),
-            search::rank(index, q).map_err(|e| prefixed(e, i))?,
+            ranking::rank(index, q).map_err(|e| prefixed(e, i))?,
             q,
         ));
     }

@@ -7,9 +7,12 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::server::{Answer, Body, Shared};
-use super::tasks::TaskOp;
-use super::{facets, query, results, settings};
+use crate::devnode::node::{Answer, Body, Shared};
+use crate::devnode::search::facets;
+use crate::devnode::search::query;
+use crate::devnode::search::results;
+use crate::devnode::settings;
+use crate::devnode::store::TaskOp;
 use crate::meili::error::{wrong_type, MeiliError};
 
 /// Index uids: an integer or a string of a-zA-Z0-9-_ up to 512 bytes.

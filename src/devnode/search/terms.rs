@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::settings;
+use crate::devnode::settings;
 
 /// One query word and the words it may match.
 #[derive(Debug, Clone)]

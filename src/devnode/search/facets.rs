@@ -4,41 +4,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::evaluation::{lookup, scalars};
-use super::query::{self, SearchQuery};
-use super::search;
-use super::settings;
-use super::store::{Document, Index};
-use super::terms::{self, tokenize};
+use crate::devnode::evaluation::{lookup, scalars};
+use crate::devnode::search::query::{self, SearchQuery};
+use crate::devnode::search::ranking;
+use crate::devnode::search::terms::{self, tokenize};
+use crate::devnode::settings;
+use crate::devnode::store::{Document, Index};
 use crate::meili::error::{wrong_type, MeiliError};
-
-/// Every facet asked for must be filterable (`*` asks for all of them).
-pub fn check(index: &Index, facets: Option<&[String]>) -> Result<(), MeiliError> {
-    let patterns = index.filterable();
-    for f in facets.into_iter().flatten() {
-        if f != "*" && !settings::covered(&patterns, f) {
-            let mut sorted = patterns.clone();
-            sorted.sort();
-            let list: Vec<String> = sorted.iter().map(|p| format!("`{p}`")).collect();
-            let available = if list.is_empty() {
-                "This index does not have configured filterable attributes.".to_string()
-            } else {
-                format!(
-                    "Available filterable attributes patterns are: {}.",
-                    list.join(", ")
-                )
-            };
-            return Err(MeiliError::invalid(
-                "invalid_search_facets",
-                format!(
-                    "Invalid facet distribution: Attribute `{f}` is not filterable. {available}"
-                ),
-            )
-            .in_index(&index.uid));
-        }
-    }
-    Ok(())
-}
 
 /// The facet names a request expands to: `*` means every filterable field the index has seen.
 fn expand(index: &Index, facets: &[String]) -> Vec<String> {
@@ -179,7 +151,7 @@ pub fn facet_search(index: &Index, body: &Value) -> Result<Value, MeiliError> {
         ));
     }
     let q: SearchQuery = query::parse(&Value::Object(search_body), "", false)?;
-    let ranked = search::rank(index, &q)?;
+    let ranked = ranking::rank(index, &q)?;
     let terms = terms::terms(facet_query.as_deref().unwrap_or(""), &index.settings);
     let mut hits: Vec<(String, u64)> = counts(ranked.hits.iter().map(|h| h.doc), &facet_name)
         .into_values()

@@ -7,11 +7,11 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::filter;
-use super::indexes::{paging, valid_uid};
-use super::server::{Answer, Body, Shared};
-use super::store::{project, Document};
-use super::tasks::TaskOp;
+use crate::devnode::filter;
+use crate::devnode::http::indexes::{paging, valid_uid};
+use crate::devnode::node::{Answer, Body, Shared};
+use crate::devnode::store::TaskOp;
+use crate::devnode::store::{project, Document};
 use crate::meili::error::{wrong_type, MeiliError};
 use crate::meili::payload;
 

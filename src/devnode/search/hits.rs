@@ -3,11 +3,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::query::SearchQuery;
-use super::search::Hit;
-use super::settings;
-use super::store::{project, Index};
-use super::terms::{match_token, tokenize, Term};
+use crate::devnode::search::query::SearchQuery;
+use crate::devnode::search::ranking::Hit;
+use crate::devnode::search::terms::{match_token, tokenize, Term};
+use crate::devnode::settings;
+use crate::devnode::store::{project, Index};
 
 /// The hit as the search response shows it.
 pub fn render(index: &Index, q: &SearchQuery, terms: &[Term], hit: &Hit) -> Map<String, Value> {

@@ -12,12 +12,12 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::evaluation::{lookup, scalars};
-use super::filter;
-use super::query::{SearchQuery, Strategy};
-use super::settings;
-use super::store::{Document, Index};
-use super::terms::{match_token, terms, tokenize, Term};
+use crate::devnode::evaluation::{lookup, scalars};
+use crate::devnode::filter;
+use crate::devnode::search::query::{SearchQuery, Strategy};
+use crate::devnode::search::terms::{match_token, terms, tokenize, Term};
+use crate::devnode::settings;
+use crate::devnode::store::{Document, Index};
 use crate::meili::error::MeiliError;
 
 /// The searchable attributes of an index (all known fields for `*`), narrowed by `attributesToSearchOn`.
@@ -246,7 +246,7 @@ pub fn rank<'a>(index: &'a Index, q: &SearchQuery) -> Result<Ranked<'a>, MeiliEr
         None => None,
     };
     let sort = sort_keys(index, q.sort.as_deref().unwrap_or(&[]))?;
-    super::facets::check(index, q.facets.as_deref())?;
+    check_facets(index, q.facets.as_deref())?;
     let terms = terms(&q.q, &index.settings);
     let attrs = searchable(index, q.attributes_to_search_on.as_deref());
     let rules = rules(index);
@@ -426,6 +426,34 @@ fn compare_field(a: &Document, b: &Document, field: &str, asc: bool) -> Ordering
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     }
+}
+
+/// Every facet asked for must be filterable (`*` asks for all of them).
+fn check_facets(index: &Index, facets: Option<&[String]>) -> Result<(), MeiliError> {
+    let patterns = index.filterable();
+    for f in facets.into_iter().flatten() {
+        if f != "*" && !settings::covered(&patterns, f) {
+            let mut sorted = patterns.clone();
+            sorted.sort();
+            let list: Vec<String> = sorted.iter().map(|p| format!("`{p}`")).collect();
+            let available = if list.is_empty() {
+                "This index does not have configured filterable attributes.".to_string()
+            } else {
+                format!(
+                    "Available filterable attributes patterns are: {}.",
+                    list.join(", ")
+                )
+            };
+            return Err(MeiliError::invalid(
+                "invalid_search_facets",
+                format!(
+                    "Invalid facet distribution: Attribute `{f}` is not filterable. {available}"
+                ),
+            )
+            .in_index(&index.uid));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,22 @@
+//! `/experimental-features`: reading and changing the runtime toggles.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::Value;
+
+use crate::devnode::node::{Answer, Body, Shared};
+
+pub async fn get(State(node): State<Shared>, headers: HeaderMap) -> Answer {
+    node.authorize(&headers, "experimental.get", None)?;
+    let all = Value::Object(node.lock().features.0.clone());
+    Ok(Json(all).into_response())
+}
+
+pub async fn patch(State(node): State<Shared>, headers: HeaderMap, body: Body) -> Answer {
+    node.authorize(&headers, "experimental.update", None)?;
+    let body = body.json()?;
+    let all = node.lock().features.update(&body)?;
+    Ok(Json(all).into_response())
+}
