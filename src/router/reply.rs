@@ -112,17 +112,22 @@ pub(in crate::router) fn write_error(e: WriteError) -> Response {
     }
 }
 
-/// The `fail` unavailable-shard policy's answer.
-pub(in crate::router) fn shards_unavailable(uid: &str, missing: &[String]) -> MeiliError {
+/// No node holding the shards a request needs could answer (`message` says which).
+pub(in crate::router) fn no_reachable_copy(message: String) -> MeiliError {
     MeiliError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "miroir_shard_unavailable",
         "system",
-        format!(
-            "No replica of shard(s) {} of index `{uid}` answered, and the cluster's unavailable_shard_policy is `fail`.",
-            missing.join(", ")
-        ),
+        message,
     )
+}
+
+/// The `fail` unavailable-shard policy's answer.
+pub(in crate::router) fn shards_unavailable(uid: &str, missing: &[String]) -> MeiliError {
+    no_reachable_copy(format!(
+        "No replica of shard(s) {} of index `{uid}` answered, and the cluster's unavailable_shard_policy is `fail`.",
+        missing.join(", ")
+    ))
 }
 
 /// Marks a partial answer with the shards it lacks.

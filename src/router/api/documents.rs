@@ -17,7 +17,7 @@ use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
-use crate::router::reply::{json_body, task_reply, ApiError};
+use crate::router::reply::{json_body, no_reachable_copy, task_reply, ApiError};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -82,12 +82,9 @@ async fn get_document(
     let plan = plan_read(&t, &map.index, 0, &[], Some(&[shard]))
         .ok_or_else(|| MeiliError::index_not_found(&uid))?;
     let node = plan.nodes.keys().next().ok_or_else(|| {
-        MeiliError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "miroir_shard_unavailable",
-            "system",
-            format!("No node holding the shard of document `{id}` is reachable."),
-        )
+        no_reachable_copy(format!(
+            "No node holding the shard of document `{id}` is reachable."
+        ))
     })?;
     let path = match q {
         Some(q) => format!("/indexes/{uid}/documents/{id}?{q}"),

@@ -17,7 +17,7 @@ use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
-use crate::router::reply::{json_object, ApiError};
+use crate::router::reply::{json_object, no_reachable_copy, ApiError};
 use crate::router::tasks::lookup::lookup;
 use crate::router::tasks::view::view;
 use crate::state::IndexUid;
@@ -31,12 +31,9 @@ pub fn routes() -> Router<Arc<Shared>> {
 }
 
 fn unavailable(uid: &str) -> MeiliError {
-    MeiliError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "miroir_shard_unavailable",
-        "system",
-        format!("Some shards of index `{uid}` have no reachable node."),
-    )
+    no_reachable_copy(format!(
+        "Some shards of index `{uid}` have no reachable node."
+    ))
 }
 
 /// Primary-key order across nodes: integers before strings, each in its natural order.

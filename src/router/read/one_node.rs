@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::meili::MeiliError;
 use crate::router::context::Shared;
 use crate::router::read::plan::plan_read;
-use crate::router::reply::ApiError;
+use crate::router::reply::{no_reachable_copy, ApiError};
 use crate::state::{IndexUid, ShardId};
 
 /// The URL of one live node holding `uid`.
@@ -14,14 +14,11 @@ pub(in crate::router) fn some_node(s: &Shared, uid: &str) -> Result<String, Meil
     let t = s.cache.snapshot();
     let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], Some(&[ShardId(0)]))
         .ok_or_else(|| MeiliError::index_not_found(uid))?;
-    let node = plan.nodes.keys().next().ok_or_else(|| {
-        MeiliError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "miroir_shard_unavailable",
-            "system",
-            format!("No node of index `{uid}` is reachable."),
-        )
-    })?;
+    let node = plan
+        .nodes
+        .keys()
+        .next()
+        .ok_or_else(|| no_reachable_copy(format!("No node of index `{uid}` is reachable.")))?;
     Ok(t.nodes[node].address.clone())
 }
 
