@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`placement`]: which shard a primary key belongs to, and which nodes hold a shard.
 //! - [`state`]: the replicated state and its typed commands (pure rules, no I/O).
+//! - [`control`]: the typed client of the coordinators' services, used by router and ctl.
 //! - [`coordinator`]: the Raft member: sled storage, gRPC services, bootstrap, metrics.
 //! - [`ctl`]: the operator CLI behind `miroir-ctl`.
 //! - [`devnode`]: an in-memory Meilisearch stand-in for tests and demos (`miroir-devnode`).
@@ -13,6 +14,7 @@
 //! - [`logging`]: log setup and the shutdown signals every server obeys.
 //! - [`pb`]: generated gRPC types and their conversions to and from [`state`].
 
+pub mod control;
 pub mod coordinator;
 pub mod ctl;
 pub mod devnode;

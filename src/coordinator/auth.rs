@@ -1,31 +1,9 @@
 //! The admin key: when configured, every gRPC call must carry it as
-//! `authorization: Bearer KEY` (peers and routers included).
+//! `authorization: Bearer KEY` (peers and routers included). The client
+//! side is `control::ClientAuth`.
 
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
-
-/// Attaches the key to outgoing requests.
-#[derive(Clone, Default)]
-pub struct ClientAuth(Option<MetadataValue<Ascii>>);
-
-impl ClientAuth {
-    pub fn new(key: Option<&str>) -> Result<Self, String> {
-        match key {
-            None => Ok(ClientAuth(None)),
-            Some(k) => format!("Bearer {k}")
-                .parse()
-                .map(|v| ClientAuth(Some(v)))
-                .map_err(|_| "the admin key must be printable ASCII".to_string()),
-        }
-    }
-
-    pub fn apply<T>(&self, req: &mut Request<T>) {
-        if let Some(v) = &self.0 {
-            req.metadata_mut().insert("authorization", v.clone());
-        }
-    }
-}
 
 /// Refuses calls without the key (UNAUTHENTICATED).
 #[derive(Clone)]
@@ -64,6 +42,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::ClientAuth;
 
     /// Only the exact key passes; no key configured lets everything through.
     #[test]

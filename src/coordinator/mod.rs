@@ -32,16 +32,17 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Certificate, ClientTlsConfig, Identity, Server, ServerTlsConfig};
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 pub use config::{CoordinatorArgs, CoordinatorConfig};
 
+use crate::control::{client_tls, ClientAuth, Dialer};
 use crate::pb::v1::admin_server::AdminServer;
 use crate::pb::v1::raft_transport_server::RaftTransportServer;
 use crate::pb::v1::router_server::RouterServer;
 use app::App;
-use auth::{ClientAuth, RequireKey};
-use network::{Dialer, Peers};
+use auth::RequireKey;
+use network::Peers;
 
 /// Largest gRPC message: snapshots travel in one piece.
 pub const MAX_MESSAGE: usize = 256 * 1024 * 1024;
@@ -80,11 +81,6 @@ pub fn raft_config(c: &CoordinatorConfig) -> Result<Arc<openraft::Config>, Start
     .validate()
     .map(Arc::new)
     .map_err(|e| StartError::Raft(e.to_string()))
-}
-
-/// Client TLS settings for talking to coordinators.
-pub fn client_tls(ca_pem: &[u8]) -> ClientTlsConfig {
-    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem))
 }
 
 /// Runs a coordinator on an already-bound listener until `shutdown` fires.

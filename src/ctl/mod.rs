@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use tonic::transport::Channel;
 
-use crate::coordinator::auth::ClientAuth;
-use crate::coordinator::network::Dialer;
+use crate::control::{client_tls, ClientAuth, Dialer};
 use crate::pb::v1::admin_client::AdminClient;
 pub use cli::Cli;
 
@@ -66,7 +65,7 @@ fn connect(cli: &Cli) -> Result<Ctl, String> {
     let tls = match &cli.tls_ca {
         Some(p) => {
             let pem = std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            Some(crate::coordinator::client_tls(&pem))
+            Some(client_tls(&pem))
         }
         None => None,
     };

@@ -4,8 +4,8 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
+use crate::control::ControlClient;
 use crate::fleet::NodeClient;
-use crate::router::control::ControlPlane;
 use crate::router::tasks::ids::TaskIds;
 use crate::router::topology::TopologyCache;
 use crate::router::write::writer::Writer;
@@ -13,7 +13,7 @@ use crate::router::write::writer::Writer;
 pub struct Shared {
     pub cache: TopologyCache,
     pub nodes: NodeClient,
-    pub control: ControlPlane,
+    pub control: ControlClient,
     pub ids: TaskIds,
     pub router_id: String,
     pub master_key: Option<String>,

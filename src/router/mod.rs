@@ -16,7 +16,6 @@
 pub mod api;
 pub mod auth;
 pub mod context;
-pub mod control;
 pub mod read;
 pub mod reply;
 pub mod routed_epoch;
@@ -31,8 +30,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::coordinator::auth::ClientAuth;
-use crate::coordinator::network::Dialer;
+use crate::control::{client_tls, ClientAuth, ControlClient, Dialer};
 
 /// Flags of `miroir-router`.
 #[derive(Debug, Clone, clap::Args)]
@@ -107,9 +105,9 @@ pub async fn run(
 ) -> Result<(), RouterError> {
     let auth = ClientAuth::new(args.admin_key.as_deref()).map_err(RouterError::Key)?;
     let tls = match &args.tls_ca {
-        Some(p) => Some(crate::coordinator::client_tls(&std::fs::read(p).map_err(
-            |e| RouterError::Tls(format!("cannot read {}: {e}", p.display())),
-        )?)),
+        Some(p) => Some(client_tls(&std::fs::read(p).map_err(|e| {
+            RouterError::Tls(format!("cannot read {}: {e}", p.display()))
+        })?)),
         None => None,
     };
     if let Some(addr) = args.metrics_listen {
@@ -133,7 +131,7 @@ pub async fn run(
             "test-only unsafe switches are on: acknowledged writes may be lost"
         );
     }
-    let control = control::ControlPlane::new(
+    let control = ControlClient::new(
         &args.coordinators,
         Dialer::new(tls, auth),
         router_id.clone(),
@@ -145,7 +143,6 @@ pub async fn run(
         control.clone(),
         cache.clone(),
         lease.clone(),
-        router_id.clone(),
         shutdown.clone(),
     ));
     let node_key = args

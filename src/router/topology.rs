@@ -124,6 +124,13 @@ impl TopologyCache {
     }
 }
 
+/// The watch in `control` feeds the cache.
+impl crate::control::ShardMapSink for TopologyCache {
+    fn apply(&self, ev: ShardMapEvent) -> Result<(), String> {
+        TopologyCache::apply(self, ev).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! machine feeds it committed [`Command`]s in log order.
 //!
 //! # Layout
-//! - [`ids`]: typed identifiers.
+//! - [`ids`]: typed identifiers; [`task_kind`]: what a task does, by Meilisearch's names.
 //! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`], [`webhooks`]: the records and their rules.
 //! - [`command`]: the Raft log payload; [`commands`]: one file per command family.
 //! - [`error`]: why a command was refused.
@@ -17,6 +17,7 @@ pub mod index;
 pub mod node;
 pub mod settings;
 pub mod shard_map;
+pub mod task_kind;
 pub mod tasks;
 pub mod webhooks;
 
@@ -31,6 +32,7 @@ pub use index::Index;
 pub use node::{GroupState, Node, NodeState, ReplicaGroup};
 pub use settings::Settings;
 pub use shard_map::{Fence, ShardAssignment, ShardMap};
+pub use task_kind::TaskKind;
 pub use tasks::{NodeTask, TaskRecord, TaskRegistry, TaskStatus};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,5 @@
-use miroir::coordinator::network::Dialer;
+use miroir::control::{ControlClient, Dialer};
 use miroir::pb::v1::*;
-use miroir::router::control::ControlPlane;
 use miroir::router::topology::TopologyCache;
 use miroir::state::IndexUid;
 use tokio_util::sync::CancellationToken;
@@ -43,7 +42,7 @@ async fn router_watch_survives_coordinator_loss() {
     create(&c, leader, "a").await;
 
     let addrs: Vec<String> = (1..=3).map(|id| c.addr(id)).collect();
-    let control = ControlPlane::new(&addrs, Dialer::default(), "router-test".into()).unwrap();
+    let control = ControlClient::new(&addrs, Dialer::default(), "router-test".into()).unwrap();
     let cache = TopologyCache::default();
     let stop = CancellationToken::new();
     let task = tokio::spawn(control.clone().watch(cache.clone(), stop.clone()));

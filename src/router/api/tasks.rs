@@ -17,10 +17,8 @@ use serde_json::json;
 
 use crate::fleet::Enqueued;
 use crate::meili::MeiliError;
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{DeleteTasksRequest, NodeTask, TaskRecord};
+use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::context::{writer, Shared};
-use crate::router::control::ControlPlane;
 use crate::router::reply::accepted;
 use crate::router::tasks::filter::{missing_filters, scan, TaskFilter};
 use crate::router::tasks::ids::now_ms;
@@ -89,20 +87,12 @@ async fn forget(
         .collect();
     let mut deleted = 0u64;
     for chunk in done.chunks(DELETE_CHUNK) {
-        let uids = chunk.to_vec();
-        let res = w
+        let n = w
             .control
-            .unary(|ch, auth| {
-                let req = DeleteTasksRequest { uids: uids.clone() };
-                async move {
-                    RouterClient::new(ch)
-                        .delete_tasks(ControlPlane::request(&auth, req))
-                        .await
-                }
-            })
+            .delete_tasks(chunk.to_vec())
             .await
             .map_err(coordinators_down)?;
-        deleted += u64::from(res.into_inner().deleted);
+        deleted += u64::from(n);
     }
     let details = json!({
         "matchedTasks": found.total,

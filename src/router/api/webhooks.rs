@@ -10,11 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
+use crate::control::{ControlError, Webhook};
 use crate::meili::{stamp, MeiliError};
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{Webhook, WebhookRef};
 use crate::router::context::Shared;
-use crate::router::control::ControlPlane;
 use crate::router::reply::json_object;
 use crate::router::tasks::webhooks::all;
 use crate::router::write::writer::coordinators_down;
@@ -61,26 +59,11 @@ async fn find(s: &Shared, uuid: &str) -> Result<Webhook, MeiliError> {
 }
 
 async fn put(s: &Shared, w: Webhook) -> Result<Webhook, MeiliError> {
-    s.control
-        .unary(|ch, auth| {
-            let w = w.clone();
-            async move {
-                RouterClient::new(ch)
-                    .put_webhook(ControlPlane::request(&auth, w))
-                    .await
-            }
-        })
-        .await
-        .map(|r| r.into_inner())
-        .map_err(|st| match st.code() {
-            tonic::Code::InvalidArgument => {
-                MeiliError::invalid("invalid_webhook_url", st.message().to_string())
-            }
-            tonic::Code::FailedPrecondition => {
-                MeiliError::invalid("too_many_webhooks", st.message().to_string())
-            }
-            _ => coordinators_down(st),
-        })
+    s.control.put_webhook(w).await.map_err(|e| match e {
+        ControlError::InvalidArgument(m) => MeiliError::invalid("invalid_webhook_url", m),
+        ControlError::FailedPrecondition(m) => MeiliError::invalid("too_many_webhooks", m),
+        e => coordinators_down(e),
+    })
 }
 
 /// Applies a create or update body (`url`, `headers`; a null header removes it).
@@ -189,20 +172,9 @@ async fn update(
 }
 
 async fn remove(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
-    let res = s
-        .control
-        .unary(|ch, auth| {
-            let uuid = uuid.clone();
-            async move {
-                RouterClient::new(ch)
-                    .delete_webhook(ControlPlane::request(&auth, WebhookRef { uuid }))
-                    .await
-            }
-        })
-        .await;
-    match res {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(st) if st.code() == tonic::Code::NotFound => not_found(&uuid).into_response(),
-        Err(st) => coordinators_down(st).into_response(),
+    match s.control.delete_webhook(&uuid).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(ControlError::NotFound(_)) => not_found(&uuid).into_response(),
+        Err(e) => coordinators_down(e).into_response(),
     }
 }

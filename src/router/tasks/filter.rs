@@ -2,11 +2,10 @@
 //! `meili::task_filter`). The coordinators filter by index and status themselves; the rest is
 //! applied here.
 
+use crate::control::{ControlClient, ControlError, TaskPage, TaskQuery};
 pub use crate::meili::task_filter::{missing_filters, number, Params, TaskFilter};
 use crate::meili::MeiliError;
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{GetTaskRequest, ListTasksRequest, ListTasksResponse, TaskRecord};
-use crate::router::control::ControlPlane;
+use crate::pb::v1::TaskRecord;
 use crate::router::write::writer::{coordinators_down, Writer};
 
 /// Records asked of the coordinators per page of a scan.
@@ -58,27 +57,13 @@ pub struct Found {
 }
 
 /// One page of the coordinators' task registry.
-pub async fn list_page(
-    control: &ControlPlane,
-    req: ListTasksRequest,
-) -> Result<ListTasksResponse, MeiliError> {
-    control
-        .unary(|ch, auth| {
-            let req = req.clone();
-            async move {
-                RouterClient::new(ch)
-                    .list_tasks(ControlPlane::request(&auth, req))
-                    .await
-            }
-        })
-        .await
-        .map(tonic::Response::into_inner)
-        .map_err(coordinators_down)
+pub async fn list_page(control: &ControlClient, q: TaskQuery) -> Result<TaskPage, MeiliError> {
+    control.list_tasks(q).await.map_err(coordinators_down)
 }
 
 async fn list(
     w: &Writer<'_>,
-    req: ListTasksRequest,
+    req: TaskQuery,
 ) -> Result<(Vec<TaskRecord>, Option<u64>, u64), MeiliError> {
     let page = list_page(w.control, req).await?;
     Ok((page.tasks, page.next, page.total))
@@ -95,18 +80,10 @@ pub async fn listed(w: &Writer<'_>, q: &[(String, String)]) -> Result<(Found, u6
 
 /// One record, `None` if the coordinators do not have it.
 pub async fn record(w: &Writer<'_>, uid: u64) -> Result<Option<TaskRecord>, MeiliError> {
-    let res = w
-        .control
-        .unary(|ch, auth| async move {
-            RouterClient::new(ch)
-                .get_task(ControlPlane::request(&auth, GetTaskRequest { uid }))
-                .await
-        })
-        .await;
-    match res {
-        Ok(t) => Ok(Some(t.into_inner())),
-        Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
-        Err(s) => Err(coordinators_down(s)),
+    match w.control.get_task(uid).await {
+        Ok(t) => Ok(Some(t)),
+        Err(ControlError::NotFound(_)) => Ok(None),
+        Err(e) => Err(coordinators_down(e)),
     }
 }
 
@@ -117,7 +94,7 @@ pub async fn scan(
     from: Option<u64>,
     limit: usize,
 ) -> Result<Found, MeiliError> {
-    let req = |from: u64, limit: u32| ListTasksRequest {
+    let req = |from: u64, limit: u32| TaskQuery {
         from,
         limit,
         index_uids: f.index_uids.clone(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::pb::v1::ListTasksRequest;
+use crate::control::TaskQuery;
 use crate::router::context::{writer, Shared};
 use crate::router::tasks::filter::list_page;
 use crate::router::tasks::lookup::lookup;
@@ -38,7 +38,7 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
         } else if shutdown.is_cancelled() {
             return;
         }
-        let req = ListTasksRequest {
+        let req = TaskQuery {
             from,
             limit: PER_ROUND,
             index_uids: vec![],

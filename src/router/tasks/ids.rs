@@ -3,9 +3,8 @@
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{AllocateTaskIdsRequest, CommitTasksRequest, TaskRecord};
-use crate::router::control::ControlPlane;
+use crate::control::{ControlClient, ControlError};
+use crate::pb::v1::TaskRecord;
 
 /// Task uids taken from the coordinators at a time.
 const BLOCK: u32 = 256;
@@ -18,26 +17,11 @@ pub struct TaskIds {
 }
 
 impl TaskIds {
-    pub async fn next(
-        &self,
-        control: &ControlPlane,
-        router_id: &str,
-    ) -> Result<u64, tonic::Status> {
+    pub async fn next(&self, control: &ControlClient) -> Result<u64, ControlError> {
         if let Some(uid) = self.take() {
             return Ok(uid);
         }
-        let block = control
-            .unary(|ch, auth| async move {
-                let req = AllocateTaskIdsRequest {
-                    router_id: router_id.to_string(),
-                    count: BLOCK,
-                };
-                RouterClient::new(ch)
-                    .allocate_task_ids(ControlPlane::request(&auth, req))
-                    .await
-            })
-            .await?
-            .into_inner();
+        let block = control.allocate_task_ids(BLOCK).await?;
         let mut r = self.range.lock().expect("task id lock");
         // Another request may have refilled meanwhile; the newer block wins, the
         // unused rest of the older one is simply skipped (uids stay unique).
@@ -67,18 +51,8 @@ pub fn now_ms() -> u64 {
 /// Commits records (one Raft entry for the lot); returns the uids that
 /// became final with this commit.
 pub async fn commit(
-    control: &ControlPlane,
+    control: &ControlClient,
     tasks: Vec<TaskRecord>,
-) -> Result<Vec<u64>, tonic::Status> {
-    control
-        .unary(|ch, auth| {
-            let tasks = tasks.clone();
-            async move {
-                RouterClient::new(ch)
-                    .commit_tasks(ControlPlane::request(&auth, CommitTasksRequest { tasks }))
-                    .await
-            }
-        })
-        .await
-        .map(|r| r.into_inner().finished)
+) -> Result<Vec<u64>, ControlError> {
+    control.commit_tasks(tasks).await
 }

@@ -4,9 +4,9 @@
 use futures::future::join_all;
 use serde_json::{json, Value};
 
+use crate::control::ControlError;
 use crate::meili::MeiliError;
 use crate::pb::v1::{NodeTask, TaskRecord};
-use crate::router::control::ControlPlane;
 use crate::router::tasks::details::{self, NodeOutcome};
 use crate::router::tasks::ids::{commit, now_ms};
 use crate::router::tasks::view::{aggregate, view};
@@ -14,7 +14,7 @@ use crate::router::write::writer::{coordinators_down, Writer};
 
 impl Writer<'_> {
     /// Commits records, then fires the webhooks of those this commit finished.
-    pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<(), tonic::Status> {
+    pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<(), ControlError> {
         let finished = commit(self.control, tasks.clone()).await?;
         let done: Vec<TaskRecord> = tasks
             .into_iter()
@@ -27,23 +27,10 @@ impl Writer<'_> {
 
 /// `GET /tasks/{uid}`: the record, brought up to date from its node tasks.
 pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
-    let res = w
-        .control
-        .unary(|ch, auth| async move {
-            crate::pb::v1::router_client::RouterClient::new(ch)
-                .get_task(ControlPlane::request(
-                    &auth,
-                    crate::pb::v1::GetTaskRequest { uid },
-                ))
-                .await
-        })
-        .await;
-    let mut t = match res {
-        Ok(t) => t.into_inner(),
-        Err(s) if s.code() == tonic::Code::NotFound => {
-            return Err(MeiliError::task_not_found(&uid.to_string()))
-        }
-        Err(s) => return Err(coordinators_down(s)),
+    let mut t = match w.control.get_task(uid).await {
+        Ok(t) => t,
+        Err(ControlError::NotFound(_)) => return Err(MeiliError::task_not_found(&uid.to_string())),
+        Err(e) => return Err(coordinators_down(e)),
     };
     if t.status == "succeeded" || t.status == "failed" || t.status == "canceled" {
         return Ok(view(&t));

@@ -3,28 +3,18 @@
 //! coordinators tell exactly one commit so), with the task as Meilisearch
 //! shows it, one NDJSON line per task.
 
-use std::collections::BTreeMap;
-
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{ListWebhooksRequest, TaskRecord, Webhook};
-use crate::router::control::ControlPlane;
+use crate::control::{ControlClient, ControlError, Webhook};
+use crate::pb::v1::TaskRecord;
 use crate::router::tasks::view::view;
 
 /// All webhooks, from the coordinators.
-pub async fn all(control: &ControlPlane) -> Result<Vec<Webhook>, tonic::Status> {
-    control
-        .unary(|ch, auth| async move {
-            RouterClient::new(ch)
-                .list_webhooks(ControlPlane::request(&auth, ListWebhooksRequest {}))
-                .await
-        })
-        .await
-        .map(|r| r.into_inner().webhooks)
+pub async fn all(control: &ControlClient) -> Result<Vec<Webhook>, ControlError> {
+    control.list_webhooks().await
 }
 
 /// Sends the finished tasks to every webhook, in the background. A webhook
 /// that fails is logged and counted, not retried (as in Meilisearch).
-pub fn fire(control: ControlPlane, http: reqwest::Client, finished: Vec<TaskRecord>) {
+pub fn fire(control: ControlClient, http: reqwest::Client, finished: Vec<TaskRecord>) {
     if finished.is_empty() {
         return;
     }
@@ -32,7 +22,7 @@ pub fn fire(control: ControlPlane, http: reqwest::Client, finished: Vec<TaskReco
         let hooks = match all(&control).await {
             Ok(h) => h,
             Err(e) => {
-                tracing::warn!(error = %e.message(), "webhooks not fired: coordinators unreachable");
+                tracing::warn!(error = %e, "webhooks not fired: coordinators unreachable");
                 return;
             }
         };
@@ -42,8 +32,7 @@ pub fn fire(control: ControlPlane, http: reqwest::Client, finished: Vec<TaskReco
                 .post(&w.url)
                 .header("content-type", "application/x-ndjson")
                 .body(body.clone());
-            let headers: BTreeMap<_, _> = w.headers.iter().collect();
-            for (k, v) in headers {
+            for (k, v) in &w.headers {
                 req = req.header(k.as_str(), v.as_str());
             }
             let ok = req.send().await.is_ok_and(|r| r.status().is_success());

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
+use crate::control::ControlError;
 use crate::meili::MeiliError;
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{AwaitRoutersRequest, FenceIndexRequest, ShardMap};
-use crate::router::control::ControlPlane;
+use crate::pb::v1::ShardMap;
 use crate::router::topology::Topology;
 use crate::router::write::lease::{Held, InFlight};
 use crate::router::write::writer::{coordinators_down, Writer};
@@ -154,32 +153,13 @@ impl Writer<'_> {
     /// Fences every shard of `uid` and waits until no router can still
     /// write to it under an older epoch. False if the index does not exist.
     pub(crate) async fn fence_for_deletion(&self, uid: &str) -> Result<bool, MeiliError> {
-        let fenced = self
-            .control
-            .unary(|ch, auth| async move {
-                let req = FenceIndexRequest {
-                    uid: uid.to_string(),
-                };
-                RouterClient::new(ch)
-                    .fence_index(ControlPlane::request(&auth, req))
-                    .await
-            })
-            .await;
-        let epoch = match fenced {
-            Ok(m) => m.into_inner().epoch,
-            Err(s) if s.code() == tonic::Code::NotFound => return Ok(false),
-            Err(s) => return Err(coordinators_down(s)),
+        let epoch = match self.control.fence_index(uid).await {
+            Ok(epoch) => epoch,
+            Err(ControlError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(coordinators_down(e)),
         };
         self.control
-            .unary(|ch, auth| async move {
-                let req = AwaitRoutersRequest {
-                    epoch,
-                    timeout_ms: 0,
-                };
-                RouterClient::new(ch)
-                    .await_routers(ControlPlane::request(&auth, req))
-                    .await
-            })
+            .await_routers(epoch)
             .await
             .map_err(coordinators_down)?;
         Ok(true)

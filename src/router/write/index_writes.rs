@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
+use crate::control::ControlError;
 use crate::fleet::{Enqueued, NodeError};
 use crate::meili::MeiliError;
-use crate::pb::v1::admin_client::AdminClient;
-use crate::pb::v1::{CreateIndexRequest, NodeTask, TaskRecord};
-use crate::router::control::ControlPlane;
+use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::write::writer::{coordinators_down, Outcome, WriteError, Writer};
 
 fn node_error_json(e: &NodeError) -> Value {
@@ -34,26 +33,9 @@ impl Writer<'_> {
         uid: &str,
         pk: Option<String>,
     ) -> Result<TaskRecord, WriteError> {
-        let created = self
-            .control
-            .unary(|ch, auth| {
-                let pk = pk.clone();
-                async move {
-                    let req = CreateIndexRequest {
-                        uid: uid.to_string(),
-                        primary_key: pk,
-                        shards: 0,
-                        replication_factor: 0,
-                    };
-                    AdminClient::new(ch)
-                        .create_index(ControlPlane::request(&auth, req))
-                        .await
-                }
-            })
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(s) if s.code() == tonic::Code::AlreadyExists => {
+        match self.control.create_index(uid, pk.clone()).await {
+            Ok(()) => {}
+            Err(ControlError::AlreadyExists(_)) => {
                 let e = MeiliError::index_exists(uid).to_json();
                 return Ok(self
                     .record(
@@ -65,10 +47,10 @@ impl Writer<'_> {
                     )
                     .await?);
             }
-            Err(s) if s.code() == tonic::Code::InvalidArgument => {
+            Err(ControlError::InvalidArgument(_)) => {
                 return Err(MeiliError::invalid_index_uid(uid).into());
             }
-            Err(s) => return Err(coordinators_down(s).into()),
+            Err(e) => return Err(coordinators_down(e).into()),
         }
         let map = self
             .shard_map(uid)
@@ -126,13 +108,9 @@ impl Writer<'_> {
 
     /// Removes the index from the coordinators (after its nodes dropped it).
     pub async fn forget_index(&self, uid: &str) -> Result<(), MeiliError> {
-        let res = self
-            .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(s) if s.code() == tonic::Code::NotFound => Ok(()),
-            Err(s) => Err(coordinators_down(s)),
+        match self.control.delete_index(uid).await {
+            Ok(()) | Err(ControlError::NotFound(_)) => Ok(()),
+            Err(e) => Err(coordinators_down(e)),
         }
     }
 
@@ -144,8 +122,6 @@ impl Writer<'_> {
         for (_, base, _) in results.iter().flatten() {
             let _ = self.nodes.delete_index(base, uid).await;
         }
-        let _ = self
-            .admin_index(uid, |mut c, r| async move { c.delete_index(r).await })
-            .await;
+        let _ = self.control.delete_index(uid).await;
     }
 }

@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::LeaseRequest;
-use crate::router::control::ControlPlane;
+use crate::control::ControlClient;
 use crate::router::topology::{Topology, TopologyCache};
 
 /// A lease held: writes under `epoch` may be acknowledged until `until`.
@@ -135,10 +133,9 @@ impl LeaseHolder {
 
 /// Keeps a lease until shutdown.
 pub async fn keep(
-    control: ControlPlane,
+    control: ControlClient,
     cache: TopologyCache,
     holder: Arc<LeaseHolder>,
-    router_id: String,
     shutdown: CancellationToken,
 ) {
     let mut topology = cache.subscribe();
@@ -154,25 +151,13 @@ pub async fn keep(
             }
         }
         let sent = Instant::now();
-        let res = control
-            .unary(|ch, auth| {
-                let req = LeaseRequest {
-                    router_id: router_id.clone(),
-                    epoch,
-                };
-                async move {
-                    RouterClient::new(ch)
-                        .acquire_lease(ControlPlane::request(&auth, req))
-                        .await
-                }
-            })
-            .await;
+        let res = control.acquire_lease(crate::state::Epoch(epoch)).await;
         let pause = match res {
             Ok(grant) => {
-                let grant = grant.into_inner();
-                let lease = Duration::from_millis(grant.lease_ms);
-                let fail = grant.unavailable_shard_policy == "fail";
-                holder.fail_on_missing_shards.store(fail, Ordering::Relaxed);
+                let lease = grant.lease;
+                holder
+                    .fail_on_missing_shards
+                    .store(grant.fail_on_missing_shards, Ordering::Relaxed);
                 holder.set(Held {
                     epoch,
                     until: sent + lease,
@@ -182,7 +167,7 @@ pub async fn keep(
             }
             Err(s) => {
                 // Behind the cluster's epoch: the watch will catch up; others: retry soon.
-                tracing::debug!(error = %s.message(), "no lease");
+                tracing::debug!(error = %s, "no lease");
                 metrics::counter!("miroir_router_lease_refusals_total").increment(1);
                 Duration::from_millis(100)
             }

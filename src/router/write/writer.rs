@@ -9,11 +9,10 @@ use std::time::Instant;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
+use crate::control::{ControlClient, ControlError};
 use crate::fleet::{NodeClient, WriteMode};
 use crate::meili::MeiliError;
-use crate::pb::v1::admin_client::AdminClient;
-use crate::pb::v1::{IndexRef, NodeTask, SetPrimaryKeyRequest, ShardMap, TaskRecord};
-use crate::router::control::ControlPlane;
+use crate::pb::v1::{NodeTask, ShardMap, TaskRecord};
 use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
 use crate::router::write::batch::place_batch;
@@ -21,7 +20,7 @@ use crate::state::{GroupId, NodeId};
 
 /// What the write path needs from the router.
 pub struct Writer<'a> {
-    pub control: &'a ControlPlane,
+    pub control: &'a ControlClient,
     pub nodes: &'a NodeClient,
     pub ids: &'a TaskIds,
     pub router_id: &'a str,
@@ -59,12 +58,14 @@ impl From<MeiliError> for WriteError {
     }
 }
 
-pub(crate) fn coordinators_down(s: tonic::Status) -> MeiliError {
+/// The one mapping of a control-plane failure the caller did not expect
+/// into the client's error: a 503 that names what the coordinators said.
+pub(crate) fn coordinators_down(e: ControlError) -> MeiliError {
     MeiliError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         "miroir_coordinators_unavailable",
         "system",
-        format!("The coordinators could not be reached: {}", s.message()),
+        format!("The coordinators could not be reached: {}", e.detail()),
     )
 }
 
@@ -154,45 +155,14 @@ impl Writer<'_> {
     }
 
     pub(crate) async fn new_uid(&self) -> Result<u64, MeiliError> {
-        self.ids
-            .next(self.control, self.router_id)
-            .await
-            .map_err(coordinators_down)
-    }
-
-    /// One Admin call about index `uid`, through whichever coordinator answers.
-    pub(crate) async fn admin_index<T, F, Fut>(
-        &self,
-        uid: &str,
-        call: F,
-    ) -> Result<tonic::Response<T>, tonic::Status>
-    where
-        F: Fn(AdminClient<tonic::transport::Channel>, tonic::Request<IndexRef>) -> Fut,
-        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-    {
-        self.control
-            .unary(|ch, auth| {
-                call(
-                    AdminClient::new(ch),
-                    ControlPlane::request(
-                        &auth,
-                        IndexRef {
-                            uid: uid.to_string(),
-                        },
-                    ),
-                )
-            })
-            .await
+        self.ids.next(self.control).await.map_err(coordinators_down)
     }
 
     pub async fn shard_map(&self, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
-        let res = self
-            .admin_index(uid, |mut c, r| async move { c.get_shard_map(r).await })
-            .await;
-        match res {
-            Ok(m) => Ok(Some(m.into_inner())),
-            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
-            Err(s) => Err(coordinators_down(s)),
+        match self.control.get_shard_map(uid).await {
+            Ok(m) => Ok(Some(m)),
+            Err(ControlError::NotFound(_)) => Ok(None),
+            Err(e) => Err(coordinators_down(e)),
         }
     }
 
@@ -226,33 +196,24 @@ impl Writer<'_> {
 
     async fn describe_primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
         let d = self
-            .admin_index(uid, |mut c, r| async move { c.describe_index(r).await })
+            .control
+            .describe_index(uid)
             .await
-            .map_err(coordinators_down)?
-            .into_inner();
-        Ok(d.index.and_then(|i| i.primary_key))
+            .map_err(coordinators_down)?;
+        Ok(d.primary_key)
     }
 
     /// Fixes the primary key once; concurrent routers setting the same key all succeed.
     pub async fn set_primary_key(&self, uid: &str, pk: &str) -> Result<(), MeiliError> {
         self.control
-            .unary(|ch, auth| async move {
-                let req = SetPrimaryKeyRequest {
-                    uid: uid.to_string(),
-                    primary_key: pk.to_string(),
-                };
-                AdminClient::new(ch)
-                    .set_primary_key(ControlPlane::request(&auth, req))
-                    .await
-            })
+            .set_primary_key(uid, pk)
             .await
-            .map(|_| ())
-            .map_err(|s| match s.code() {
-                tonic::Code::FailedPrecondition => MeiliError::invalid(
+            .map_err(|e| match e {
+                ControlError::FailedPrecondition(_) => MeiliError::invalid(
                     "index_primary_key_already_exists",
                     "Index already has a primary key.",
                 ),
-                _ => coordinators_down(s),
+                e => coordinators_down(e),
             })
     }
 

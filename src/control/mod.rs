@@ -1,0 +1,28 @@
+//! The typed client of the coordinators' gRPC services, used by the router
+//! and `miroir-ctl`: one method per RPC, failover between coordinators only
+//! when one cannot be reached, and errors classified once.
+//!
+//! # Layout
+//! - [`auth`]: the admin key on outgoing calls.
+//! - [`dial`]: channels to coordinators (TLS, timeouts).
+//! - [`client`]: [`ControlClient`], its channels and the one failover loop.
+//! - [`error`]: [`ControlError`], classified from tonic's status.
+//! - [`router_rpc`], [`admin_rpc`]: the typed methods, by service.
+//! - [`watch`]: following the shard maps into a [`ShardMapSink`].
+//! - [`types`]: answers that have no type in `state`.
+
+pub mod admin_rpc;
+pub mod auth;
+pub mod client;
+pub mod dial;
+pub mod error;
+pub mod router_rpc;
+pub mod types;
+pub mod watch;
+
+pub use auth::ClientAuth;
+pub use client::ControlClient;
+pub use dial::{client_tls, Dialer};
+pub use error::ControlError;
+pub use types::{IndexDescription, LeaseGrant, TaskIdBlock, TaskPage, TaskQuery, Webhook};
+pub use watch::ShardMapSink;

@@ -1,0 +1,150 @@
+//! The Router service, one typed method per RPC the router uses.
+
+use crate::control::client::ControlClient;
+use crate::control::error::ControlError;
+use crate::control::types::{LeaseGrant, TaskIdBlock, TaskPage, TaskQuery, Webhook};
+use crate::pb::v1::router_client::RouterClient;
+use crate::pb::v1::{self as pb, TaskRecord};
+use crate::state::Epoch;
+
+impl ControlClient {
+    /// A block of `count` task uids for this router.
+    pub async fn allocate_task_ids(&self, count: u32) -> Result<TaskIdBlock, ControlError> {
+        let req = pb::AllocateTaskIdsRequest {
+            router_id: self.router_id.clone(),
+            count,
+        };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).allocate_task_ids(r).await }
+        })
+        .await
+        .map(TaskIdBlock::from)
+    }
+
+    /// Commits records (one Raft entry for the lot); the uids this commit finished.
+    pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<Vec<u64>, ControlError> {
+        let req = pb::CommitTasksRequest { tasks };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).commit_tasks(r).await }
+        })
+        .await
+        .map(|r| r.finished)
+    }
+
+    /// One record; [`ControlError::NotFound`] if the coordinators do not have it.
+    pub async fn get_task(&self, uid: u64) -> Result<TaskRecord, ControlError> {
+        self.call(|ch| {
+            let r = self.request(pb::GetTaskRequest { uid });
+            async move { RouterClient::new(ch).get_task(r).await }
+        })
+        .await
+    }
+
+    pub async fn list_tasks(&self, q: TaskQuery) -> Result<TaskPage, ControlError> {
+        let req = pb::ListTasksRequest {
+            from: q.from,
+            limit: q.limit,
+            index_uids: q.index_uids,
+            statuses: q.statuses,
+        };
+        let r = self
+            .call(|ch| {
+                let r = self.request(req.clone());
+                async move { RouterClient::new(ch).list_tasks(r).await }
+            })
+            .await?;
+        Ok(TaskPage {
+            tasks: r.tasks,
+            total: r.total,
+            next: r.next,
+        })
+    }
+
+    /// Forgets finished records; how many were deleted.
+    pub async fn delete_tasks(&self, uids: Vec<u64>) -> Result<u32, ControlError> {
+        let req = pb::DeleteTasksRequest { uids };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).delete_tasks(r).await }
+        })
+        .await
+        .map(|r| r.deleted)
+    }
+
+    /// A lease on `epoch`, the newest this router has applied.
+    pub async fn acquire_lease(&self, epoch: Epoch) -> Result<LeaseGrant, ControlError> {
+        let req = pb::LeaseRequest {
+            router_id: self.router_id.clone(),
+            epoch: epoch.0,
+        };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).acquire_lease(r).await }
+        })
+        .await
+        .map(LeaseGrant::from)
+    }
+
+    /// Fences every shard of `uid`; the epoch of the fenced map.
+    pub async fn fence_index(&self, uid: &str) -> Result<Epoch, ControlError> {
+        let req = pb::FenceIndexRequest {
+            uid: uid.to_string(),
+        };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).fence_index(r).await }
+        })
+        .await
+        .map(|m| Epoch(m.epoch))
+    }
+
+    /// Waits (twice the lease at most) until every router holds a lease on
+    /// `epoch` or later; the routers that do.
+    pub async fn await_routers(&self, epoch: Epoch) -> Result<Vec<String>, ControlError> {
+        let req = pb::AwaitRoutersRequest {
+            epoch: epoch.0,
+            timeout_ms: 0,
+        };
+        self.call(|ch| {
+            let r = self.request(req);
+            async move { RouterClient::new(ch).await_routers(r).await }
+        })
+        .await
+        .map(|r| r.acknowledged)
+    }
+
+    pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, ControlError> {
+        self.call(|ch| {
+            let r = self.request(pb::ListWebhooksRequest {});
+            async move { RouterClient::new(ch).list_webhooks(r).await }
+        })
+        .await
+        .map(|r| r.webhooks.into_iter().map(Webhook::from).collect())
+    }
+
+    /// Creates or replaces a webhook; [`ControlError::InvalidArgument`] for a
+    /// bad URL, [`ControlError::FailedPrecondition`] when there are too many.
+    pub async fn put_webhook(&self, w: Webhook) -> Result<Webhook, ControlError> {
+        let req = pb::Webhook::from(w);
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).put_webhook(r).await }
+        })
+        .await
+        .map(Webhook::from)
+    }
+
+    pub async fn delete_webhook(&self, uuid: &str) -> Result<(), ControlError> {
+        let req = pb::WebhookRef {
+            uuid: uuid.to_string(),
+        };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).delete_webhook(r).await }
+        })
+        .await
+        .map(|_| ())
+    }
+}
