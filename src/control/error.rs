@@ -48,7 +48,7 @@ impl ControlError {
 /// True when the call never reached a coordinator: tonic reports a failed
 /// connect as `Unavailable` whose source chain holds its `ConnectError`
 /// (a coordinator that answered `Unavailable` itself has no such source).
-fn never_sent(s: &Status) -> bool {
+pub fn never_reached(s: &Status) -> bool {
     if s.code() != Code::Unavailable {
         return false;
     }
@@ -66,7 +66,7 @@ impl From<Status> for ControlError {
     fn from(s: Status) -> Self {
         let m = s.message().to_string();
         match s.code() {
-            _ if never_sent(&s) => ControlError::Unreachable(m),
+            _ if never_reached(&s) => ControlError::Unreachable(m),
             Code::Unavailable => ControlError::Unavailable(m),
             Code::NotFound => ControlError::NotFound(m),
             Code::AlreadyExists => ControlError::AlreadyExists(m),

@@ -90,9 +90,7 @@ fn report(json: bool, status: &tonic::Status) -> ExitCode {
     };
     let name = format!("{:?}", status.code());
     let message = match status.code() {
-        tonic::Code::Unavailable
-            if status.message().contains("connect") || status.message().contains("transport") =>
-        {
+        tonic::Code::Unavailable if crate::control::error::never_reached(status) => {
             format!(
                 "cannot reach the coordinator: {} (is it running? see --coordinator)",
                 status.message()
