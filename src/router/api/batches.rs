@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -58,26 +57,25 @@ fn batch_not_found(uid: &str) -> MeiliError {
     )
 }
 
-async fn get_batch(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
-    let Ok(n) = uid.parse::<u64>() else {
-        return MeiliError::invalid(
+async fn get_batch(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, MeiliError> {
+    let n = uid.parse::<u64>().map_err(|_| {
+        MeiliError::invalid(
             "invalid_batch_uids",
             format!("Invalid value in parameter `batchUid`: could not parse `{uid}` as a positive integer"),
         )
-        .into_response();
-    };
+    })?;
     let w = writer(&s);
-    match record(&w, n).await {
-        Ok(Some(t)) => Json(batch(&shown(&w, &t).await)).into_response(),
-        Ok(None) => batch_not_found(&uid).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let t = record(&w, n).await?.ok_or_else(|| batch_not_found(&uid))?;
+    Ok(Json(batch(&shown(&w, &t).await)))
 }
 
 async fn list_batches(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Json<Value>, MeiliError> {
     // A batch uid is its task's uid.
     let q: Vec<(String, String)> = q
         .into_iter()
@@ -87,22 +85,18 @@ async fn list_batches(
         })
         .collect();
     let w = writer(&s);
-    let (found, limit) = match listed(&w, &q).await {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+    let (found, limit) = listed(&w, &q).await?;
     let mut results = vec![];
     for t in &found.tasks {
         results.push(batch(&shown(&w, t).await));
     }
-    Json(json!({
+    Ok(Json(json!({
         "results": results,
         "total": found.total,
         "limit": limit,
         "from": found.tasks.first().map(|t| t.uid),
         "next": found.next,
-    }))
-    .into_response()
+    })))
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::future::join_all;
@@ -300,23 +299,21 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiEr
     ))
 }
 
-/// `GET /tasks` with Meilisearch's filters (uids, statuses, types,
+/// `GET /tasks` with Meilisearch's filters (uids, batchUids, statuses, types,
 /// indexUids, canceledBy, dates), newest first, paged by `from` and `limit`.
 async fn list_tasks(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Result<Json<Value>, ApiError> {
     let w = writer(&s);
-    let (found, limit) = match crate::router::tasks::filter::listed(&w, &q).await {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+    let (found, limit) = crate::router::tasks::filter::listed(&w, &q).await?;
     let mut results = vec![];
     for t in &found.tasks {
         results.push(shown(&w, t).await);
     }
-    Json(json!({"results": results, "total": found.total, "limit": limit, "from": found.tasks.first().map(|t| t.uid), "next": found.next}))
-        .into_response()
+    Ok(Json(
+        json!({"results": results, "total": found.total, "limit": limit, "from": found.tasks.first().map(|t| t.uid), "next": found.next}),
+    ))
 }
 
 /// A listed task as clients see it: an unfinished one brought up to date

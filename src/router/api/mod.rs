@@ -35,7 +35,6 @@ pub mod webhooks;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -91,12 +90,17 @@ async fn version() -> Result<Json<Value>, MeiliError> {
     })))
 }
 
-async fn get_task(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
-    let Ok(uid) = uid.parse::<u64>() else {
-        return MeiliError::invalid("invalid_task_uid", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer")).into_response();
-    };
-    match crate::router::tasks::lookup::lookup(&writer(&s), uid).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn get_task(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+) -> Result<Json<Value>, MeiliError> {
+    let uid = uid.parse::<u64>().map_err(|_| {
+        MeiliError::invalid(
+            "invalid_task_uid",
+            format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer"),
+        )
+    })?;
+    Ok(Json(
+        crate::router::tasks::lookup::lookup(&writer(&s), uid).await?,
+    ))
 }

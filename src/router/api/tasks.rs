@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, post};
 use axum::Router;
 use futures::future::join_all;
@@ -55,15 +55,11 @@ async fn delete_tasks(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let filter = match required_filter(&q, "delete") {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    match forget(&writer(&s), &filter, original(raw)).await {
-        Ok(t) => accepted(&t),
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, MeiliError> {
+    let filter = required_filter(&q, "delete")?;
+    Ok(accepted(
+        &forget(&writer(&s), &filter, original(raw)).await?,
+    ))
 }
 
 /// Task uids forgotten per coordinator commit.
@@ -120,15 +116,11 @@ async fn cancel_tasks(
     State(s): State<Arc<Shared>>,
     Query(q): Query<Vec<(String, String)>>,
     RawQuery(raw): RawQuery,
-) -> Response {
-    let filter = match required_filter(&q, "cancel") {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    match cancel(&writer(&s), &filter, original(raw)).await {
-        Ok(t) => accepted(&t),
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, MeiliError> {
+    let filter = required_filter(&q, "cancel")?;
+    Ok(accepted(
+        &cancel(&writer(&s), &filter, original(raw)).await?,
+    ))
 }
 
 /// Cancels what `filter` matches and records the cancelation task.

@@ -111,70 +111,59 @@ fn apply_body(w: &mut Webhook, body: &Map<String, Value>) -> Result<(), MeiliErr
     Ok(())
 }
 
-async fn list(State(s): State<Arc<Shared>>) -> Response {
-    match all(&s.control).await {
-        Ok(hooks) => {
-            Json(json!({"results": hooks.iter().map(shown).collect::<Vec<_>>()})).into_response()
-        }
-        Err(st) => coordinators_down(st).into_response(),
-    }
+async fn list(State(s): State<Arc<Shared>>) -> Result<Json<Value>, MeiliError> {
+    let hooks = all(&s.control).await.map_err(coordinators_down)?;
+    Ok(Json(
+        json!({"results": hooks.iter().map(shown).collect::<Vec<_>>()}),
+    ))
 }
 
-async fn get_one(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
-    match find(&s, &uuid).await {
-        Ok(w) => Json(shown(&w)).into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn get_one(
+    State(s): State<Arc<Shared>>,
+    Path(uuid): Path<String>,
+) -> Result<Json<Value>, MeiliError> {
+    Ok(Json(shown(&find(&s, &uuid).await?)))
 }
 
-async fn create(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
-    let body = match json_object(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+async fn create(
+    State(s): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Result<Response, MeiliError> {
+    let body = json_object(&body)?;
     if !body.contains_key("url") {
-        return MeiliError::invalid("invalid_webhook_url", "Missing field `url`").into_response();
+        return Err(MeiliError::invalid(
+            "invalid_webhook_url",
+            "Missing field `url`",
+        ));
     }
     let mut w = Webhook {
         uuid: stamp::uuid_v4(),
         url: String::new(),
         headers: Default::default(),
     };
-    if let Err(e) = apply_body(&mut w, &body) {
-        return e.into_response();
-    }
-    match put(&s, w).await {
-        Ok(w) => (StatusCode::CREATED, Json(shown(&w))).into_response(),
-        Err(e) => e.into_response(),
-    }
+    apply_body(&mut w, &body)?;
+    let w = put(&s, w).await?;
+    Ok((StatusCode::CREATED, Json(shown(&w))).into_response())
 }
 
 async fn update(
     State(s): State<Arc<Shared>>,
     Path(uuid): Path<String>,
     body: axum::body::Bytes,
-) -> Response {
-    let body = match json_object(&body) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
-    let mut w = match find(&s, &uuid).await {
-        Ok(w) => w,
-        Err(e) => return e.into_response(),
-    };
-    if let Err(e) = apply_body(&mut w, &body) {
-        return e.into_response();
-    }
-    match put(&s, w).await {
-        Ok(w) => Json(shown(&w)).into_response(),
-        Err(e) => e.into_response(),
-    }
+) -> Result<Json<Value>, MeiliError> {
+    let body = json_object(&body)?;
+    let mut w = find(&s, &uuid).await?;
+    apply_body(&mut w, &body)?;
+    Ok(Json(shown(&put(&s, w).await?)))
 }
 
-async fn remove(State(s): State<Arc<Shared>>, Path(uuid): Path<String>) -> Response {
+async fn remove(
+    State(s): State<Arc<Shared>>,
+    Path(uuid): Path<String>,
+) -> Result<StatusCode, MeiliError> {
     match s.control.delete_webhook(&uuid).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(ControlError::NotFound(_)) => not_found(&uuid).into_response(),
-        Err(e) => coordinators_down(e).into_response(),
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(ControlError::NotFound(_)) => Err(not_found(&uuid)),
+        Err(e) => Err(coordinators_down(e)),
     }
 }
