@@ -1,6 +1,27 @@
-//! Query-string parameters as Meilisearch reads them.
+//! Numbers in query strings and paths, as Meilisearch reads them.
 
 use crate::meili::MeiliError;
+
+/// One query parameter's value as a positive integer, with Meilisearch's error under `code`.
+pub fn positive_integer(name: &str, code: &'static str, value: &str) -> Result<u64, MeiliError> {
+    value.parse().map_err(|_| {
+        MeiliError::invalid(
+            code,
+            format!("Invalid value in parameter `{name}`: could not parse `{value}` as a positive integer"),
+        )
+    })
+}
+
+/// A task's or a batch's uid in a path (`/tasks/{uid}`, `/batches/{uid}`); `what` is `Task` or
+/// `Batch`, `code` Meilisearch's (`invalid_task_uids`, `invalid_batch_uids`).
+pub fn uid_in_path(what: &str, code: &'static str, value: &str) -> Result<u64, MeiliError> {
+    value.parse().map_err(|_| {
+        MeiliError::invalid(
+            code,
+            format!("{what} uid `{value}` is invalid. It should only contain numeric characters."),
+        )
+    })
+}
 
 /// A parameter that holds a positive integer (`limit`, `offset`, `from`), with Meilisearch's
 /// error (under `code`) when it does not parse; `None` when it is absent.
@@ -9,15 +30,11 @@ pub fn number<K: AsRef<str>>(
     name: &str,
     code: &'static str,
 ) -> Result<Option<u64>, MeiliError> {
-    match params.iter().find(|(k, _)| k.as_ref() == name) {
-        None => Ok(None),
-        Some((_, v)) => v.parse().map(Some).map_err(|_| {
-            MeiliError::invalid(
-                code,
-                format!("Invalid value in parameter `{name}`: could not parse `{v}` as a positive integer"),
-            )
-        }),
-    }
+    params
+        .iter()
+        .find(|(k, _)| k.as_ref() == name)
+        .map(|(_, v)| positive_integer(name, code, v))
+        .transpose()
 }
 
 #[cfg(test)]
@@ -37,6 +54,18 @@ mod tests {
         assert_eq!(
             e.message,
             "Invalid value in parameter `from`: could not parse `x` as a positive integer"
+        );
+    }
+
+    /// Recorded from Meilisearch 1.50: `GET /tasks/x` and `GET /batches/x`.
+    #[test]
+    fn uids_in_paths_parse_with_meilisearch_errors() {
+        assert_eq!(uid_in_path("Task", "invalid_task_uids", "12").unwrap(), 12);
+        let e = uid_in_path("Batch", "invalid_batch_uids", "x").unwrap_err();
+        assert_eq!(e.code, "invalid_batch_uids");
+        assert_eq!(
+            e.message,
+            "Batch uid `x` is invalid. It should only contain numeric characters."
         );
     }
 }

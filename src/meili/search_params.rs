@@ -75,15 +75,9 @@ pub fn from_params(params: &[(String, String)]) -> Result<Value, MeiliError> {
     let mut obj = Map::new();
     for (k, v) in params {
         let value = match k.as_str() {
-            "offset" | "limit" | "page" | "hitsPerPage" | "cropLength" => match v.parse::<u64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => {
-                    return Err(MeiliError::invalid(
-                        code(k),
-                        format!("Invalid value in parameter `{k}`: could not parse `{v}` as a positive integer"),
-                    ))
-                }
-            },
+            "offset" | "limit" | "page" | "hitsPerPage" | "cropLength" => {
+                Value::from(crate::meili::params::positive_integer(k, code(k), v)?)
+            }
             "showMatchesPosition" | "showRankingScore" | "showRankingScoreDetails" => match v.as_str() {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),

@@ -3,6 +3,7 @@
 //! devnode's alike.
 
 pub use crate::meili::params::number;
+use crate::meili::params::positive_integer;
 use crate::meili::{stamp, MeiliError};
 
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
@@ -93,14 +94,7 @@ fn numbers(name: &str, code: &'static str, v: &str) -> Result<Option<Vec<u64>>, 
     }
     items
         .iter()
-        .map(|x| {
-            x.parse::<u64>().map_err(|_| {
-                MeiliError::invalid(
-                    code,
-                    format!("Invalid value in parameter `{name}`: could not parse `{x}` as a positive integer"),
-                )
-            })
-        })
+        .map(|x| positive_integer(name, code, x))
         .collect::<Result<_, _>>()
         .map(Some)
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::fleet::{Fleet, Nodes, KEY};
 
 async fn key_wildcards_and_task_parameters_match_meilisearch(nodes: Nodes) {
-    let fleet = Fleet::start_on(nodes, 1, 1).await;
+    let mut fleet = Fleet::start_on(nodes, 1, 1).await;
     let node = fleet.nodes[0].2.addr.clone();
     let body = json!({"actions": ["*.get"], "indexes": ["*"], "expiresAt": null});
     let (status, key) = fleet
@@ -53,6 +53,22 @@ async fn key_wildcards_and_task_parameters_match_meilisearch(nodes: Nodes) {
         err["message"],
         "Invalid value in parameter `statuses`: `done` is not a valid task status. Available statuses are `enqueued`, `processing`, `succeeded`, `failed`, `canceled`."
     );
+    // A task uid that is not a number, asked of the node and of a router over it: one answer.
+    let router = fleet.start_router().await;
+    for base in [&node, &router] {
+        let (status, err) = fleet
+            .call(Method::GET, &format!("{base}/tasks/x"), None)
+            .await;
+        assert_eq!(
+            (status, &err["code"]),
+            (400, &json!("invalid_task_uids")),
+            "{base}: {err}"
+        );
+        assert_eq!(
+            err["message"],
+            "Task uid `x` is invalid. It should only contain numeric characters."
+        );
+    }
     // Key changes are not tasks, so no index creation is listed yet: an empty list, not an error.
     let url = format!("{node}/tasks?types=indexCreation&reverse=true");
     let (status, list) = fleet.call(Method::GET, &url, None).await;

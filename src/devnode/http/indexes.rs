@@ -14,6 +14,7 @@ use crate::devnode::search::results;
 use crate::devnode::settings;
 use crate::devnode::store::TaskOp;
 use crate::meili::error::{wrong_type, MeiliError};
+use crate::meili::params::number;
 
 /// Index uids: an integer or a string of a-zA-Z0-9-_ up to 512 bytes.
 pub fn valid_uid(uid: &str) -> Result<(), MeiliError> {
@@ -35,15 +36,7 @@ pub fn paging(
     codes: (&'static str, &'static str),
 ) -> Result<(usize, usize), MeiliError> {
     let get = |name: &str, code: &'static str, default: usize| -> Result<usize, MeiliError> {
-        match params.iter().find(|(k, _)| k == name) {
-            None => Ok(default),
-            Some((_, v)) => v.parse().map_err(|_| {
-                MeiliError::invalid(
-                    code,
-                    format!("Invalid value in parameter `{name}`: could not parse `{v}` as a positive integer"),
-                )
-            }),
-        }
+        Ok(number(params, name, code)?.map_or(default, |n| n as usize))
     };
     Ok((get("offset", codes.0, 0)?, get("limit", codes.1, 20)?))
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::devnode::node::{Answer, Body, Shared};
 use crate::meili::error::MeiliError;
-use crate::meili::params::number;
+use crate::meili::params::{number, uid_in_path};
 use crate::meili::stamp;
 use crate::meili::task_filter::TaskFilter;
 
@@ -73,9 +73,7 @@ pub(super) async fn get_task(
     Path(uid): Path<String>,
 ) -> Answer {
     node.authorize(&headers, "tasks.get", None)?;
-    let n: u64 = uid.parse().map_err(|_| {
-        MeiliError::invalid("invalid_task_uids", format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer"))
-    })?;
+    let n = uid_in_path("Task", "invalid_task_uids", &uid)?;
     let state = node.lock();
     let task = state
         .tasks

@@ -61,12 +61,7 @@ async fn get_batch(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
 ) -> Result<Json<Value>, MeiliError> {
-    let n = uid.parse::<u64>().map_err(|_| {
-        MeiliError::invalid(
-            "invalid_batch_uids",
-            format!("Invalid value in parameter `batchUid`: could not parse `{uid}` as a positive integer"),
-        )
-    })?;
+    let n = crate::meili::params::uid_in_path("Batch", "invalid_batch_uids", &uid)?;
     let w = writer(&s);
     let t = record(&w, n).await?.ok_or_else(|| batch_not_found(&uid))?;
     Ok(Json(batch(&shown(&w, &t).await)))

@@ -94,12 +94,7 @@ async fn get_task(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
 ) -> Result<Json<Value>, MeiliError> {
-    let uid = uid.parse::<u64>().map_err(|_| {
-        MeiliError::invalid(
-            "invalid_task_uid",
-            format!("Invalid value in parameter `taskUid`: could not parse `{uid}` as a positive integer"),
-        )
-    })?;
+    let uid = crate::meili::params::uid_in_path("Task", "invalid_task_uids", &uid)?;
     Ok(Json(
         crate::router::tasks::lookup::lookup(&writer(&s), uid).await?,
     ))
