@@ -1,10 +1,33 @@
-//! The Admin service calls the router makes, one typed method per RPC.
+//! The Admin service, one typed method per RPC, for the router and `miroir-ctl`.
 
+use crate::control::admin_types::{ClusterStatus, IndexDetails, NewIndex, NodeList};
 use crate::control::client::ControlClient;
 use crate::control::error::ControlError;
-use crate::control::types::IndexDescription;
+use crate::pb::v1 as pb;
 use crate::pb::v1::admin_client::AdminClient;
-use crate::pb::v1::{self as pb, ShardMap};
+use crate::state::settings::SettingView;
+use crate::state::{GroupId, Index, IndexUid, Node, NodeId, ShardMap};
+
+/// One unary Admin call through the failover loop.
+macro_rules! admin {
+    ($client:expr, $rpc:ident, $req:expr) => {{
+        let req = $req;
+        $client
+            .call(|ch| {
+                let r = $client.request(req.clone());
+                async move { AdminClient::new(ch).$rpc(r).await }
+            })
+            .await
+    }};
+}
+
+/// A reply converted into its domain type, or [`ControlError::Malformed`].
+fn domain<P, T: TryFrom<P>>(reply: Result<P, ControlError>) -> Result<T, ControlError>
+where
+    T::Error: std::fmt::Display,
+{
+    reply.and_then(|p| T::try_from(p).map_err(ControlError::malformed))
+}
 
 fn index_ref(uid: &str) -> pb::IndexRef {
     pb::IndexRef {
@@ -12,66 +35,154 @@ fn index_ref(uid: &str) -> pb::IndexRef {
     }
 }
 
+fn node_ref(id: &str) -> pb::NodeRef {
+    pb::NodeRef { id: id.to_string() }
+}
+
 impl ControlClient {
-    /// Registers an index with the cluster's default shards and copies;
-    /// [`ControlError::AlreadyExists`] or [`ControlError::InvalidArgument`]
-    /// (a bad uid) otherwise.
-    pub async fn create_index(&self, uid: &str, pk: Option<String>) -> Result<(), ControlError> {
-        let req = pb::CreateIndexRequest {
-            uid: uid.to_string(),
-            primary_key: pk,
-            shards: 0,
-            replication_factor: 0,
+    // Coordinators.
+
+    pub async fn cluster_status(&self) -> Result<ClusterStatus, ControlError> {
+        domain(admin!(self, cluster_status, pb::ClusterStatusRequest {}))
+    }
+
+    /// Adds a coordinator (as a learner only, if `learner`); the new status.
+    pub async fn add_member(
+        &self,
+        id: u64,
+        address: &str,
+        learner: bool,
+    ) -> Result<ClusterStatus, ControlError> {
+        let req = pb::AddMemberRequest {
+            id,
+            address: address.to_string(),
+            learner_only: learner,
         };
-        self.call(|ch| {
-            let r = self.request(req.clone());
-            async move { AdminClient::new(ch).create_index(r).await }
-        })
-        .await
-        .map(|_| ())
+        domain(admin!(self, add_member, req))
+    }
+
+    pub async fn remove_member(&self, id: u64) -> Result<ClusterStatus, ControlError> {
+        domain(admin!(self, remove_member, pb::RemoveMemberRequest { id }))
+    }
+
+    /// Hands leadership to coordinator `to`.
+    pub async fn transfer_leader(&self, to: u64) -> Result<ClusterStatus, ControlError> {
+        domain(admin!(
+            self,
+            transfer_leader,
+            pb::TransferLeaderRequest { to }
+        ))
+    }
+
+    // Meilisearch nodes.
+
+    pub async fn list_nodes(&self) -> Result<NodeList, ControlError> {
+        domain(admin!(self, list_nodes, pb::ListNodesRequest {}))
+    }
+
+    pub async fn add_node(
+        &self,
+        id: &str,
+        address: &str,
+        group: GroupId,
+    ) -> Result<Node, ControlError> {
+        let req = pb::AddNodeRequest {
+            id: id.to_string(),
+            address: address.to_string(),
+            group: group.0,
+        };
+        domain(admin!(self, add_node, req))
+    }
+
+    pub async fn drain_node(&self, id: &str) -> Result<Node, ControlError> {
+        domain(admin!(self, drain_node, node_ref(id)))
+    }
+
+    pub async fn mark_node_failed(&self, id: &str) -> Result<Node, ControlError> {
+        domain(admin!(self, mark_node_failed, node_ref(id)))
+    }
+
+    pub async fn activate_node(&self, id: &str) -> Result<Node, ControlError> {
+        domain(admin!(self, activate_node, node_ref(id)))
+    }
+
+    /// Forgets a node that holds no shard; the id removed.
+    pub async fn remove_node(&self, id: &str) -> Result<NodeId, ControlError> {
+        let r = admin!(self, remove_node, node_ref(id))?;
+        NodeId::parse(&r.id).map_err(ControlError::malformed)
+    }
+
+    // Indexes.
+
+    /// Registers an index; [`ControlError::AlreadyExists`] or
+    /// [`ControlError::InvalidArgument`] (a bad uid, shard count or factor).
+    pub async fn create_index(&self, new: NewIndex) -> Result<Index, ControlError> {
+        let req = pb::CreateIndexRequest {
+            uid: new.uid,
+            primary_key: new.primary_key,
+            // 0 asks for the cluster's default.
+            shards: new.shards.unwrap_or(0),
+            replication_factor: new.replication_factor.unwrap_or(0),
+        };
+        domain(admin!(self, create_index, req))
     }
 
     /// Fixes the primary key once; [`ControlError::FailedPrecondition`] if
     /// another one is set already.
-    pub async fn set_primary_key(&self, uid: &str, pk: &str) -> Result<(), ControlError> {
+    pub async fn set_primary_key(&self, uid: &str, pk: &str) -> Result<Index, ControlError> {
         let req = pb::SetPrimaryKeyRequest {
             uid: uid.to_string(),
             primary_key: pk.to_string(),
         };
-        self.call(|ch| {
-            let r = self.request(req.clone());
-            async move { AdminClient::new(ch).set_primary_key(r).await }
-        })
-        .await
-        .map(|_| ())
+        domain(admin!(self, set_primary_key, req))
     }
 
-    pub async fn describe_index(&self, uid: &str) -> Result<IndexDescription, ControlError> {
-        self.call(|ch| {
-            let r = self.request(index_ref(uid));
-            async move { AdminClient::new(ch).describe_index(r).await }
-        })
-        .await
-        .map(|d| IndexDescription {
-            primary_key: d.index.and_then(|i| i.primary_key),
-        })
+    pub async fn list_indexes(&self) -> Result<Vec<Index>, ControlError> {
+        let r = admin!(self, list_indexes, pb::ListIndexesRequest {})?;
+        r.indexes
+            .into_iter()
+            .map(|i| Index::try_from(i).map_err(ControlError::malformed))
+            .collect()
     }
 
-    pub async fn delete_index(&self, uid: &str) -> Result<(), ControlError> {
-        self.call(|ch| {
-            let r = self.request(index_ref(uid));
-            async move { AdminClient::new(ch).delete_index(r).await }
-        })
-        .await
-        .map(|_| ())
+    pub async fn describe_index(&self, uid: &str) -> Result<IndexDetails, ControlError> {
+        domain(admin!(self, describe_index, index_ref(uid)))
+    }
+
+    /// Forgets the index; the uid forgotten.
+    pub async fn delete_index(&self, uid: &str) -> Result<IndexUid, ControlError> {
+        let r = admin!(self, delete_index, index_ref(uid))?;
+        IndexUid::parse(&r.uid).map_err(ControlError::malformed)
     }
 
     /// The index's shard map; [`ControlError::NotFound`] if there is no such index.
     pub async fn get_shard_map(&self, uid: &str) -> Result<ShardMap, ControlError> {
-        self.call(|ch| {
-            let r = self.request(index_ref(uid));
-            async move { AdminClient::new(ch).get_shard_map(r).await }
-        })
-        .await
+        domain(admin!(self, get_shard_map, index_ref(uid)))
+    }
+
+    // Cluster settings.
+
+    /// One setting, or every setting when `key` is `None`.
+    pub async fn get_config(&self, key: Option<&str>) -> Result<Vec<SettingView>, ControlError> {
+        let req = pb::GetConfigRequest {
+            key: key.unwrap_or_default().to_string(),
+        };
+        let r = admin!(self, get_config, req)?;
+        Ok(r.entries.into_iter().map(SettingView::from).collect())
+    }
+
+    /// Sets a setting; with `expect_version`, only if it is still at that version.
+    pub async fn set_config(
+        &self,
+        key: &str,
+        value: &str,
+        expect_version: Option<u64>,
+    ) -> Result<SettingView, ControlError> {
+        let req = pb::SetConfigRequest {
+            key: key.to_string(),
+            value: value.to_string(),
+            expect_version,
+        };
+        admin!(self, set_config, req).map(SettingView::from)
     }
 }

@@ -24,6 +24,8 @@ pub enum ControlError {
     Unauthenticated(String),
     #[error("the coordinators did not answer in time ({0}); retry, or check their health")]
     Timeout(String),
+    #[error("a coordinator sent a reply this client cannot read ({0}); check that routers, miroir-ctl and coordinators run the same version")]
+    Malformed(String),
     #[error("the coordinators failed the request: {0}")]
     Other(String),
 }
@@ -40,8 +42,14 @@ impl ControlError {
             | ControlError::FailedPrecondition(m)
             | ControlError::Unauthenticated(m)
             | ControlError::Timeout(m)
+            | ControlError::Malformed(m)
             | ControlError::Other(m) => m,
         }
+    }
+
+    /// A reply that does not convert into the domain's types.
+    pub fn malformed(e: impl std::fmt::Display) -> Self {
+        ControlError::Malformed(e.to_string())
     }
 }
 

@@ -9,9 +9,10 @@
 //! - [`error`]: [`ControlError`], classified from tonic's status.
 //! - [`router_rpc`], [`admin_rpc`]: the typed methods, by service.
 //! - [`watch`]: following the shard maps into a [`ShardMapSink`].
-//! - [`types`]: answers that have no type in `state`.
+//! - [`types`], [`admin_types`]: answers that have no type in `state`.
 
 pub mod admin_rpc;
+pub mod admin_types;
 pub mod auth;
 pub mod client;
 pub mod dial;
@@ -20,9 +21,12 @@ pub mod router_rpc;
 pub mod types;
 pub mod watch;
 
+pub use admin_types::{
+    ClusterStatus, GroupMembers, IndexDetails, Member, MemberRole, MemberState, NewIndex, NodeList,
+};
 pub use auth::ClientAuth;
 pub use client::ControlClient;
 pub use dial::{client_tls, Dialer};
 pub use error::ControlError;
-pub use types::{IndexDescription, LeaseGrant, TaskIdBlock, TaskPage, TaskQuery, Webhook};
+pub use types::{LeaseGrant, ShardMapUpdate, TaskIdBlock, TaskPage, TaskQuery, Webhook};
 pub use watch::ShardMapSink;

@@ -3,9 +3,9 @@
 use crate::control::client::ControlClient;
 use crate::control::error::ControlError;
 use crate::control::types::{LeaseGrant, TaskIdBlock, TaskPage, TaskQuery, Webhook};
+use crate::pb::v1 as pb;
 use crate::pb::v1::router_client::RouterClient;
-use crate::pb::v1::{self as pb, TaskRecord};
-use crate::state::Epoch;
+use crate::state::{Epoch, TaskRecord, TaskUid};
 
 impl ControlClient {
     /// A block of `count` task uids for this router.
@@ -23,23 +23,27 @@ impl ControlClient {
     }
 
     /// Commits records (one Raft entry for the lot); the uids this commit finished.
-    pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<Vec<u64>, ControlError> {
-        let req = pb::CommitTasksRequest { tasks };
+    pub async fn commit_tasks(&self, tasks: &[TaskRecord]) -> Result<Vec<TaskUid>, ControlError> {
+        let req = pb::CommitTasksRequest {
+            tasks: tasks.iter().map(Into::into).collect(),
+        };
         self.call(|ch| {
             let r = self.request(req.clone());
             async move { RouterClient::new(ch).commit_tasks(r).await }
         })
         .await
-        .map(|r| r.finished)
+        .map(|r| r.finished.into_iter().map(TaskUid).collect())
     }
 
     /// One record; [`ControlError::NotFound`] if the coordinators do not have it.
-    pub async fn get_task(&self, uid: u64) -> Result<TaskRecord, ControlError> {
-        self.call(|ch| {
-            let r = self.request(pb::GetTaskRequest { uid });
-            async move { RouterClient::new(ch).get_task(r).await }
-        })
-        .await
+    pub async fn get_task(&self, uid: TaskUid) -> Result<TaskRecord, ControlError> {
+        let t = self
+            .call(|ch| {
+                let r = self.request(pb::GetTaskRequest { uid: uid.0 });
+                async move { RouterClient::new(ch).get_task(r).await }
+            })
+            .await?;
+        TaskRecord::try_from(t).map_err(ControlError::malformed)
     }
 
     pub async fn list_tasks(&self, q: TaskQuery) -> Result<TaskPage, ControlError> {
@@ -47,7 +51,7 @@ impl ControlClient {
             from: q.from,
             limit: q.limit,
             index_uids: q.index_uids,
-            statuses: q.statuses,
+            statuses: q.statuses.iter().map(|s| s.as_str().to_string()).collect(),
         };
         let r = self
             .call(|ch| {
@@ -56,15 +60,22 @@ impl ControlClient {
             })
             .await?;
         Ok(TaskPage {
-            tasks: r.tasks,
+            tasks: r
+                .tasks
+                .into_iter()
+                .map(TaskRecord::try_from)
+                .collect::<Result<_, _>>()
+                .map_err(ControlError::malformed)?,
             total: r.total,
             next: r.next,
         })
     }
 
     /// Forgets finished records; how many were deleted.
-    pub async fn delete_tasks(&self, uids: Vec<u64>) -> Result<u32, ControlError> {
-        let req = pb::DeleteTasksRequest { uids };
+    pub async fn delete_tasks(&self, uids: &[TaskUid]) -> Result<u32, ControlError> {
+        let req = pb::DeleteTasksRequest {
+            uids: uids.iter().map(|u| u.0).collect(),
+        };
         self.call(|ch| {
             let r = self.request(req.clone());
             async move { RouterClient::new(ch).delete_tasks(r).await }

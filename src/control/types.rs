@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::pb::v1;
-use crate::state::Epoch;
+use crate::state::{CommandError, Epoch, IndexUid, Node, ShardMap, TaskRecord, TaskStatus};
 
 /// A lease on an epoch: the router may write until `lease` after it sent
 /// the request.
@@ -77,21 +77,85 @@ pub struct TaskQuery {
     pub from: u64,
     pub limit: u32,
     pub index_uids: Vec<String>,
-    pub statuses: Vec<String>,
+    pub statuses: Vec<TaskStatus>,
 }
 
 /// A page of task records.
 #[derive(Debug, Clone, Default)]
 pub struct TaskPage {
-    pub tasks: Vec<v1::TaskRecord>,
+    pub tasks: Vec<TaskRecord>,
     /// Every match, whatever the page.
     pub total: u64,
     /// The uid the next page starts at.
     pub next: Option<u64>,
 }
 
-/// What the router needs of an index's description.
+/// One message of the shard-map watch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IndexDescription {
-    pub primary_key: Option<String>,
+pub struct ShardMapUpdate {
+    /// The whole state: an index it does not name was deleted meanwhile.
+    pub full: bool,
+    pub changed: Vec<ShardMap>,
+    pub deleted: Vec<IndexUid>,
+    /// The whole node list, when it changed (or `full`); else empty.
+    pub nodes: Vec<Node>,
+    /// The coordinator's applied index when it sent this.
+    pub applied_index: u64,
+    /// The cluster's newest epoch.
+    pub epoch: Epoch,
+}
+
+impl TryFrom<v1::ShardMapEvent> for ShardMapUpdate {
+    type Error = CommandError;
+
+    fn try_from(ev: v1::ShardMapEvent) -> Result<Self, CommandError> {
+        Ok(ShardMapUpdate {
+            full: ev.full,
+            changed: ev
+                .changed
+                .into_iter()
+                .map(ShardMap::try_from)
+                .collect::<Result<_, _>>()?,
+            deleted: ev.deleted.into_iter().map(IndexUid).collect(),
+            nodes: ev
+                .nodes
+                .into_iter()
+                .map(Node::try_from)
+                .collect::<Result<_, _>>()?,
+            applied_index: ev.applied_index,
+            epoch: Epoch(ev.epoch),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event with one unreadable map is refused whole, never half taken in.
+    #[test]
+    fn a_malformed_event_is_refused_whole() {
+        let good = v1::ShardMap {
+            index_uid: "a".into(),
+            epoch: 1,
+            shards: vec![v1::ShardAssignment {
+                shard: 0,
+                read: vec!["n".into()],
+                write: vec!["n".into()],
+                fence: "open".into(),
+            }],
+        };
+        let mut bad = good.clone();
+        bad.shards[0].fence = "ajar".into();
+        let ev = |m: v1::ShardMap| v1::ShardMapEvent {
+            full: true,
+            changed: vec![m],
+            epoch: 3,
+            ..Default::default()
+        };
+        let u = ShardMapUpdate::try_from(ev(good)).unwrap();
+        assert_eq!(u.changed[0].index, IndexUid("a".into()));
+        assert_eq!(u.epoch, Epoch(3));
+        assert!(ShardMapUpdate::try_from(ev(bad)).is_err());
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::control::client::ControlClient;
+use crate::control::types::ShardMapUpdate;
 use crate::pb::v1::router_client::RouterClient;
 use crate::pb::v1::{ShardMapEvent, WatchShardMapsRequest};
 
@@ -18,8 +19,8 @@ const WATCH_SILENCE: Duration = Duration::from_secs(5);
 /// Where the watch delivers what it learns (the router's topology cache), so
 /// that this part needs nothing from the router.
 pub trait ShardMapSink: Send + 'static {
-    /// Applies one event; an error is logged and the event skipped.
-    fn apply(&self, ev: ShardMapEvent) -> Result<(), String>;
+    /// Takes in one update (heartbeats and unreadable events never reach it).
+    fn apply(&self, update: ShardMapUpdate);
 }
 
 /// An event that only says the stream is alive.
@@ -69,8 +70,11 @@ impl ControlClient {
                         }
                         Ok(Some(ev)) => {
                             backoff = Duration::from_millis(50);
-                            if let Err(e) = sink.apply(ev) {
-                                tracing::error!(error = %e, "malformed shard-map event ignored");
+                            match ShardMapUpdate::try_from(ev) {
+                                Ok(update) => sink.apply(update),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "malformed shard-map event ignored")
+                                }
                             }
                         }
                         Ok(None) | Err(_) => {

@@ -1,48 +1,41 @@
 //! One function per subcommand family; each sends one request and prints the reply.
 
-use tonic::Status;
+use serde_json::json;
 
 use super::cli::{ClusterCmd, Command, ConfigCmd, IndexesCmd, NodesCmd, ShardsCmd};
-use super::output::{emit, opt, Table};
+use super::output::{emit, opt, MapJson, Table};
 use super::Ctl;
-use crate::pb::v1::*;
+use crate::control::{ClusterStatus, ControlError, NewIndex};
+use crate::state::{GroupId, Index, ShardMap};
 
-pub async fn dispatch(ctl: &mut Ctl, cmd: Command) -> Result<(), Status> {
+pub async fn dispatch(ctl: &Ctl, cmd: Command) -> Result<(), ControlError> {
     match cmd {
         Command::Cluster(c) => cluster(ctl, c).await,
         Command::Nodes(c) => nodes(ctl, c).await,
         Command::Indexes(c) => indexes(ctl, c).await,
         Command::Shards(ShardsCmd::List { index }) => {
-            let req = ctl.request(IndexRef { uid: index });
-            let map = ctl.admin.get_shard_map(req).await?.into_inner();
-            emit(ctl.json, &map, shard_table);
+            let map = ctl.control.get_shard_map(&index).await?;
+            emit(ctl.json, &MapJson::from(&map), |_| shard_table(&map));
             Ok(())
         }
         Command::Config(c) => config(ctl, c).await,
     }
 }
 
-async fn cluster(ctl: &mut Ctl, cmd: ClusterCmd) -> Result<(), Status> {
+async fn cluster(ctl: &Ctl, cmd: ClusterCmd) -> Result<(), ControlError> {
+    let c = &ctl.control;
     let status = match cmd {
-        ClusterCmd::Status => {
-            ctl.admin
-                .cluster_status(ctl.request(ClusterStatusRequest {}))
-                .await?
-        }
+        ClusterCmd::Status => c.cluster_status().await?,
         ClusterCmd::Members => {
-            let s = ctl
-                .admin
-                .cluster_status(ctl.request(ClusterStatusRequest {}))
-                .await?
-                .into_inner();
+            let s = c.cluster_status().await?;
             emit(ctl.json, &s.members, |members| {
                 let mut t = Table::new(&["ID", "ADDRESS", "ROLE", "STATE"]);
                 for m in members {
                     t.row(vec![
                         m.id.to_string(),
                         m.address.clone(),
-                        m.role.clone(),
-                        m.state.clone(),
+                        m.role.as_str().into(),
+                        m.state.as_str().into(),
                     ]);
                 }
                 t.render()
@@ -53,30 +46,15 @@ async fn cluster(ctl: &mut Ctl, cmd: ClusterCmd) -> Result<(), Status> {
             id,
             address,
             learner,
-        } => {
-            let req = ctl.request(AddMemberRequest {
-                id,
-                address,
-                learner_only: learner,
-            });
-            ctl.admin.add_member(req).await?
-        }
-        ClusterCmd::RemoveMember { id } => {
-            ctl.admin
-                .remove_member(ctl.request(RemoveMemberRequest { id }))
-                .await?
-        }
-        ClusterCmd::TransferLeader { to } => {
-            ctl.admin
-                .transfer_leader(ctl.request(TransferLeaderRequest { to }))
-                .await?
-        }
+        } => c.add_member(id, &address, learner).await?,
+        ClusterCmd::RemoveMember { id } => c.remove_member(id).await?,
+        ClusterCmd::TransferLeader { to } => c.transfer_leader(to).await?,
     };
-    emit(ctl.json, &status.into_inner(), status_text);
+    emit(ctl.json, &status, status_text);
     Ok(())
 }
 
-fn status_text(s: &ClusterStatusResponse) -> String {
+fn status_text(s: &ClusterStatus) -> String {
     let mut out = format!(
         "cluster {}  leader {}  term {}  commit index {}\n\n",
         if s.cluster_id.is_empty() {
@@ -104,8 +82,8 @@ fn status_text(s: &ClusterStatusResponse) -> String {
         t.row(vec![
             m.id.to_string(),
             m.address.clone(),
-            m.role.clone(),
-            m.state.clone(),
+            m.role.as_str().into(),
+            m.state.as_str().into(),
             if m.reachable {
                 m.term.to_string()
             } else {
@@ -122,21 +100,18 @@ fn status_text(s: &ClusterStatusResponse) -> String {
     out
 }
 
-async fn nodes(ctl: &mut Ctl, cmd: NodesCmd) -> Result<(), Status> {
+async fn nodes(ctl: &Ctl, cmd: NodesCmd) -> Result<(), ControlError> {
+    let c = &ctl.control;
     let node = match cmd {
         NodesCmd::List => {
-            let list = ctl
-                .admin
-                .list_nodes(ctl.request(ListNodesRequest {}))
-                .await?
-                .into_inner();
+            let list = c.list_nodes().await?;
             emit(ctl.json, &list, |l| {
                 let mut t = Table::new(&["ID", "GROUP", "STATE", "ADDRESS"]);
                 for n in &l.nodes {
                     t.row(vec![
-                        n.id.clone(),
+                        n.id.to_string(),
                         n.group.to_string(),
-                        n.state.clone(),
+                        n.state.as_str().into(),
                         n.address.clone(),
                     ]);
                 }
@@ -144,7 +119,7 @@ async fn nodes(ctl: &mut Ctl, cmd: NodesCmd) -> Result<(), Status> {
                 for grp in &l.groups {
                     g.row(vec![
                         grp.id.to_string(),
-                        grp.state.clone(),
+                        grp.state.as_str().into(),
                         grp.nodes.len().to_string(),
                     ]);
                 }
@@ -152,32 +127,25 @@ async fn nodes(ctl: &mut Ctl, cmd: NodesCmd) -> Result<(), Status> {
             });
             return Ok(());
         }
-        NodesCmd::Add { id, address, group } => {
-            ctl.admin
-                .add_node(ctl.request(AddNodeRequest { id, address, group }))
-                .await?
-        }
-        NodesCmd::Drain { id } => ctl.admin.drain_node(ctl.request(NodeRef { id })).await?,
-        NodesCmd::MarkFailed { id } => {
-            ctl.admin
-                .mark_node_failed(ctl.request(NodeRef { id }))
-                .await?
-        }
-        NodesCmd::Activate { id } => ctl.admin.activate_node(ctl.request(NodeRef { id })).await?,
+        NodesCmd::Add { id, address, group } => c.add_node(&id, &address, GroupId(group)).await?,
+        NodesCmd::Drain { id } => c.drain_node(&id).await?,
+        NodesCmd::MarkFailed { id } => c.mark_node_failed(&id).await?,
+        NodesCmd::Activate { id } => c.activate_node(&id).await?,
         NodesCmd::Remove { id } => {
-            let r = ctl
-                .admin
-                .remove_node(ctl.request(NodeRef { id }))
-                .await?
-                .into_inner();
-            emit(ctl.json, &r, |r| format!("node {} removed\n", r.id));
+            let id = c.remove_node(&id).await?;
+            emit(ctl.json, &json!({ "id": id }), |_| {
+                format!("node {id} removed\n")
+            });
             return Ok(());
         }
     };
-    emit(ctl.json, &node.into_inner(), |n| {
+    emit(ctl.json, &node, |n| {
         format!(
             "node {} (group {}) is {} at {}\n",
-            n.id, n.group, n.state, n.address
+            n.id,
+            n.group,
+            n.state.as_str(),
+            n.address
         )
     });
     Ok(())
@@ -193,19 +161,16 @@ fn index_text(i: &Index) -> String {
     )
 }
 
-async fn indexes(ctl: &mut Ctl, cmd: IndexesCmd) -> Result<(), Status> {
+async fn indexes(ctl: &Ctl, cmd: IndexesCmd) -> Result<(), ControlError> {
+    let c = &ctl.control;
     let index = match cmd {
         IndexesCmd::List => {
-            let list = ctl
-                .admin
-                .list_indexes(ctl.request(ListIndexesRequest {}))
-                .await?
-                .into_inner();
-            emit(ctl.json, &list.indexes, |l| {
+            let list = c.list_indexes().await?;
+            emit(ctl.json, &list, |l| {
                 let mut t = Table::new(&["UID", "PRIMARY KEY", "SHARDS", "RF"]);
                 for i in l {
                     t.row(vec![
-                        i.uid.clone(),
+                        i.uid.to_string(),
                         opt(i.primary_key.clone()),
                         i.shards.to_string(),
                         i.replication_factor.to_string(),
@@ -216,33 +181,35 @@ async fn indexes(ctl: &mut Ctl, cmd: IndexesCmd) -> Result<(), Status> {
             return Ok(());
         }
         IndexesCmd::Create(a) => {
-            let req = CreateIndexRequest {
-                uid: a.uid,
-                primary_key: a.primary_key,
-                shards: a.shards.unwrap_or(0),
-                replication_factor: a.replication_factor.unwrap_or(0),
-            };
+            // 0 would ask the coordinators for the default: refuse it here.
             if a.shards == Some(0) || a.replication_factor == Some(0) {
-                return Err(Status::invalid_argument(
-                    "--shards and --replication-factor must be at least 1",
+                return Err(ControlError::InvalidArgument(
+                    "--shards and --replication-factor must be at least 1".into(),
                 ));
             }
-            ctl.admin.create_index(ctl.request(req)).await?
+            c.create_index(NewIndex {
+                uid: a.uid,
+                primary_key: a.primary_key,
+                shards: a.shards,
+                replication_factor: a.replication_factor,
+            })
+            .await?
         }
         IndexesCmd::Describe { uid } => {
-            let d = ctl
-                .admin
-                .describe_index(ctl.request(IndexRef { uid }))
-                .await?
-                .into_inner();
-            emit(ctl.json, &d, |d| {
-                let mut out = d.index.as_ref().map(index_text).unwrap_or_default();
+            let d = c.describe_index(&uid).await?;
+            let shown = json!({
+                "index": d.index,
+                "shard_map": d.shard_map.as_ref().map(MapJson::from),
+                "shards_per_node": d.shards_per_node,
+            });
+            emit(ctl.json, &shown, |_| {
+                let mut out = index_text(&d.index);
                 if let Some(m) = &d.shard_map {
                     out.push_str(&format!("shard map epoch {}\n\n", m.epoch));
                 }
                 let mut t = Table::new(&["NODE", "SHARDS"]);
-                for (n, c) in &d.shards_per_node {
-                    t.row(vec![n.clone(), c.to_string()]);
+                for (n, count) in &d.shards_per_node {
+                    t.row(vec![n.to_string(), count.to_string()]);
                 }
                 out.push_str(&t.render());
                 out
@@ -250,45 +217,44 @@ async fn indexes(ctl: &mut Ctl, cmd: IndexesCmd) -> Result<(), Status> {
             return Ok(());
         }
         IndexesCmd::SetPrimaryKey { uid, primary_key } => {
-            ctl.admin
-                .set_primary_key(ctl.request(SetPrimaryKeyRequest { uid, primary_key }))
-                .await?
+            c.set_primary_key(&uid, &primary_key).await?
         }
         IndexesCmd::Delete { uid } => {
-            let r = ctl
-                .admin
-                .delete_index(ctl.request(IndexRef { uid }))
-                .await?
-                .into_inner();
-            emit(ctl.json, &r, |r| format!("index {} deleted\n", r.uid));
+            let uid = c.delete_index(&uid).await?;
+            emit(ctl.json, &json!({ "uid": uid }), |_| {
+                format!("index {uid} deleted\n")
+            });
             return Ok(());
         }
     };
-    emit(ctl.json, &index.into_inner(), index_text);
+    emit(ctl.json, &index, index_text);
     Ok(())
 }
 
 fn shard_table(m: &ShardMap) -> String {
+    let ids = |ns: &[crate::state::NodeId]| -> String {
+        ns.iter()
+            .map(|n| n.0.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let mut t = Table::new(&["SHARD", "READ", "WRITE", "FENCE"]);
     for s in &m.shards {
         t.row(vec![
             s.shard.to_string(),
-            s.read.join(","),
-            s.write.join(","),
-            s.fence.clone(),
+            ids(&s.read),
+            ids(&s.write),
+            s.fence.as_str().into(),
         ]);
     }
-    format!("index {}  epoch {}\n\n{}", m.index_uid, m.epoch, t.render())
+    format!("index {}  epoch {}\n\n{}", m.index, m.epoch, t.render())
 }
 
-async fn config(ctl: &mut Ctl, cmd: ConfigCmd) -> Result<(), Status> {
+async fn config(ctl: &Ctl, cmd: ConfigCmd) -> Result<(), ControlError> {
     match cmd {
         ConfigCmd::Get { key } => {
-            let req = ctl.request(GetConfigRequest {
-                key: key.unwrap_or_default(),
-            });
-            let r = ctl.admin.get_config(req).await?.into_inner();
-            emit(ctl.json, &r.entries, |entries| {
+            let entries = ctl.control.get_config(key.as_deref()).await?;
+            emit(ctl.json, &entries, |entries| {
                 let mut t = Table::new(&["KEY", "VALUE", "VERSION", "DESCRIPTION"]);
                 for e in entries {
                     t.row(vec![
@@ -306,12 +272,7 @@ async fn config(ctl: &mut Ctl, cmd: ConfigCmd) -> Result<(), Status> {
             value,
             expect_version,
         } => {
-            let req = ctl.request(SetConfigRequest {
-                key,
-                value,
-                expect_version,
-            });
-            let e = ctl.admin.set_config(req).await?.into_inner();
+            let e = ctl.control.set_config(&key, &value, expect_version).await?;
             emit(ctl.json, &e, |e| {
                 format!("{} = {} (version {})\n", e.key, e.value, e.version)
             });

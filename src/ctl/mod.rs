@@ -12,10 +12,7 @@ mod output;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tonic::transport::Channel;
-
-use crate::control::{client_tls, ClientAuth, Dialer};
-use crate::pb::v1::admin_client::AdminClient;
+use crate::control::{client_tls, ClientAuth, ControlClient, ControlError, Dialer};
 pub use cli::Cli;
 
 /// Exit codes scripts can rely on.
@@ -29,30 +26,19 @@ pub mod exit {
     pub const UNAVAILABLE: u8 = 3;
 }
 
-/// A connected client plus the settings every request needs.
+/// The typed client of the coordinator named by `--coordinator`, and how to print.
 pub struct Ctl {
-    admin: AdminClient<Channel>,
-    auth: ClientAuth,
-    timeout: Duration,
+    control: ControlClient,
     json: bool,
-}
-
-impl Ctl {
-    pub fn request<T>(&self, msg: T) -> tonic::Request<T> {
-        let mut r = tonic::Request::new(msg);
-        r.set_timeout(self.timeout);
-        self.auth.apply(&mut r);
-        r
-    }
 }
 
 /// Runs one command and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let json = cli.json;
     match connect(&cli) {
-        Ok(mut ctl) => match commands::dispatch(&mut ctl, cli.command).await {
+        Ok(ctl) => match commands::dispatch(&ctl, cli.command).await {
             Ok(()) => ExitCode::from(exit::OK),
-            Err(status) => report(json, &status),
+            Err(e) => report(json, &e),
         },
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -70,33 +56,39 @@ fn connect(cli: &Cli) -> Result<Ctl, String> {
         None => None,
     };
     let auth = ClientAuth::new(cli.admin_key.as_deref())?;
-    let channel = Dialer::new(tls, auth.clone())
-        .channel(&cli.coordinator)
-        .map_err(|e| format!("invalid coordinator address `{}`: {e}", cli.coordinator))?;
+    let control = ControlClient::new(
+        std::slice::from_ref(&cli.coordinator),
+        Dialer::new(tls, auth),
+        String::new(),
+    )
+    .map_err(|e| format!("invalid coordinator address `{}`: {e}", cli.coordinator))?
+    .with_timeout(Duration::from_secs(cli.timeout.max(1)));
     Ok(Ctl {
-        admin: AdminClient::new(channel),
-        auth,
-        timeout: Duration::from_secs(cli.timeout.max(1)),
+        control,
         json: cli.json,
     })
 }
 
-fn report(json: bool, status: &tonic::Status) -> ExitCode {
-    let code = match status.code() {
-        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-            exit::UNAVAILABLE
+/// The error on stderr, named by its gRPC code, and the exit code for its kind.
+fn report(json: bool, e: &ControlError) -> ExitCode {
+    let (name, code) = match e {
+        ControlError::Unreachable(_) | ControlError::Unavailable(_) => {
+            ("Unavailable", exit::UNAVAILABLE)
         }
-        _ => exit::REFUSED,
+        ControlError::Timeout(_) => ("DeadlineExceeded", exit::UNAVAILABLE),
+        ControlError::NotFound(_) => ("NotFound", exit::REFUSED),
+        ControlError::AlreadyExists(_) => ("AlreadyExists", exit::REFUSED),
+        ControlError::InvalidArgument(_) => ("InvalidArgument", exit::REFUSED),
+        ControlError::FailedPrecondition(_) => ("FailedPrecondition", exit::REFUSED),
+        ControlError::Unauthenticated(_) => ("Unauthenticated", exit::REFUSED),
+        ControlError::Malformed(_) | ControlError::Other(_) => ("Internal", exit::REFUSED),
     };
-    let name = format!("{:?}", status.code());
-    let message = match status.code() {
-        tonic::Code::Unavailable if crate::control::error::never_reached(status) => {
-            format!(
-                "cannot reach the coordinator: {} (is it running? see --coordinator)",
-                status.message()
-            )
+    let message = match e {
+        ControlError::Unreachable(m) => {
+            format!("cannot reach the coordinator: {m} (is it running? see --coordinator)")
         }
-        _ => status.message().to_string(),
+        ControlError::Malformed(_) => e.to_string(),
+        other => other.detail().to_string(),
     };
     if json {
         let v = serde_json::json!({ "error": { "code": name, "message": message } });

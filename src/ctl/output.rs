@@ -2,6 +2,26 @@
 
 use serde::Serialize;
 
+use crate::state::{Epoch, IndexUid, ShardAssignment, ShardMap};
+
+/// A shard map as `--json` has always printed it (`index_uid`, as in the gRPC message).
+#[derive(Serialize)]
+pub struct MapJson<'a> {
+    index_uid: &'a IndexUid,
+    epoch: Epoch,
+    shards: &'a [ShardAssignment],
+}
+
+impl<'a> From<&'a ShardMap> for MapJson<'a> {
+    fn from(m: &'a ShardMap) -> Self {
+        MapJson {
+            index_uid: &m.index,
+            epoch: m.epoch,
+            shards: &m.shards,
+        }
+    }
+}
+
 /// A left-aligned text table.
 pub struct Table {
     rows: Vec<Vec<String>>,

@@ -9,13 +9,14 @@
 //! - [`write`]: batches placed on shards, the lease and fence gate, quorum, writes to every node.
 //! - [`tasks`]: task uids, task records and their Meilisearch view, the finisher, webhooks.
 //! - [`topology`]: the cached shard maps and nodes, which outlive the control plane.
-//! - [`control`]: the coordinators: the shard-map watch, with failover between them.
+//! - [`primary_key`]: an index's primary key, cached per map epoch, for reads and writes alike.
 //! - [`routed_epoch`]: `X-Miroir-Epoch`, the shard-map epoch a request followed.
 //! - [`unsafe_switches`]: test-only switches for the partition suite.
 
 pub mod api;
 pub mod auth;
 pub mod context;
+pub mod primary_key;
 pub mod read;
 pub mod reply;
 pub mod routed_epoch;

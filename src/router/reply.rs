@@ -68,12 +68,12 @@ fn node_error(status: u16, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-pub(in crate::router) fn accepted(task: &crate::pb::v1::TaskRecord) -> Response {
+pub(in crate::router) fn accepted(task: &crate::state::TaskRecord) -> Response {
     (StatusCode::ACCEPTED, Json(summary(task))).into_response()
 }
 
 /// The answer to a write: its task (202), or why it was refused.
-pub(in crate::router) fn task_reply(r: Result<crate::pb::v1::TaskRecord, WriteError>) -> Response {
+pub(in crate::router) fn task_reply(r: Result<crate::state::TaskRecord, WriteError>) -> Response {
     match r {
         Ok(t) => accepted(&t),
         Err(e) => write_error(e),

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
-use crate::pb::v1::ShardMapEvent;
-use crate::state::{CommandError, IndexUid, Node, NodeId, ShardMap};
+use crate::control::ShardMapUpdate;
+use crate::state::{IndexUid, Node, NodeId, ShardMap};
 
 /// One consistent view: every map and the nodes they name.
 #[derive(Debug, Clone, Default)]
@@ -26,17 +26,8 @@ pub struct Topology {
 impl Topology {
     /// Takes in one watch event. A map never goes back in epoch: an older map
     /// (from a coordinator that lags behind) is ignored.
-    pub fn apply(&mut self, ev: ShardMapEvent) -> Result<(), CommandError> {
-        let changed: Vec<ShardMap> = ev
-            .changed
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<_, _>>()?;
-        let nodes: Vec<Node> = ev
-            .nodes
-            .into_iter()
-            .map(TryInto::try_into)
-            .collect::<Result<_, _>>()?;
+    pub fn apply(&mut self, ev: ShardMapUpdate) {
+        let ShardMapUpdate { changed, nodes, .. } = ev;
         if ev.full {
             // Whatever the full state does not name was deleted while we were away.
             let named: Vec<&IndexUid> = changed.iter().map(|m| &m.index).collect();
@@ -50,16 +41,15 @@ impl Topology {
                 }
             }
         }
-        for uid in ev.deleted {
-            self.maps.remove(&IndexUid(uid));
+        for uid in &ev.deleted {
+            self.maps.remove(uid);
         }
         if ev.full || !nodes.is_empty() {
             self.nodes = nodes.into_iter().map(|n| (n.id.clone(), n)).collect();
         }
         self.applied_index = self.applied_index.max(ev.applied_index);
-        self.epoch = self.epoch.max(ev.epoch);
+        self.epoch = self.epoch.max(ev.epoch.0);
         self.synced |= ev.full;
-        Ok(())
     }
 }
 
@@ -116,45 +106,44 @@ impl TopologyCache {
             .is_ok_and(|r| r.is_ok())
     }
 
-    pub fn apply(&self, ev: ShardMapEvent) -> Result<(), CommandError> {
+    pub fn apply(&self, ev: ShardMapUpdate) {
         let mut next = (*self.snapshot()).clone();
-        next.apply(ev)?;
+        next.apply(ev);
         self.tx.send_replace(Arc::new(next));
-        Ok(())
     }
 }
 
 /// The watch in `control` feeds the cache.
 impl crate::control::ShardMapSink for TopologyCache {
-    fn apply(&self, ev: ShardMapEvent) -> Result<(), String> {
-        TopologyCache::apply(self, ev).map_err(|e| e.to_string())
+    fn apply(&self, ev: ShardMapUpdate) {
+        TopologyCache::apply(self, ev)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pb::v1;
+    use crate::state::{Epoch, Fence, GroupId, NodeState, ShardAssignment, ShardId};
 
-    fn map(uid: &str, epoch: u64) -> v1::ShardMap {
-        v1::ShardMap {
-            index_uid: uid.into(),
-            epoch,
-            shards: vec![v1::ShardAssignment {
-                shard: 0,
-                read: vec!["n".into()],
-                write: vec!["n".into()],
-                fence: "open".into(),
+    fn map(uid: &str, epoch: u64) -> ShardMap {
+        ShardMap {
+            index: IndexUid(uid.into()),
+            epoch: Epoch(epoch),
+            shards: vec![ShardAssignment {
+                shard: ShardId(0),
+                read: vec![NodeId("n".into())],
+                write: vec![NodeId("n".into())],
+                fence: Fence::Open,
             }],
         }
     }
 
-    fn node(id: &str) -> v1::Node {
-        v1::Node {
-            id: id.into(),
+    fn node(id: &str) -> Node {
+        Node {
+            id: NodeId(id.into()),
             address: format!("http://{id}:7700"),
-            group: 0,
-            state: "active".into(),
+            group: GroupId(0),
+            state: NodeState::Active,
         }
     }
 
@@ -162,33 +151,30 @@ mod tests {
     #[test]
     fn events_apply_in_order_and_epochs_never_regress() {
         let mut t = Topology::default();
-        t.apply(ShardMapEvent {
+        t.apply(ShardMapUpdate {
             full: true,
             changed: vec![map("a", 5), map("b", 6)],
             nodes: vec![node("n")],
             applied_index: 10,
             ..Default::default()
-        })
-        .unwrap();
+        });
         assert!(t.synced);
         assert_eq!(t.maps.len(), 2);
-        t.apply(ShardMapEvent {
+        t.apply(ShardMapUpdate {
             changed: vec![map("a", 3)],
             applied_index: 11,
             ..Default::default()
-        })
-        .unwrap();
+        });
         assert_eq!(
             t.maps[&IndexUid("a".into())].epoch.0,
             5,
             "went back in epoch"
         );
-        t.apply(ShardMapEvent {
+        t.apply(ShardMapUpdate {
             changed: vec![map("a", 7)],
-            deleted: vec!["b".into()],
+            deleted: vec![IndexUid("b".into())],
             ..Default::default()
-        })
-        .unwrap();
+        });
         assert_eq!(t.maps[&IndexUid("a".into())].epoch.0, 7);
         assert!(!t.maps.contains_key(&IndexUid("b".into())));
         assert_eq!(
@@ -197,35 +183,18 @@ mod tests {
             "nodes dropped by an event that did not name them"
         );
         // A reconnect's full state drops indexes deleted meanwhile.
-        t.apply(ShardMapEvent {
+        t.apply(ShardMapUpdate {
             full: true,
             changed: vec![map("c", 9)],
             nodes: vec![],
             applied_index: 20,
             ..Default::default()
-        })
-        .unwrap();
+        });
         assert_eq!(
             t.maps.keys().map(|k| k.0.as_str()).collect::<Vec<_>>(),
             vec!["c"]
         );
         assert!(t.nodes.is_empty());
         assert_eq!(t.applied_index, 20);
-    }
-
-    /// A malformed event changes nothing.
-    #[test]
-    fn bad_event_is_refused_whole() {
-        let mut t = Topology::default();
-        let mut bad = map("a", 1);
-        bad.shards[0].fence = "ajar".into();
-        assert!(t
-            .apply(ShardMapEvent {
-                full: true,
-                changed: vec![bad],
-                ..Default::default()
-            })
-            .is_err());
-        assert!(t.maps.is_empty() && !t.synced);
     }
 }

@@ -87,6 +87,17 @@ impl GroupState {
             GroupState::Draining => "draining",
         }
     }
+
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        [
+            GroupState::Initializing,
+            GroupState::Active,
+            GroupState::Draining,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| CommandError::invalid(format!("unknown group state `{s}`")))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

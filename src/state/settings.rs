@@ -92,7 +92,7 @@ pub struct Settings {
 }
 
 /// One setting as shown to operators.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SettingView {
     pub key: String,
     pub value: String,

@@ -1,9 +1,14 @@
 //! What a task does, by Meilisearch's `type` names (camelCase), spelled in
 //! this one place.
 
+use serde::{Deserialize, Serialize};
+
 use super::error::CommandError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Stored under the same camelCase names, so records written when the kind
+/// was a plain string read back unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum TaskKind {
     DocumentAdditionOrUpdate,
     DocumentEdition,
@@ -79,5 +84,15 @@ mod tests {
         assert_eq!(TaskKind::IndexDeletion.as_str(), "indexDeletion");
         assert!(TaskKind::parse("IndexDeletion").is_err());
         assert!(TaskKind::parse("").is_err());
+    }
+
+    /// The stored form is Meilisearch's name, as when the kind was a string.
+    #[test]
+    fn stored_as_its_name() {
+        for k in TaskKind::ALL {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert_eq!(serde_json::from_str::<TaskKind>(&json).unwrap(), k);
+        }
     }
 }

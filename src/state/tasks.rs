@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CommandError;
 use super::ids::{NodeId, TaskUid};
+use super::task_kind::TaskKind;
 
 /// Largest block a router may take at once.
 pub const MAX_BLOCK: u32 = 100_000;
@@ -73,7 +74,7 @@ pub struct NodeTask {
 pub struct TaskRecord {
     pub uid: TaskUid,
     pub index_uid: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub status: TaskStatus,
     pub node_tasks: Vec<NodeTask>,
     pub error: Option<String>,
@@ -153,7 +154,7 @@ mod tests {
         TaskRecord {
             uid: TaskUid(uid),
             index_uid: "movies".into(),
-            kind: "documentAdditionOrUpdate".into(),
+            kind: TaskKind::DocumentAdditionOrUpdate,
             status,
             node_tasks: vec![],
             error: None,

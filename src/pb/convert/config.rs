@@ -11,3 +11,14 @@ impl From<SettingView> for v1::ConfigEntry {
         }
     }
 }
+
+impl From<v1::ConfigEntry> for SettingView {
+    fn from(e: v1::ConfigEntry) -> Self {
+        SettingView {
+            key: e.key,
+            value: e.value,
+            version: e.version,
+            description: e.description,
+        }
+    }
+}

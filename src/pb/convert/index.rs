@@ -1,5 +1,5 @@
 use crate::pb::v1;
-use crate::state::Index;
+use crate::state::{CommandError, Index, IndexUid};
 
 impl From<&Index> for v1::Index {
     fn from(i: &Index) -> Self {
@@ -10,5 +10,19 @@ impl From<&Index> for v1::Index {
             replication_factor: i.replication_factor,
             created_at_ms: i.created_at_ms,
         }
+    }
+}
+
+impl TryFrom<v1::Index> for Index {
+    type Error = CommandError;
+
+    fn try_from(i: v1::Index) -> Result<Self, CommandError> {
+        Ok(Index {
+            uid: IndexUid::parse(&i.uid)?,
+            primary_key: i.primary_key,
+            shards: i.shards,
+            replication_factor: i.replication_factor,
+            created_at_ms: i.created_at_ms,
+        })
     }
 }

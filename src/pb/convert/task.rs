@@ -1,12 +1,12 @@
 use crate::pb::v1;
-use crate::state::{CommandError, NodeId, NodeTask, TaskRecord, TaskStatus, TaskUid};
+use crate::state::{CommandError, NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
 
 impl From<&TaskRecord> for v1::TaskRecord {
     fn from(t: &TaskRecord) -> Self {
         v1::TaskRecord {
             uid: t.uid.0,
             index_uid: t.index_uid.clone(),
-            kind: t.kind.clone(),
+            kind: t.kind.as_str().to_string(),
             status: t.status.as_str().to_string(),
             node_tasks: t
                 .node_tasks
@@ -43,7 +43,7 @@ impl TryFrom<v1::TaskRecord> for TaskRecord {
         Ok(TaskRecord {
             uid: TaskUid(t.uid),
             index_uid: t.index_uid,
-            kind: t.kind,
+            kind: TaskKind::parse(&t.kind)?,
             status: TaskStatus::parse(&t.status)?,
             node_tasks,
             error: t.error,

@@ -63,7 +63,9 @@ async fn get_batch(
 ) -> Result<Json<Value>, MeiliError> {
     let n = crate::meili::params::uid_in_path("Batch", "invalid_batch_uids", &uid)?;
     let w = writer(&s);
-    let t = record(&w, n).await?.ok_or_else(|| batch_not_found(&uid))?;
+    let t = record(&w, crate::state::TaskUid(n))
+        .await?
+        .ok_or_else(|| batch_not_found(&uid))?;
     Ok(Json(batch(&shown(&w, &t).await)))
 }
 
@@ -97,21 +99,22 @@ async fn list_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pb::v1::TaskRecord;
     use crate::router::tasks::view::view;
+    use crate::state::{TaskKind, TaskRecord, TaskStatus, TaskUid};
 
     /// A finished task becomes a one-task batch with the same uid and times.
     #[test]
     fn a_task_as_a_batch() {
         let t = TaskRecord {
-            uid: 7,
+            uid: TaskUid(7),
             index_uid: "movies".into(),
-            kind: "documentAdditionOrUpdate".into(),
-            status: "succeeded".into(),
+            kind: TaskKind::DocumentAdditionOrUpdate,
+            status: TaskStatus::Succeeded,
+            node_tasks: vec![],
+            error: None,
             enqueued_at_ms: 1_000,
             finished_at_ms: Some(1_500),
             details: r#"{"receivedDocuments":2,"indexedDocuments":2}"#.into(),
-            ..Default::default()
         };
         let v = view(&t);
         let b = batch(&v);

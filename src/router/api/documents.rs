@@ -18,6 +18,7 @@ use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
 use crate::router::read::plan::plan_read;
 use crate::router::reply::{json_body, no_reachable_copy, task_reply, ApiError};
+use crate::state::TaskKind;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -105,7 +106,7 @@ async fn delete_on_every_node(
 ) -> Response {
     task_reply(
         writer(s)
-            .broadcast(uid, "documentDeletion", &[change], details)
+            .broadcast(uid, TaskKind::DocumentDeletion, &[change], details)
             .await,
     )
 }

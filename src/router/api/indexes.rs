@@ -17,6 +17,7 @@ use crate::router::context::{writer, Shared};
 use crate::router::read::one_node::read_from_node;
 use crate::router::reply::{accepted, json_body, task_reply, ApiError};
 use crate::router::write::writer::WriteError;
+use crate::state::TaskKind;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -39,7 +40,7 @@ async fn get_index(
 async fn describe(s: &Shared, uid: &str) -> Result<Value, ApiError> {
     let mut v = read_from_node(s, uid, &format!("/indexes/{uid}")).await?;
     if v["primaryKey"].is_null() {
-        if let Ok(Some(pk)) = writer(s).primary_key(uid).await {
+        if let Ok(Some(pk)) = crate::router::primary_key::current(&s.control, &s.cache, uid).await {
             v["primaryKey"] = Value::from(pk);
         }
     }
@@ -85,7 +86,7 @@ async fn update_index(
     }
     let change = [IndexChange::UpdateIndex(body.clone())];
     let task = writer(&s)
-        .broadcast(&uid, "indexUpdate", &change, body)
+        .broadcast(&uid, TaskKind::IndexUpdate, &change, body)
         .await?;
     Ok(accepted(&task))
 }
@@ -101,9 +102,14 @@ async fn delete_index(
     w.fence_for_deletion(&uid).await?;
     let details = json!({"deletedDocuments": null});
     let task = w
-        .broadcast(&uid, "indexDeletion", &[IndexChange::DeleteIndex], details)
+        .broadcast(
+            &uid,
+            TaskKind::IndexDeletion,
+            &[IndexChange::DeleteIndex],
+            details,
+        )
         .await?;
-    if task.status != "failed" {
+    if task.status != crate::state::TaskStatus::Failed {
         w.forget_index(&uid).await?;
     }
     Ok(accepted(&task))

@@ -66,7 +66,9 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
     if !plan.unavailable.is_empty() {
         return Err(unavailable(uid).into());
     }
-    let pk = writer(s).primary_key(uid).await?.unwrap_or_default();
+    let pk = crate::router::primary_key::current(&s.control, &s.cache, uid)
+        .await?
+        .unwrap_or_default();
     let mut fields = client.get("fields").cloned();
     if let Some(Value::Array(f)) = &mut fields {
         if !f.iter().any(|v| v == "*" || *v == pk) {
@@ -320,11 +322,11 @@ async fn list_tasks(
 /// from its node tasks.
 pub(in crate::router) async fn shown(
     w: &crate::router::write::writer::Writer<'_>,
-    t: &crate::pb::v1::TaskRecord,
+    t: &crate::state::TaskRecord,
 ) -> Value {
-    match t.status.as_str() {
-        "succeeded" | "failed" | "canceled" => view(t),
-        _ => lookup(w, t.uid).await.unwrap_or_else(|_| view(t)),
+    match t.status.is_final() {
+        true => view(t),
+        false => lookup(w, t.uid).await.unwrap_or_else(|_| view(t)),
     }
 }
 

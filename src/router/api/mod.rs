@@ -96,6 +96,6 @@ async fn get_task(
 ) -> Result<Json<Value>, MeiliError> {
     let uid = crate::meili::params::uid_in_path("Task", "invalid_task_uids", &uid)?;
     Ok(Json(
-        crate::router::tasks::lookup::lookup(&writer(&s), uid).await?,
+        crate::router::tasks::lookup::lookup(&writer(&s), crate::state::TaskUid(uid)).await?,
     ))
 }

@@ -18,6 +18,7 @@ use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::one_node::read_from_node;
 use crate::router::reply::{json_body, task_reply, ApiError};
+use crate::state::TaskKind;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -87,7 +88,7 @@ async fn patch_settings(
     let req = [IndexChange::UpdateSettings(body)];
     Ok(task_reply(
         writer(&s)
-            .broadcast(&uid, "settingsUpdate", &req, details)
+            .broadcast(&uid, TaskKind::SettingsUpdate, &req, details)
             .await,
     ))
 }
@@ -96,7 +97,7 @@ async fn reset_settings(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -
     let req = [IndexChange::ResetSettings, restore_shard_field()];
     task_reply(
         writer(&s)
-            .broadcast(&uid, "settingsUpdate", &req, json!({}))
+            .broadcast(&uid, TaskKind::SettingsUpdate, &req, json!({}))
             .await,
     )
 }
@@ -135,7 +136,7 @@ async fn set_setting(
     }];
     Ok(task_reply(
         writer(&s)
-            .broadcast(&uid, "settingsUpdate", &req, details)
+            .broadcast(&uid, TaskKind::SettingsUpdate, &req, details)
             .await,
     ))
 }
@@ -151,7 +152,7 @@ async fn reset_setting(
     }
     task_reply(
         writer(&s)
-            .broadcast(&uid, "settingsUpdate", &req, json!({}))
+            .broadcast(&uid, TaskKind::SettingsUpdate, &req, json!({}))
             .await,
     )
 }

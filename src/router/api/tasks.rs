@@ -17,13 +17,13 @@ use serde_json::json;
 
 use crate::fleet::Enqueued;
 use crate::meili::MeiliError;
-use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::context::{writer, Shared};
 use crate::router::reply::accepted;
 use crate::router::tasks::filter::{missing_filters, scan, TaskFilter};
 use crate::router::tasks::ids::now_ms;
-use crate::router::tasks::lookup::lookup;
+use crate::router::tasks::lookup::refreshed;
 use crate::router::write::writer::{coordinators_down, Writer};
+use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
 
 /// How long a cancel waits for the nodes to carry it out before answering.
 const WAIT: Duration = Duration::from_secs(5);
@@ -32,10 +32,6 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/tasks/cancel", post(cancel_tasks))
         .route("/tasks", delete(delete_tasks))
-}
-
-fn running(status: &str) -> bool {
-    status == "enqueued" || status == "processing"
 }
 
 /// The filters of a route that changes tasks: at least one is required.
@@ -75,17 +71,17 @@ async fn forget(
     let enqueued_at = now_ms();
     let found = scan(w, filter, None, usize::MAX).await?;
     // Unfinished tasks are not deleted, as in Meilisearch.
-    let done: Vec<u64> = found
+    let done: Vec<TaskUid> = found
         .tasks
         .iter()
-        .filter(|t| !running(&t.status))
+        .filter(|t| t.status.is_final())
         .map(|t| t.uid)
         .collect();
     let mut deleted = 0u64;
     for chunk in done.chunks(DELETE_CHUNK) {
         let n = w
             .control
-            .delete_tasks(chunk.to_vec())
+            .delete_tasks(chunk)
             .await
             .map_err(coordinators_down)?;
         deleted += u64::from(n);
@@ -98,8 +94,8 @@ async fn forget(
     let t = TaskRecord {
         uid,
         index_uid: String::new(),
-        kind: "taskDeletion".into(),
-        status: "succeeded".into(),
+        kind: TaskKind::TaskDeletion,
+        status: TaskStatus::Succeeded,
         node_tasks: vec![],
         error: None,
         enqueued_at_ms: enqueued_at,
@@ -134,13 +130,12 @@ async fn cancel(
     let found = scan(w, filter, None, usize::MAX).await?;
     // Records can lag behind their node tasks: ask the nodes first.
     let mut targets = vec![];
-    for t in found.tasks.iter().filter(|t| running(&t.status)) {
-        let now = lookup(w, t.uid).await?;
-        if running(now["status"].as_str().unwrap_or_default()) {
+    for t in found.tasks.iter().filter(|t| !t.status.is_final()) {
+        if !refreshed(w, t.uid).await?.status.is_final() {
             targets.push(t.clone());
         }
     }
-    let mut per_node: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut per_node: BTreeMap<NodeId, Vec<u64>> = BTreeMap::new();
     for t in &targets {
         for nt in &t.node_tasks {
             per_node
@@ -161,7 +156,7 @@ async fn cancel(
             Ok(Enqueued { task_uid }) => node_tasks.push(NodeTask {
                 node,
                 task_uid,
-                status: "enqueued".into(),
+                status: TaskStatus::Enqueued,
             }),
             Err(e) => failures.push(format!("node `{node}`: {e}")),
         }
@@ -169,7 +164,7 @@ async fn cancel(
     let done = wait_for(w, &mut node_tasks).await;
     let mut canceled = 0;
     for t in &targets {
-        if lookup(w, t.uid).await?["status"] == "canceled" {
+        if refreshed(w, t.uid).await?.status == TaskStatus::Canceled {
             canceled += 1;
         }
     }
@@ -183,11 +178,15 @@ async fn cancel(
                 failures.join("; ")
             ),
         );
-        ("failed", Some(e.to_json().to_string()), Some(now_ms()))
+        (
+            TaskStatus::Failed,
+            Some(e.to_json().to_string()),
+            Some(now_ms()),
+        )
     } else if done {
-        ("succeeded", None, Some(now_ms()))
+        (TaskStatus::Succeeded, None, Some(now_ms()))
     } else {
-        ("processing", None, None)
+        (TaskStatus::Processing, None, None)
     };
     let details = json!({
         "matchedTasks": found.total,
@@ -197,8 +196,8 @@ async fn cancel(
     let t = TaskRecord {
         uid,
         index_uid: String::new(),
-        kind: "taskCancelation".into(),
-        status: status.into(),
+        kind: TaskKind::TaskCancelation,
+        status,
         node_tasks,
         error,
         enqueued_at_ms: enqueued_at,
@@ -217,7 +216,7 @@ async fn wait_for(w: &Writer<'_>, tasks: &mut [NodeTask]) -> bool {
     loop {
         let checks = tasks.iter().map(|nt| async move {
             let state = w.nodes.task(&w.base(&nt.node), nt.task_uid).await;
-            state.ok().map(|s| s.status.as_str().to_string())
+            state.ok().map(|s| s.status)
         });
         let statuses = join_all(checks).await;
         for (nt, status) in tasks.iter_mut().zip(statuses) {
@@ -225,23 +224,12 @@ async fn wait_for(w: &Writer<'_>, tasks: &mut [NodeTask]) -> bool {
                 nt.status = s;
             }
         }
-        if tasks.iter().all(|nt| !running(&nt.status)) {
+        if tasks.iter().all(|nt| nt.status.is_final()) {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_unfinished_tasks_are_canceled() {
-        assert!(running("enqueued") && running("processing"));
-        assert!(!running("succeeded") && !running("failed") && !running("canceled"));
     }
 }

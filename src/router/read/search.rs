@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::meili::MeiliError;
-use crate::router::context::{writer, Shared};
+use crate::router::context::Shared;
 use crate::router::read::scatter::{self, ScatterError};
 use crate::router::reply::{shards_unavailable, ApiError};
 use crate::state::IndexUid;
@@ -38,7 +38,7 @@ pub async fn run_search(
     // long for the coordinators to say it (reads must outlive them).
     let pk = tokio::time::timeout(
         std::time::Duration::from_millis(300),
-        writer(s).primary_key(uid),
+        crate::router::primary_key::current(&s.control, &s.cache, uid),
     )
     .await
     .ok()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::meili::reserved::SHARD_FIELD;
-use crate::state::GroupId;
+use crate::state::{GroupId, TaskKind, TaskStatus};
 
 /// Internal key of a record's details: copies of a shard per replica group
 /// when the task was sent. Never shown to clients.
@@ -21,18 +21,23 @@ pub struct NodeOutcome {
 }
 
 /// The details to show once the task is `status` (succeeded or failed).
-pub fn finish(kind: &str, status: &str, recorded: &Value, nodes: &[NodeOutcome]) -> Value {
+pub fn finish(
+    kind: TaskKind,
+    status: TaskStatus,
+    recorded: &Value,
+    nodes: &[NodeOutcome],
+) -> Value {
     let mut out: Map<String, Value> = match nodes.first().map(|n| &n.details) {
         // Settings and index changes: every node reports the same normalized
         // details (sorted sets, wrapped sub-settings); take the first.
-        Some(Value::Object(d)) if kind != "documentAdditionOrUpdate" => d.clone(),
+        Some(Value::Object(d)) if kind != TaskKind::DocumentAdditionOrUpdate => d.clone(),
         _ => recorded.as_object().cloned().unwrap_or_default(),
     };
     out.remove(COPIES_KEY);
-    if kind == "documentAdditionOrUpdate" {
+    if kind == TaskKind::DocumentAdditionOrUpdate {
         let received = recorded.get("receivedDocuments").cloned();
         let indexed = match status {
-            "succeeded" => received.clone().unwrap_or(json!(0)),
+            TaskStatus::Succeeded => received.clone().unwrap_or(json!(0)),
             _ => json!(0),
         };
         out.insert("receivedDocuments".into(), received.unwrap_or(json!(0)));
@@ -40,12 +45,12 @@ pub fn finish(kind: &str, status: &str, recorded: &Value, nodes: &[NodeOutcome])
     }
     if out.contains_key("deletedDocuments") {
         let deleted = match status {
-            "succeeded" => deleted_once(recorded, nodes),
+            TaskStatus::Succeeded => deleted_once(recorded, nodes),
             _ => 0,
         };
         out.insert("deletedDocuments".into(), json!(deleted));
     }
-    if kind == "settingsUpdate" && !client_listed_shard_field(recorded) {
+    if kind == TaskKind::SettingsUpdate && !client_listed_shard_field(recorded) {
         if let Some(Value::Array(f)) = out.get_mut("filterableAttributes") {
             f.retain(|v| v != SHARD_FIELD);
         }
@@ -108,9 +113,19 @@ mod tests {
             node(1, json!({"deletedDocuments": 2})),
             node(1, json!({"deletedDocuments": 1})),
         ];
-        let d = finish("documentDeletion", "succeeded", &recorded, &nodes);
+        let d = finish(
+            TaskKind::DocumentDeletion,
+            TaskStatus::Succeeded,
+            &recorded,
+            &nodes,
+        );
         assert_eq!(d, json!({"deletedDocuments": 3}));
-        let failed = finish("documentDeletion", "failed", &recorded, &nodes);
+        let failed = finish(
+            TaskKind::DocumentDeletion,
+            TaskStatus::Failed,
+            &recorded,
+            &nodes,
+        );
         assert_eq!(failed["deletedDocuments"], 0);
     }
 
@@ -122,9 +137,19 @@ mod tests {
             0,
             json!({"receivedDocuments": 2, "indexedDocuments": 2}),
         )];
-        let ok = finish("documentAdditionOrUpdate", "succeeded", &recorded, &nodes);
+        let ok = finish(
+            TaskKind::DocumentAdditionOrUpdate,
+            TaskStatus::Succeeded,
+            &recorded,
+            &nodes,
+        );
         assert_eq!(ok, json!({"receivedDocuments": 5, "indexedDocuments": 5}));
-        let failed = finish("documentAdditionOrUpdate", "failed", &recorded, &[]);
+        let failed = finish(
+            TaskKind::DocumentAdditionOrUpdate,
+            TaskStatus::Failed,
+            &recorded,
+            &[],
+        );
         assert_eq!(
             failed,
             json!({"receivedDocuments": 5, "indexedDocuments": 0})
@@ -138,8 +163,8 @@ mod tests {
         let node_details = json!({"filterableAttributes": ["genre", SHARD_FIELD], "sortableAttributes": ["a", "b"]});
         let recorded = json!({"filterableAttributes": ["genre"], "sortableAttributes": ["b", "a"]});
         let d = finish(
-            "settingsUpdate",
-            "succeeded",
+            TaskKind::SettingsUpdate,
+            TaskStatus::Succeeded,
             &recorded,
             &[node(0, node_details.clone())],
         );
@@ -149,8 +174,8 @@ mod tests {
         );
         let listed = json!({"filterableAttributes": ["genre", SHARD_FIELD]});
         let d = finish(
-            "settingsUpdate",
-            "succeeded",
+            TaskKind::SettingsUpdate,
+            TaskStatus::Succeeded,
             &listed,
             &[node(0, node_details)],
         );

@@ -5,8 +5,8 @@
 use crate::control::{ControlClient, ControlError, TaskPage, TaskQuery};
 pub use crate::meili::task_filter::{missing_filters, number, Params, TaskFilter};
 use crate::meili::MeiliError;
-use crate::pb::v1::TaskRecord;
 use crate::router::write::writer::{coordinators_down, Writer};
+use crate::state::{TaskRecord, TaskStatus, TaskUid};
 
 /// Records asked of the coordinators per page of a scan.
 const PAGE: u32 = 1000;
@@ -22,7 +22,7 @@ impl TaskFilter {
     }
 
     pub fn matches(&self, t: &TaskRecord) -> bool {
-        let started = (t.status != "enqueued").then_some(t.enqueued_at_ms);
+        let started = (t.status != TaskStatus::Enqueued).then_some(t.enqueued_at_ms);
         let dates_ok = self.dates.iter().all(|(name, bound)| {
             let at = match *name {
                 n if n.ends_with("EnqueuedAt") => Some(t.enqueued_at_ms),
@@ -34,12 +34,12 @@ impl TaskFilter {
                 false => at > *bound,
             })
         });
-        self.uids.as_ref().is_none_or(|u| u.contains(&t.uid))
+        self.uids.as_ref().is_none_or(|u| u.contains(&t.uid.0))
             // One batch per Miroir task, under the task's uid.
-            && self.batch_uids.as_ref().is_none_or(|b| b.contains(&t.uid))
+            && self.batch_uids.as_ref().is_none_or(|b| b.contains(&t.uid.0))
             && (self.index_uids.is_empty() || self.index_uids.contains(&t.index_uid))
-            && (self.statuses.is_empty() || self.statuses.contains(&t.status))
-            && (self.types.is_empty() || self.types.contains(&t.kind))
+            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == t.status.as_str()))
+            && (self.types.is_empty() || self.types.iter().any(|k| k == t.kind.as_str()))
             // Miroir does not record which task canceled another.
             && self.canceled_by.is_none()
             && dates_ok
@@ -79,7 +79,7 @@ pub async fn listed(w: &Writer<'_>, q: &[(String, String)]) -> Result<(Found, u6
 }
 
 /// One record, `None` if the coordinators do not have it.
-pub async fn record(w: &Writer<'_>, uid: u64) -> Result<Option<TaskRecord>, MeiliError> {
+pub async fn record(w: &Writer<'_>, uid: TaskUid) -> Result<Option<TaskRecord>, MeiliError> {
     match w.control.get_task(uid).await {
         Ok(t) => Ok(Some(t)),
         Err(ControlError::NotFound(_)) => Ok(None),
@@ -98,7 +98,12 @@ pub async fn scan(
         from,
         limit,
         index_uids: f.index_uids.clone(),
-        statuses: f.statuses.clone(),
+        // Parsed by Meilisearch's rule already, so every name is known.
+        statuses: f
+            .statuses
+            .iter()
+            .filter_map(|s| TaskStatus::parse(s).ok())
+            .collect(),
     };
     if !f.needs_scan() && limit <= PAGE as usize {
         // `from` 0 asks the coordinators for the newest, so uid 0 is asked as 1.
@@ -111,7 +116,7 @@ pub async fn scan(
     let mut candidates: Vec<TaskRecord> = vec![];
     if let Some(uids) = &f.uids {
         for uid in uids {
-            candidates.extend(record(w, *uid).await?);
+            candidates.extend(record(w, TaskUid(*uid)).await?);
         }
         candidates.sort_by_key(|t| std::cmp::Reverse(t.uid));
         candidates.dedup_by_key(|t| t.uid);
@@ -130,12 +135,12 @@ pub async fn scan(
     let total = matching.len() as u64;
     let mut window = matching
         .into_iter()
-        .filter(|t| from.is_none_or(|from| t.uid <= from));
+        .filter(|t| from.is_none_or(|from| t.uid.0 <= from));
     let tasks: Vec<TaskRecord> = window.by_ref().take(limit).collect();
     Ok(Found {
         tasks,
         total,
-        next: window.next().map(|t| t.uid),
+        next: window.next().map(|t| t.uid.0),
     })
 }
 
@@ -152,13 +157,15 @@ mod tests {
 
     fn task(uid: u64, status: &str, kind: &str, at: u64) -> TaskRecord {
         TaskRecord {
-            uid,
+            uid: TaskUid(uid),
             index_uid: "movies".into(),
-            kind: kind.into(),
-            status: status.into(),
+            kind: crate::state::TaskKind::parse(kind).unwrap(),
+            status: TaskStatus::parse(status).unwrap(),
+            node_tasks: vec![],
+            error: None,
             enqueued_at_ms: at,
             finished_at_ms: (status == "succeeded").then_some(at + 10),
-            ..Default::default()
+            details: "{}".into(),
         }
     }
 
@@ -175,7 +182,12 @@ mod tests {
         assert!(parse(&[("beforeEnqueuedAt", "1970-01-02")]).matches(&t));
         assert!(!parse(&[("afterEnqueuedAt", "1970-01-01")]).matches(&t));
         assert!(parse(&[("afterFinishedAt", "1970-01-01T00:00:00Z")]).matches(&t));
-        assert!(!parse(&[("beforeStartedAt", "1970-01-02")]).matches(&task(5, "enqueued", "x", 0)));
+        assert!(!parse(&[("beforeStartedAt", "1970-01-02")]).matches(&task(
+            5,
+            "enqueued",
+            "indexCreation",
+            0
+        )));
         assert!(!parse(&[("canceledBy", "1")]).matches(&t));
     }
 }

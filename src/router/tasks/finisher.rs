@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::control::TaskQuery;
 use crate::router::context::{writer, Shared};
 use crate::router::tasks::filter::list_page;
-use crate::router::tasks::lookup::lookup;
+use crate::router::tasks::lookup::refreshed;
+use crate::state::TaskStatus;
 
 /// How often unfinished tasks are looked at.
 const EVERY: Duration = Duration::from_millis(500);
@@ -42,7 +43,7 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
             from,
             limit: PER_ROUND,
             index_uids: vec![],
-            statuses: vec!["enqueued".into(), "processing".into()],
+            statuses: vec![TaskStatus::Enqueued, TaskStatus::Processing],
         };
         let Ok(open) = list_page(&s.control, req).await else {
             busy = false;
@@ -57,11 +58,8 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
                 let (w, finished) = (&w, &finished);
                 async move {
                     // A failed lookup is simply tried again next round.
-                    if let Ok(v) = lookup(w, t.uid).await {
-                        if matches!(
-                            v["status"].as_str(),
-                            Some("succeeded" | "failed" | "canceled")
-                        ) {
+                    if let Ok(t) = refreshed(w, t.uid).await {
+                        if t.status.is_final() {
                             finished.fetch_add(1, Ordering::Relaxed);
                         }
                     }

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::control::{ControlClient, ControlError};
-use crate::pb::v1::TaskRecord;
+use crate::state::{TaskRecord, TaskUid};
 
 /// Task uids taken from the coordinators at a time.
 const BLOCK: u32 = 256;
@@ -17,9 +17,9 @@ pub struct TaskIds {
 }
 
 impl TaskIds {
-    pub async fn next(&self, control: &ControlClient) -> Result<u64, ControlError> {
+    pub async fn next(&self, control: &ControlClient) -> Result<TaskUid, ControlError> {
         if let Some(uid) = self.take() {
-            return Ok(uid);
+            return Ok(TaskUid(uid));
         }
         let block = control.allocate_task_ids(BLOCK).await?;
         let mut r = self.range.lock().expect("task id lock");
@@ -30,7 +30,7 @@ impl TaskIds {
         }
         let uid = r.0;
         r.0 += 1;
-        Ok(uid)
+        Ok(TaskUid(uid))
     }
 
     fn take(&self) -> Option<u64> {
@@ -52,7 +52,7 @@ pub fn now_ms() -> u64 {
 /// became final with this commit.
 pub async fn commit(
     control: &ControlClient,
-    tasks: Vec<TaskRecord>,
-) -> Result<Vec<u64>, ControlError> {
+    tasks: &[TaskRecord],
+) -> Result<Vec<TaskUid>, ControlError> {
     control.commit_tasks(tasks).await
 }

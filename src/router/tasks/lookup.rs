@@ -6,16 +6,16 @@ use serde_json::{json, Value};
 
 use crate::control::ControlError;
 use crate::meili::MeiliError;
-use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::tasks::details::{self, NodeOutcome};
 use crate::router::tasks::ids::{commit, now_ms};
 use crate::router::tasks::view::{aggregate, view};
 use crate::router::write::writer::{coordinators_down, Writer};
+use crate::state::{NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
 
 impl Writer<'_> {
     /// Commits records, then fires the webhooks of those this commit finished.
     pub async fn commit_tasks(&self, tasks: Vec<TaskRecord>) -> Result<(), ControlError> {
-        let finished = commit(self.control, tasks.clone()).await?;
+        let finished = commit(self.control, &tasks).await?;
         let done: Vec<TaskRecord> = tasks
             .into_iter()
             .filter(|t| finished.contains(&t.uid))
@@ -25,15 +25,20 @@ impl Writer<'_> {
     }
 }
 
-/// `GET /tasks/{uid}`: the record, brought up to date from its node tasks.
-pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
+/// `GET /tasks/{uid}`: the task as clients see it, brought up to date.
+pub async fn lookup(w: &Writer<'_>, uid: TaskUid) -> Result<Value, MeiliError> {
+    Ok(view(&refreshed(w, uid).await?))
+}
+
+/// The record, brought up to date from its node tasks (and committed if it moved).
+pub async fn refreshed(w: &Writer<'_>, uid: TaskUid) -> Result<TaskRecord, MeiliError> {
     let mut t = match w.control.get_task(uid).await {
         Ok(t) => t,
         Err(ControlError::NotFound(_)) => return Err(MeiliError::task_not_found(&uid.to_string())),
         Err(e) => return Err(coordinators_down(e)),
     };
-    if t.status == "succeeded" || t.status == "failed" || t.status == "canceled" {
-        return Ok(view(&t));
+    if t.status.is_final() {
+        return Ok(t);
     }
     let lookups = t.node_tasks.iter().map(|nt| {
         let base = w.base(&nt.node);
@@ -41,7 +46,7 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         async move {
             match w.nodes.task(&base, nt.task_uid).await {
                 Ok(state) => {
-                    let status = state.status.as_str().to_string();
+                    let status = state.status;
                     (NodeTask { status, ..nt }, state.error, state.details)
                 }
                 Err(_) => (nt, None, Value::Null),
@@ -54,17 +59,17 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         .map(|(n, e, _)| (n.clone(), e.clone()))
         .collect();
     let (mut status, mut error) = aggregate(&statuses);
-    if status == "succeeded" && t.kind == "settingsUpdate" {
+    if status == TaskStatus::Succeeded && t.kind == TaskKind::SettingsUpdate {
         if let Err(e) =
             crate::router::write::settings_check::verify(w, &t.index_uid, &t.node_tasks).await
         {
-            (status, error) = ("failed".into(), Some(e));
+            (status, error) = (TaskStatus::Failed, Some(e));
         }
     }
     t.node_tasks = nodes.iter().map(|(n, _, _)| n.clone()).collect();
     if status != t.status {
         let recorded: Value = serde_json::from_str(&t.details).unwrap_or(json!({}));
-        if status == "succeeded" || status == "failed" || status == "canceled" {
+        if status.is_final() {
             let outcomes: Vec<NodeOutcome> = nodes
                 .into_iter()
                 .map(|(n, _, details)| NodeOutcome {
@@ -72,7 +77,7 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
                     details,
                 })
                 .collect();
-            t.details = details::finish(&t.kind, &status, &recorded, &outcomes).to_string();
+            t.details = details::finish(t.kind, status, &recorded, &outcomes).to_string();
             t.finished_at_ms = Some(now_ms());
         }
         t.status = status;
@@ -80,5 +85,5 @@ pub async fn lookup(w: &Writer<'_>, uid: u64) -> Result<Value, MeiliError> {
         // Best effort: a failed update is recomputed on the next lookup.
         let _ = w.commit_tasks(vec![t.clone()]).await;
     }
-    Ok(view(&t))
+    Ok(t)
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::meili::stamp;
-use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::tasks::details;
+use crate::state::{NodeTask, TaskRecord, TaskStatus};
 
 /// What a client sees right after a write: Meilisearch's summarized task.
 pub fn summary(t: &TaskRecord) -> Value {
@@ -18,7 +18,7 @@ pub fn summary(t: &TaskRecord) -> Value {
         // Meilisearch answers every accepted write with "enqueued", even one
         // whose task fails at once.
         "status": "enqueued",
-        "type": t.kind,
+        "type": t.kind.as_str(),
         "enqueuedAt": rfc3339(t.enqueued_at_ms),
     })
 }
@@ -37,8 +37,8 @@ pub fn view(t: &TaskRecord) -> Value {
         "batchUid": t.uid,
         // Tasks about no index (cancelations) show null, as in Meilisearch.
         "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
-        "status": t.status,
-        "type": t.kind,
+        "status": t.status.as_str(),
+        "type": t.kind.as_str(),
         "canceledBy": null,
         "details": details,
         "error": error,
@@ -53,28 +53,24 @@ pub fn view(t: &TaskRecord) -> Value {
 
 /// The Miroir task's status from its node tasks: failed as soon as one
 /// failed (with that node's error), succeeded once all succeeded.
-pub fn aggregate(nodes: &[(NodeTask, Option<Value>)]) -> (String, Option<Value>) {
-    if let Some((_, err)) = nodes.iter().find(|(n, _)| n.status == "failed") {
-        return ("failed".into(), err.clone());
+pub fn aggregate(nodes: &[(NodeTask, Option<Value>)]) -> (TaskStatus, Option<Value>) {
+    use TaskStatus::*;
+    let any = |s: &[TaskStatus]| nodes.iter().any(|(n, _)| s.contains(&n.status));
+    let all = |s: &[TaskStatus]| nodes.iter().all(|(n, _)| s.contains(&n.status));
+    if let Some((_, err)) = nodes.iter().find(|(n, _)| n.status == Failed) {
+        return (Failed, err.clone());
     }
-    if nodes.iter().all(|(n, _)| n.status == "succeeded") {
-        return ("succeeded".into(), None);
+    if all(&[Succeeded]) {
+        return (Succeeded, None);
     }
     // Canceled on some node (POST /tasks/cancel), and nothing left running.
-    if nodes.iter().any(|(n, _)| n.status == "canceled")
-        && nodes
-            .iter()
-            .all(|(n, _)| n.status == "succeeded" || n.status == "canceled")
-    {
-        return ("canceled".into(), None);
+    if any(&[Canceled]) && all(&[Succeeded, Canceled]) {
+        return (Canceled, None);
     }
-    if nodes
-        .iter()
-        .any(|(n, _)| n.status == "processing" || n.status == "succeeded")
-    {
-        return ("processing".into(), None);
+    if any(&[Processing, Succeeded]) {
+        return (Processing, None);
     }
-    ("enqueued".into(), None)
+    (Enqueued, None)
 }
 
 fn rfc3339(ms: u64) -> String {
@@ -88,9 +84,9 @@ mod tests {
     fn nt(status: &str) -> (NodeTask, Option<Value>) {
         (
             NodeTask {
-                node: "n".into(),
+                node: crate::state::NodeId("n".into()),
                 task_uid: 1,
-                status: status.into(),
+                status: TaskStatus::parse(status).unwrap(),
             },
             None,
         )
@@ -101,22 +97,28 @@ mod tests {
     fn aggregation() {
         assert_eq!(
             aggregate(&[nt("succeeded"), nt("succeeded")]).0,
-            "succeeded"
+            TaskStatus::Succeeded
         );
         assert_eq!(
             aggregate(&[nt("succeeded"), nt("enqueued")]).0,
-            "processing"
+            TaskStatus::Processing
         );
-        assert_eq!(aggregate(&[nt("enqueued"), nt("enqueued")]).0, "enqueued");
-        assert_eq!(aggregate(&[nt("succeeded"), nt("canceled")]).0, "canceled");
+        assert_eq!(
+            aggregate(&[nt("enqueued"), nt("enqueued")]).0,
+            TaskStatus::Enqueued
+        );
+        assert_eq!(
+            aggregate(&[nt("succeeded"), nt("canceled")]).0,
+            TaskStatus::Canceled
+        );
         assert_eq!(
             aggregate(&[nt("processing"), nt("canceled")]).0,
-            "processing"
+            TaskStatus::Processing
         );
         let mut failed = nt("failed");
         failed.1 = Some(json!({"code": "invalid_document_id"}));
         let (status, err) = aggregate(&[nt("succeeded"), failed]);
-        assert_eq!(status, "failed");
+        assert_eq!(status, TaskStatus::Failed);
         assert_eq!(err.unwrap()["code"], "invalid_document_id");
     }
 }

@@ -4,8 +4,8 @@
 //! shows it, one NDJSON line per task.
 
 use crate::control::{ControlClient, ControlError, Webhook};
-use crate::pb::v1::TaskRecord;
 use crate::router::tasks::view::view;
+use crate::state::TaskRecord;
 
 /// All webhooks, from the coordinators.
 pub async fn all(control: &ControlClient) -> Result<Vec<Webhook>, ControlError> {

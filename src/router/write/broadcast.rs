@@ -11,30 +11,30 @@ use serde_json::Value;
 
 use crate::fleet::{probe_then_rest, IndexChange, NodeError, Refused};
 use crate::meili::MeiliError;
-use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::tasks::details::COPIES_KEY;
 use crate::router::write::writer::{Outcome, WriteError, Writer};
+use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus};
 
 impl Writer<'_> {
     /// Sends `changes` to every node of `uid`, in order, and records one task.
     pub async fn broadcast(
         &self,
         uid: &str,
-        kind: &str,
+        kind: TaskKind,
         changes: &[IndexChange],
         details: Value,
     ) -> Result<TaskRecord, WriteError> {
         // An index deletion sends under its own fence; everything else waits
         // for fences to lift.
         let open = || async move {
-            if kind == "indexDeletion" {
+            if kind == TaskKind::IndexDeletion {
                 self.open_for_deletion(uid).await
             } else {
                 self.open_for_writes(uid, None).await
             }
         };
         let mut map = open().await?;
-        if map.is_none() && kind == "settingsUpdate" {
+        if map.is_none() && kind == TaskKind::SettingsUpdate {
             // Meilisearch creates a missing index on a settings update.
             self.create_index(uid, None).await?;
             map = open().await?;
@@ -48,14 +48,14 @@ impl Writer<'_> {
                 .await?);
         };
         let (map, held) = (&open.map, open.held);
-        let owners: Vec<String> = map
+        let owners: Vec<NodeId> = map
             .shards
             .iter()
             .flat_map(|a| a.write.iter().cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let send = |id: String| async move {
+        let send = |id: NodeId| async move {
             let base = self.base(&id);
             let mut tasks = vec![];
             for change in changes {
@@ -63,7 +63,7 @@ impl Writer<'_> {
                 tasks.push(NodeTask {
                     node: id.clone(),
                     task_uid: enqueued.task_uid,
-                    status: "enqueued".into(),
+                    status: TaskStatus::Enqueued,
                 });
             }
             Ok::<_, NodeError>((tasks, Instant::now()))
@@ -76,10 +76,10 @@ impl Writer<'_> {
         let now = Instant::now();
         let replies = results.iter().map(|(id, r)| {
             let at = r.as_ref().map_or(now, |(_, at)| *at);
-            (id.as_str(), r.is_ok(), at)
+            (id, r.is_ok(), at)
         });
         let acked = crate::router::write::writer::in_time(replies, &held, self.unsafe_switches);
-        let shards: BTreeSet<u32> = map.shards.iter().map(|a| a.shard).collect();
+        let shards: BTreeSet<u32> = map.shards.iter().map(|a| a.shard.0).collect();
         let missing = self.shards_without_quorum(map, &shards, &acked);
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().map(u32::to_string).collect();

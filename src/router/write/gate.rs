@@ -11,11 +11,10 @@ use axum::http::StatusCode;
 
 use crate::control::ControlError;
 use crate::meili::MeiliError;
-use crate::pb::v1::ShardMap;
 use crate::router::topology::Topology;
 use crate::router::write::lease::{Held, InFlight};
 use crate::router::write::writer::{coordinators_down, Writer};
-use crate::state::IndexUid;
+use crate::state::{Fence, IndexUid, ShardMap};
 
 /// How long a write waits for a fence to lift.
 pub const FENCE_WAIT: Duration = Duration::from_secs(10);
@@ -64,7 +63,7 @@ impl Writer<'_> {
 
     async fn map_in(&self, t: &Topology, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
         if let Some(m) = t.maps.get(&IndexUid(uid.to_string())) {
-            return Ok(Some(m.into()));
+            return Ok(Some(m.clone()));
         }
         let map = self.shard_map(uid).await?;
         if let Some(m) = &map {
@@ -110,8 +109,8 @@ impl Writer<'_> {
             let fenced = map
                 .shards
                 .iter()
-                .filter(|a| shards.is_none_or(|s| s.contains(&a.shard)))
-                .any(|a| a.fence == "fenced");
+                .filter(|a| shards.is_none_or(|s| s.contains(&a.shard.0)))
+                .any(|a| a.fence == Fence::Fenced);
             if !fenced || !honour_fence {
                 if waited {
                     metrics::counter!("miroir_router_fence_waits_total").increment(1);

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use crate::control::ControlError;
 use crate::fleet::{Enqueued, NodeError};
 use crate::meili::MeiliError;
-use crate::pb::v1::{NodeTask, TaskRecord};
 use crate::router::write::writer::{coordinators_down, Outcome, WriteError, Writer};
+use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus};
 
 fn node_error_json(e: &NodeError) -> Value {
     match e {
@@ -33,15 +33,20 @@ impl Writer<'_> {
         uid: &str,
         pk: Option<String>,
     ) -> Result<TaskRecord, WriteError> {
-        match self.control.create_index(uid, pk.clone()).await {
-            Ok(()) => {}
+        let new = crate::control::NewIndex {
+            uid: uid.to_string(),
+            primary_key: pk.clone(),
+            ..Default::default()
+        };
+        match self.control.create_index(new).await {
+            Ok(_) => {}
             Err(ControlError::AlreadyExists(_)) => {
                 let e = MeiliError::index_exists(uid).to_json();
                 return Ok(self
                     .record(
                         self.new_uid().await?,
                         uid,
-                        "indexCreation",
+                        TaskKind::IndexCreation,
                         Outcome::Failed(e),
                         json!({"primaryKey": pk}),
                     )
@@ -57,7 +62,7 @@ impl Writer<'_> {
             .await?
             .ok_or_else(|| MeiliError::index_not_found(uid))?;
         self.learn(&map).await?;
-        let owners: BTreeSet<String> = map
+        let owners: BTreeSet<NodeId> = map
             .shards
             .iter()
             .flat_map(|a| a.write.iter().cloned())
@@ -92,14 +97,14 @@ impl Writer<'_> {
             .map(|(id, _, t)| NodeTask {
                 node: id,
                 task_uid: t.task_uid,
-                status: "enqueued".into(),
+                status: TaskStatus::Enqueued,
             })
             .collect();
         Ok(self
             .record(
                 task,
                 uid,
-                "indexCreation",
+                TaskKind::IndexCreation,
                 Outcome::Enqueued(node_tasks),
                 json!({"primaryKey": pk}),
             )
@@ -109,7 +114,7 @@ impl Writer<'_> {
     /// Removes the index from the coordinators (after its nodes dropped it).
     pub async fn forget_index(&self, uid: &str) -> Result<(), MeiliError> {
         match self.control.delete_index(uid).await {
-            Ok(()) | Err(ControlError::NotFound(_)) => Ok(()),
+            Ok(_) | Err(ControlError::NotFound(_)) => Ok(()),
             Err(e) => Err(coordinators_down(e)),
         }
     }
@@ -117,7 +122,7 @@ impl Writer<'_> {
     async fn undo_create(
         &self,
         uid: &str,
-        results: &[Result<(String, String, Enqueued), NodeError>],
+        results: &[Result<(NodeId, String, Enqueued), NodeError>],
     ) {
         for (_, base, _) in results.iter().flatten() {
             let _ = self.nodes.delete_index(base, uid).await;

@@ -7,19 +7,19 @@ use std::collections::BTreeSet;
 use futures::future::join_all;
 use serde_json::{json, Value};
 
-use crate::pb::v1::NodeTask;
 use crate::router::write::writer::Writer;
+use crate::state::{NodeId, NodeTask};
 
 /// Ok when every node the task touched holds the same settings for `uid`;
 /// otherwise the Meilisearch-shaped error to fail the task with.
 pub async fn verify(w: &Writer<'_>, uid: &str, tasks: &[NodeTask]) -> Result<(), Value> {
-    let nodes: BTreeSet<&str> = tasks.iter().map(|t| t.node.as_str()).collect();
+    let nodes: BTreeSet<&NodeId> = tasks.iter().map(|t| &t.node).collect();
     let reads = nodes.iter().map(|id| async move {
         let base = w.base(id);
         (*id, w.nodes.settings(&base, uid).await)
     });
     let answers = join_all(reads).await;
-    let mut first: Option<(&str, &Value)> = None;
+    let mut first: Option<(&NodeId, &Value)> = None;
     for (id, r) in &answers {
         // A node that cannot be read now is skipped: its settings task
         // succeeded, and it cannot be told apart from a slow one here.
@@ -35,7 +35,7 @@ pub async fn verify(w: &Writer<'_>, uid: &str, tasks: &[NodeTask]) -> Result<(),
     Ok(())
 }
 
-fn diverged(uid: &str, a: &str, b: &str) -> Value {
+fn diverged(uid: &str, a: &NodeId, b: &NodeId) -> Value {
     let code = "miroir_settings_diverged";
     json!({
         "message": format!(

@@ -12,11 +12,12 @@ use serde_json::{json, Value};
 use crate::control::{ControlClient, ControlError};
 use crate::fleet::{NodeClient, WriteMode};
 use crate::meili::MeiliError;
-use crate::pb::v1::{NodeTask, ShardMap, TaskRecord};
 use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
 use crate::router::write::batch::place_batch;
-use crate::state::{GroupId, NodeId};
+use crate::state::{
+    GroupId, NodeId, NodeTask, ShardMap, TaskKind, TaskRecord, TaskStatus, TaskUid,
+};
 
 /// What the write path needs from the router.
 pub struct Writer<'a> {
@@ -58,43 +59,29 @@ impl From<MeiliError> for WriteError {
     }
 }
 
-/// The one mapping of a control-plane failure the caller did not expect
-/// into the client's error: a 503 that names what the coordinators said.
-pub(crate) fn coordinators_down(e: ControlError) -> MeiliError {
-    MeiliError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "miroir_coordinators_unavailable",
-        "system",
-        format!("The coordinators could not be reached: {}", e.detail()),
-    )
-}
+pub(crate) use crate::router::primary_key::coordinators_down;
 
 impl Writer<'_> {
     /// A node's URL, from the newest topology (empty if unknown, which fails its call).
-    pub fn base(&self, id: &str) -> String {
+    pub fn base(&self, id: &NodeId) -> String {
         let t = self.cache.snapshot();
         t.nodes
-            .get(&NodeId(id.to_string()))
+            .get(id)
             .map(|n| n.address.clone())
             .unwrap_or_default()
     }
 
-    pub fn group(&self, id: &str) -> GroupId {
+    pub fn group(&self, id: &NodeId) -> GroupId {
         let t = self.cache.snapshot();
-        t.nodes
-            .get(&NodeId(id.to_string()))
-            .map_or(GroupId(u32::MAX), |n| n.group)
+        t.nodes.get(id).map_or(GroupId(u32::MAX), |n| n.group)
     }
 
     /// Waits (briefly) until the cached topology knows every node `map` names:
     /// a map read from the coordinators can be newer than the watch stream.
     pub(crate) async fn learn(&self, map: &ShardMap) -> Result<(), MeiliError> {
-        let named: BTreeSet<&String> = map.shards.iter().flat_map(|a| a.write.iter()).collect();
-        let known = |t: &crate::router::topology::Topology| {
-            named
-                .iter()
-                .all(|n| t.nodes.contains_key(&NodeId((*n).clone())))
-        };
+        let named: BTreeSet<&NodeId> = map.shards.iter().flat_map(|a| a.write.iter()).collect();
+        let known =
+            |t: &crate::router::topology::Topology| named.iter().all(|n| t.nodes.contains_key(*n));
         let mut rx = self.cache.subscribe();
         let found =
             tokio::time::timeout(std::time::Duration::from_secs(5), rx.wait_for(|t| known(t)))
@@ -113,25 +100,32 @@ impl Writer<'_> {
 
     pub(crate) async fn record(
         &self,
-        uid: u64,
+        uid: TaskUid,
         index: &str,
-        kind: &str,
+        kind: TaskKind,
         outcome: Outcome,
         details: Value,
     ) -> Result<TaskRecord, MeiliError> {
         let now = now_ms();
         let (status, node_tasks, error, finished, details) = match outcome {
             Outcome::Failed(e) => {
-                let details = crate::router::tasks::details::finish(kind, "failed", &details, &[]);
-                ("failed", vec![], Some(e.to_string()), Some(now), details)
+                let details =
+                    crate::router::tasks::details::finish(kind, TaskStatus::Failed, &details, &[]);
+                (
+                    TaskStatus::Failed,
+                    vec![],
+                    Some(e.to_string()),
+                    Some(now),
+                    details,
+                )
             }
-            Outcome::Enqueued(nodes) => ("enqueued", nodes, None, None, details),
+            Outcome::Enqueued(nodes) => (TaskStatus::Enqueued, nodes, None, None, details),
         };
         let t = TaskRecord {
             uid,
             index_uid: index.to_string(),
-            kind: kind.to_string(),
-            status: status.to_string(),
+            kind,
+            status,
             node_tasks,
             error,
             enqueued_at_ms: now,
@@ -154,7 +148,7 @@ impl Writer<'_> {
         Ok(t)
     }
 
-    pub(crate) async fn new_uid(&self) -> Result<u64, MeiliError> {
+    pub(crate) async fn new_uid(&self) -> Result<TaskUid, MeiliError> {
         self.ids.next(self.control).await.map_err(coordinators_down)
     }
 
@@ -166,17 +160,6 @@ impl Writer<'_> {
         }
     }
 
-    /// The index's primary key, for the map this router routes by now.
-    pub async fn primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
-        let epoch = self
-            .cache
-            .snapshot()
-            .maps
-            .get(&crate::state::IndexUid(uid.to_string()))
-            .map(|m| m.epoch.0);
-        self.primary_key_at(uid, epoch).await
-    }
-
     /// The index's primary key: cached for the map of `epoch`, else asked of
     /// the coordinators.
     pub async fn primary_key_at(
@@ -184,23 +167,7 @@ impl Writer<'_> {
         uid: &str,
         epoch: Option<u64>,
     ) -> Result<Option<String>, MeiliError> {
-        if let Some(pk) = epoch.and_then(|e| self.cache.known_pk(uid, e)) {
-            return Ok(Some(pk));
-        }
-        let pk = self.describe_primary_key(uid).await?;
-        if let (Some(e), Some(pk)) = (epoch, &pk) {
-            self.cache.remember_pk(uid, e, pk);
-        }
-        Ok(pk)
-    }
-
-    async fn describe_primary_key(&self, uid: &str) -> Result<Option<String>, MeiliError> {
-        let d = self
-            .control
-            .describe_index(uid)
-            .await
-            .map_err(coordinators_down)?;
-        Ok(d.primary_key)
+        crate::router::primary_key::at(self.control, self.cache, uid, epoch).await
     }
 
     /// Fixes the primary key once; concurrent routers setting the same key all succeed.
@@ -208,6 +175,7 @@ impl Writer<'_> {
         self.control
             .set_primary_key(uid, pk)
             .await
+            .map(|_| ())
             .map_err(|e| match e {
                 ControlError::FailedPrecondition(_) => MeiliError::invalid(
                     "index_primary_key_already_exists",
@@ -277,7 +245,7 @@ impl Writer<'_> {
         docs: Vec<Value>,
         replace: bool,
     ) -> Result<TaskRecord, WriteError> {
-        let kind = "documentAdditionOrUpdate";
+        let kind = TaskKind::DocumentAdditionOrUpdate;
         let mut map = self.writing_map(uid).await?;
         if map.is_none() {
             // A write to a missing index creates it, as Meilisearch does.
@@ -288,7 +256,7 @@ impl Writer<'_> {
         let received = docs.len();
         let details = json!({"receivedDocuments": received, "indexedDocuments": null});
         let pk = match self
-            .resolve_primary_key(uid, map.epoch, query_pk, &docs)
+            .resolve_primary_key(uid, map.epoch.0, query_pk, &docs)
             .await?
         {
             Ok(pk) => pk,
@@ -319,7 +287,7 @@ impl Writer<'_> {
             .ok_or_else(|| MeiliError::index_not_found(uid))?;
         let (map, held) = (&open.map, open.held);
         let task = self.new_uid().await?;
-        let mut per_node: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut per_node: BTreeMap<NodeId, Vec<Value>> = BTreeMap::new();
         for (shard, doc) in &placed {
             for n in &map.shards[shard.0 as usize].write {
                 per_node.entry(n.clone()).or_default().push(doc.clone());
@@ -339,9 +307,7 @@ impl Writer<'_> {
         });
         crate::router::routed_epoch::note(open.epoch);
         let results = join_all(calls).await;
-        let replies = results
-            .iter()
-            .map(|(id, r, at)| (id.as_str(), r.is_ok(), *at));
+        let replies = results.iter().map(|(id, r, at)| (id, r.is_ok(), *at));
         let acked = in_time(replies, &held, self.unsafe_switches);
         let results: Vec<_> = results.into_iter().map(|(id, r, _)| (id, r)).collect();
         let missing = self.shards_without_quorum(map, &shards, &acked);
@@ -351,7 +317,7 @@ impl Writer<'_> {
                 r.ok().map(|t| NodeTask {
                     node: id,
                     task_uid: t.task_uid,
-                    status: "enqueued".into(),
+                    status: TaskStatus::Enqueued,
                 })
             })
             .collect();
@@ -377,7 +343,7 @@ impl Writer<'_> {
         &self,
         map: &ShardMap,
         shards: &BTreeSet<u32>,
-        acked: &BTreeSet<String>,
+        acked: &BTreeSet<NodeId>,
     ) -> Vec<u32> {
         shards
             .iter()
@@ -400,16 +366,16 @@ impl Writer<'_> {
 /// ended: only those count toward its acknowledgement (I2).
 /// `replies` are (node, accepted, when the reply arrived).
 pub(crate) fn in_time<'r>(
-    replies: impl Iterator<Item = (&'r str, bool, Instant)>,
+    replies: impl Iterator<Item = (&'r NodeId, bool, Instant)>,
     held: &crate::router::write::lease::Held,
     switches: crate::router::unsafe_switches::UnsafeSwitches,
-) -> BTreeSet<String> {
+) -> BTreeSet<NodeId> {
     let mut late = 0;
     let mut acked = BTreeSet::new();
     for (id, ok, at) in replies {
         let ok = ok || switches.ack_failed_writes;
         if ok && (at < held.until || switches.ignore_lease) {
-            acked.insert(id.to_string());
+            acked.insert(id.clone());
         } else if ok {
             late += 1;
         }
