@@ -13,13 +13,12 @@
 //! - [`store`]: indexes and documents, and what each task does to them.
 //! - [`tasks`]: the task queue and its listings; [`worker`] runs the tasks in order.
 //! - [`settings`]: defaults, validation and merging of index settings.
-//! - [`filter`]: the filter grammar's parser; [`evaluation`]: a parsed filter against a document.
+//! - [`filter`]: the filter grammar: its lexer, parser and evaluation against a document.
 //! - [`search`]: matching and ranking, query parameters, hits, results, facets.
 //! - [`keys`]: the master key and API keys; [`features`]: the experimental features.
 //! - Meilisearch's own rules (errors, key grants, task filters, ...) come from [`crate::meili`],
 //!   shared with the router.
 
-pub mod evaluation;
 pub mod features;
 pub mod filter;
 pub mod http;

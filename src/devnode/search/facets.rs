@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::devnode::evaluation::{lookup, scalars};
+use crate::devnode::filter::evaluation::{lookup, scalars};
 use crate::devnode::search::query::{self, SearchQuery};
 use crate::devnode::search::ranking;
 use crate::devnode::search::terms::{self, tokenize};
