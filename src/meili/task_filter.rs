@@ -173,16 +173,20 @@ pub fn missing_filters(verb: &str) -> MeiliError {
     )
 }
 
+/// A query string as axum hands it over, for tests.
+#[cfg(test)]
+pub(crate) fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::meili::task_filter::query as q;
 
     /// Filters parse with Meilisearch's codes; `*` means all; extras pass through.
     #[test]

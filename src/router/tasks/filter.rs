@@ -148,12 +148,7 @@ pub async fn scan(
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::meili::task_filter::query as q;
 
     fn task(uid: u64, status: &str, kind: &str, at: u64) -> TaskRecord {
         TaskRecord {
