@@ -53,6 +53,12 @@ impl NodeState {
         )
     }
 
+    /// Whether reads may go to the node. A draining node keeps serving until
+    /// its shards have moved (it leaves the read sets then); a failed one does not.
+    pub fn serves_reads(self) -> bool {
+        matches!(self, NodeState::Active | NodeState::Draining)
+    }
+
     /// Whether a node in this state may be deleted from the registry (it must
     /// also hold no shard).
     pub fn removable(self) -> bool {
@@ -134,6 +140,8 @@ mod tests {
         assert!(!Active.can_become(Active));
         assert!(!Draining.can_become(Joining));
         assert!(!Active.removable());
+        assert!(Active.serves_reads() && Draining.serves_reads());
+        assert!(!Failed.serves_reads() && !Joining.serves_reads());
         assert!(Draining.removable());
     }
 

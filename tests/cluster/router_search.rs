@@ -193,6 +193,51 @@ async fn node_failure_falls_back_or_degrades(nodes: Nodes) {
     assert_eq!(refused["code"], "miroir_shard_unavailable", "{refused}");
 }
 
+/// Draining a node moves nothing by itself, so its shards stay readable from it:
+/// with one group of one copy, every document is still found, and the answer
+/// is not marked degraded.
+async fn a_draining_node_keeps_serving(nodes: Nodes) {
+    let (f, url) = fleet_with_index(nodes, 1, 3, 1, 90).await;
+    let leader = f.cluster.leader().await;
+    let mut admin = f.cluster.admin(leader).await;
+    let drained = NodeRef {
+        id: f.nodes[0].0.clone(),
+    };
+    admin.drain_node(f.cluster.req(drained)).await.unwrap();
+    // Created after the drain was committed: once the router's watch has
+    // brought this index, it has brought the drain too (changes come in order).
+    let base = url.trim_end_matches("/indexes/items/search").to_string();
+    let (status, body) = f
+        .call(
+            Method::POST,
+            &format!("{base}/indexes"),
+            Some(&json!({"uid": "probe"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let probe_url = url.replace("/items/", "/probe/");
+    eventually("the router to learn of the probe index", || async {
+        let (status, _) = f
+            .call(Method::POST, &probe_url, Some(&json!({"q": ""})))
+            .await;
+        (status == 200).then_some(())
+    })
+    .await;
+    let resp = f
+        .http
+        .post(&url)
+        .bearer_auth(KEY)
+        .json(&json!({"q": "", "limit": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let degraded = resp.headers().get("x-miroir-degraded").cloned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["estimatedTotalHits"], 90, "{body}");
+    assert!(degraded.is_none(), "marked degraded: {degraded:?}");
+}
+
 /// `GET /search` passes every parameter on with its type, as a POST would:
 /// `attributesToSearchOn`, `showRankingScoreDetails` and
 /// `rankingScoreThreshold` (which a router used to drop), and an unknown
@@ -331,6 +376,7 @@ crate::on_both_nodes!(
     two_copies_count_each_document_once,
     pagination_and_sort_are_global,
     node_failure_falls_back_or_degrades,
+    a_draining_node_keeps_serving,
     search_errors_look_like_meilisearch,
     multi_search_and_facet_search,
 );

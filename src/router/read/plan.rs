@@ -28,10 +28,7 @@ pub fn plan_read(
 ) -> Option<ReadPlan> {
     let map = t.maps.get(index)?;
     let live = |n: &NodeId| {
-        !avoid.contains(n)
-            && t.nodes
-                .get(n)
-                .is_some_and(|node| node.state == NodeState::Active)
+        !avoid.contains(n) && t.nodes.get(n).is_some_and(|node| node.state.serves_reads())
     };
     let group_of = |n: &NodeId| t.nodes.get(n).map(|node| node.group);
     let wanted = |s: ShardId| only.is_none_or(|o| o.contains(&s));
@@ -135,6 +132,18 @@ mod tests {
             t.nodes[g0.nodes.keys().next().unwrap()].group,
             t.nodes[g1.nodes.keys().next().unwrap()].group
         );
+    }
+
+    /// A draining node still answers for its shards: nothing has moved yet.
+    #[test]
+    fn a_draining_node_keeps_serving() {
+        let mut t = topology(&[&["a", "b"]], 1, 8);
+        let uid = IndexUid("i".into());
+        t.nodes.get_mut(&NodeId("a".into())).unwrap().state = NodeState::Draining;
+        let p = plan_read(&t, &uid, 0, &[], None).unwrap();
+        assert!(p.nodes.contains_key(&NodeId("a".into())));
+        assert_eq!(all_shards(&p), (0..8).collect::<Vec<_>>());
+        assert!(p.unavailable.is_empty());
     }
 
     /// A failed node's shards go to its replica, then to the other group;
