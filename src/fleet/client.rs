@@ -1,7 +1,7 @@
 //! Talking to Meilisearch nodes over their ordinary HTTP API. Nothing here
 //! knows whether a node is a real Meilisearch or a devnode.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -15,6 +15,9 @@ pub enum NodeError {
     /// passed on to the client as it is.
     #[error("node answered {status}")]
     Refused { status: u16, body: Value },
+    /// Not sent: the lease the request was planned under had ended (I2).
+    #[error("not sent to node {node}: the lease it was planned under had ended")]
+    NotSent { node: String },
 }
 
 /// The key Miroir presents to every node (today the nodes' master key). Given by flag or
@@ -41,6 +44,9 @@ pub struct NodeClient {
     http: reqwest::Client,
     /// The key Miroir uses on every node.
     key: Option<NodeKey>,
+    /// When set, no request is sent at or after this instant, and each is
+    /// given only the time left until it (see [`NodeClient::sending_until`]).
+    send_by: Option<Instant>,
 }
 
 impl NodeClient {
@@ -51,7 +57,22 @@ impl NodeClient {
             .tcp_nodelay(true)
             .pool_max_idle_per_host(32)
             .build()?;
-        Ok(NodeClient { http, key })
+        Ok(NodeClient {
+            http,
+            key,
+            send_by: None,
+        })
+    }
+
+    /// The same client, bound to a lease ending at `until`: a request is sent
+    /// only while the lease lasts, checked at the moment of sending (not by a
+    /// timeout around the call, which would still poll the send once after a
+    /// pause), and must be answered by then.
+    pub fn sending_until(&self, until: Instant) -> NodeClient {
+        NodeClient {
+            send_by: Some(until),
+            ..self.clone()
+        }
     }
 
     /// The HTTP client itself (connection pool and timeouts), for other calls.
@@ -79,6 +100,16 @@ impl NodeClient {
             node: base.to_string(),
             reason: e.to_string(),
         };
+        if let Some(until) = self.send_by {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(NodeError::NotSent {
+                    node: base.to_string(),
+                });
+            }
+            req = req.timeout(left);
+        }
+        // Nothing may await between the check above and this first poll.
         let resp = req.send().await.map_err(unreachable)?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(unreachable)?;

@@ -112,7 +112,9 @@ impl NodeClient {
                 Ok(s) if s.status.is_final() => return Ok(s),
                 Ok(s) => s.status.as_str(),
                 // The node said no (an unknown task, say): asking again will not change that.
-                Err(e @ NodeError::Refused { .. }) => return Err(e.into()),
+                Err(e @ (NodeError::Refused { .. } | NodeError::NotSent { .. })) => {
+                    return Err(e.into())
+                }
                 Err(NodeError::Unreachable { .. }) => "unreachable",
             };
             if start.elapsed() + pause > within {

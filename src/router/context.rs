@@ -27,6 +27,8 @@ pub struct Shared {
     pub turn: AtomicUsize,
     /// Test-only; all off in production.
     pub unsafe_switches: crate::router::unsafe_switches::UnsafeSwitches,
+    /// Test-only; all zero in production.
+    pub pause_points: crate::router::unsafe_switches::PausePoints,
 }
 
 pub(in crate::router) fn writer(s: &Shared) -> Writer<'_> {
@@ -38,5 +40,6 @@ pub(in crate::router) fn writer(s: &Shared) -> Writer<'_> {
         cache: &s.cache,
         lease: &s.lease,
         unsafe_switches: s.unsafe_switches,
+        pause_points: s.pause_points,
     }
 }

@@ -82,6 +82,19 @@ pub struct RouterArgs {
     /// so a router cut off from the coordinators keeps writing with an old map.
     #[arg(long, env = "MIROIR_UNSAFE_IGNORE_LEASE", hide = true)]
     pub unsafe_ignore_lease: bool,
+    /// TEST ONLY, UNSAFE: send a write even after the lease it was planned
+    /// under has ended (a router resumed from a pause sends with an old map).
+    #[arg(long, env = "MIROIR_UNSAFE_SEND_AFTER_LEASE", hide = true)]
+    pub unsafe_send_after_lease: bool,
+    /// TEST ONLY: hold every write this long between its lease check and its
+    /// first node call, in milliseconds (stands in for a paused router).
+    #[arg(
+        long,
+        env = "MIROIR_TEST_PAUSE_BEFORE_SEND_MS",
+        hide = true,
+        default_value_t = 0
+    )]
+    pub test_pause_before_send_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +138,10 @@ pub async fn run(
     let unsafe_switches = unsafe_switches::UnsafeSwitches {
         ack_failed_writes: args.unsafe_ack_failed_writes,
         ignore_lease: args.unsafe_ignore_lease,
+        send_after_lease: args.unsafe_send_after_lease,
+    };
+    let pause_points = unsafe_switches::PausePoints {
+        before_send: Duration::from_millis(args.test_pause_before_send_ms),
     };
     if unsafe_switches.any() {
         tracing::warn!(
@@ -165,6 +182,7 @@ pub async fn run(
         lease,
         max_payload_bytes: args.max_payload_bytes,
         unsafe_switches,
+        pause_points,
     });
     tokio::spawn(tasks::finisher::run(shared.clone(), shutdown.clone()));
     tracing::info!(addr = ?listener.local_addr().ok(), "router serving");

@@ -1,6 +1,9 @@
 //! TEST-ONLY switches that remove one safety mechanism each, so that the
-//! partition suite (jepsen/) can show its checkers notice. Hidden flags, off
-//! by default; a router started with one logs a warning.
+//! partition suite (jepsen/) and the cluster tests can show their checks
+//! notice, and pause points that hold a request where a test needs it.
+//! Hidden flags, off by default; a router started with a switch logs a warning.
+
+use std::time::Duration;
 
 /// Which mechanisms are switched off.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -9,10 +12,21 @@ pub struct UnsafeSwitches {
     pub ack_failed_writes: bool,
     /// Write without a live lease, and count replies however late (breaks I2).
     pub ignore_lease: bool,
+    /// Send a write to the nodes even once the lease it was planned under has
+    /// ended (breaks I2 for a router paused between its check and its sends).
+    pub send_after_lease: bool,
 }
 
 impl UnsafeSwitches {
     pub fn any(&self) -> bool {
-        self.ack_failed_writes || self.ignore_lease
+        self.ack_failed_writes || self.ignore_lease || self.send_after_lease
     }
+}
+
+/// Where a test may hold a request. Safe: they only delay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PausePoints {
+    /// Between a write's lease check and its first node call, standing in
+    /// for a router stopped (SIGSTOP) there.
+    pub before_send: Duration,
 }

@@ -231,7 +231,44 @@ async fn deleted_index_is_not_left_behind_by_writes_in_flight(nodes: Nodes) {
 
 crate::on_both_nodes!(deleted_index_is_not_left_behind_by_writes_in_flight,);
 
+/// Write tasks of index `uid` a node has received, whatever became of them.
+async fn write_tasks(f: &Fleet, node: &str, uid: &str) -> u64 {
+    let url = format!("{node}/tasks?types=documentAdditionOrUpdate&indexUids={uid}");
+    let (status, body) = f.call(Method::GET, &url, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["total"].as_u64().unwrap()
+}
+
+/// A router held between its lease check and its sends for longer than the
+/// lease sends nothing once it goes on (I2): no node receives a write task,
+/// and the client is told the lease ended. The same router with the
+/// send-time check switched off does reach the nodes, so the count notices.
+async fn a_router_held_past_its_lease_sends_nothing(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
+    short_lease(&f).await;
+    let normal = f.start_router().await;
+    create_index(&f, &normal, "late", Some("id")).await;
+    let pause = ["--test-pause-before-send-ms", "2500"];
+    let held = f.start_router_with(&pause).await;
+    let (status, body) = add(&f, &held, "late", 0..5).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "miroir_no_lease", "{body}");
+    for (_, _, node) in &f.nodes {
+        assert_eq!(write_tasks(&f, &node.addr, "late").await, 0, "sent late");
+    }
+    let unsafe_held = f
+        .start_router_with(&[&pause[..], &["--unsafe-send-after-lease"]].concat())
+        .await;
+    let _ = add(&f, &unsafe_held, "late", 0..5).await;
+    let mut received = 0;
+    for (_, _, node) in &f.nodes {
+        received += write_tasks(&f, &node.addr, "late").await;
+    }
+    assert!(received > 0, "without the check the late write should land");
+}
+
 crate::on_both_nodes!(
     writes_need_a_lease_and_reads_do_not,
     fences_wait_for_paused_routers,
+    a_router_held_past_its_lease_sends_nothing,
 );

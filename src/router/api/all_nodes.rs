@@ -27,6 +27,7 @@ fn unreachable(what: &str, failures: &[String]) -> ApiError {
 pub(in crate::router) fn describe(id: &str, e: &NodeError) -> String {
     match e {
         NodeError::Unreachable { reason, .. } => format!("node `{id}` did not answer ({reason})"),
+        NodeError::NotSent { .. } => e.to_string(),
         NodeError::Refused { status: 401 | 403, .. } => format!(
             "node `{id}` refused the router's node key: every node must run with the same master key, given to routers as `--node-key` (or `--master-key`)"
         ),

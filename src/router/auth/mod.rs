@@ -155,6 +155,7 @@ async fn lookup(s: &Shared, token: &str) -> Result<Option<Arc<ApiKey>>, MeiliErr
             Err(NodeError::Unreachable { reason, .. }) => {
                 last = format!("node `{id}` did not answer: {reason}");
             }
+            Err(e @ NodeError::NotSent { .. }) => last = e.to_string(),
         }
     }
     Err(MeiliError::new(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::router::topology::Topology;
-use crate::state::{GroupId, IndexUid, NodeId, NodeState, ShardId};
+use crate::state::{GroupId, IndexUid, NodeId, ShardId};
 
 /// The nodes to ask, each with the shards it answers for.
 #[derive(Debug, Clone, PartialEq, Default)]

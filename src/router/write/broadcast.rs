@@ -55,11 +55,12 @@ impl Writer<'_> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let nodes = &self.sender(&held).await;
         let send = |id: NodeId| async move {
             let base = self.base(&id);
             let mut tasks = vec![];
             for change in changes {
-                let enqueued = self.nodes.apply(&base, uid, change).await?;
+                let enqueued = nodes.apply(&base, uid, change).await?;
                 tasks.push(NodeTask {
                     node: id.clone(),
                     task_uid: enqueued.task_uid,
@@ -73,6 +74,9 @@ impl Writer<'_> {
         let results = probe_then_rest(&owners, |status| status < 500, send)
             .await
             .map_err(|Refused { status, body }| WriteError::Refused { status, body })?;
+        if crate::router::write::gate::none_sent(results.iter().map(|(_, r)| r)) {
+            return Err(crate::router::write::gate::lease_ended().into());
+        }
         let now = Instant::now();
         let replies = results.iter().map(|(id, r)| {
             let at = r.as_ref().map_or(now, |(_, at)| *at);

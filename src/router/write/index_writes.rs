@@ -21,6 +21,10 @@ fn node_error_json(e: &NodeError) -> Value {
             "code": "miroir_node_unreachable", "type": "system",
             "link": "https://docs.meilisearch.com/errors#miroir_node_unreachable",
         }),
+        NodeError::NotSent { .. } => json!({
+            "message": e.to_string(), "code": "miroir_no_lease", "type": "system",
+            "link": "https://docs.meilisearch.com/errors#miroir_no_lease",
+        }),
     }
 }
 

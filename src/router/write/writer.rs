@@ -15,6 +15,7 @@ use crate::meili::MeiliError;
 use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
 use crate::router::write::batch::place_batch;
+use crate::router::write::lease::Held;
 use crate::state::{
     GroupId, NodeId, NodeTask, ShardMap, TaskKind, TaskRecord, TaskStatus, TaskUid,
 };
@@ -29,6 +30,7 @@ pub struct Writer<'a> {
     pub cache: &'a TopologyCache,
     pub lease: &'a crate::router::write::lease::LeaseHolder,
     pub unsafe_switches: crate::router::unsafe_switches::UnsafeSwitches,
+    pub pause_points: crate::router::unsafe_switches::PausePoints,
 }
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
@@ -62,6 +64,19 @@ impl From<MeiliError> for WriteError {
 pub(crate) use crate::router::primary_key::coordinators_down;
 
 impl Writer<'_> {
+    /// The node client a write planned under `held` sends with: no request
+    /// leaves once that lease has ended, and each gets only the time it has
+    /// left (I2). Passes the test-only pause point first.
+    pub(crate) async fn sender(&self, held: &Held) -> NodeClient {
+        if !self.pause_points.before_send.is_zero() {
+            tokio::time::sleep(self.pause_points.before_send).await;
+        }
+        match self.unsafe_switches.send_after_lease {
+            true => self.nodes.clone(),
+            false => self.nodes.sending_until(held.until),
+        }
+    }
+
     /// A node's URL, from the newest topology (empty if unknown, which fails its call).
     pub fn base(&self, id: &NodeId) -> String {
         let t = self.cache.snapshot();
@@ -298,15 +313,19 @@ impl Writer<'_> {
         } else {
             WriteMode::Update
         };
+        let nodes = self.sender(&held).await;
         let calls = per_node.into_iter().map(|(id, docs)| {
-            let (base, pk) = (self.base(&id), &pk);
+            let (base, pk, nodes) = (self.base(&id), &pk, &nodes);
             async move {
-                let r = self.nodes.write_batch(&base, uid, pk, docs, mode).await;
+                let r = nodes.write_batch(&base, uid, pk, docs, mode).await;
                 (id, r, Instant::now())
             }
         });
         crate::router::routed_epoch::note(open.epoch);
         let results = join_all(calls).await;
+        if crate::router::write::gate::none_sent(results.iter().map(|(_, r, _)| r)) {
+            return Err(crate::router::write::gate::lease_ended().into());
+        }
         let replies = results.iter().map(|(id, r, at)| (id, r.is_ok(), *at));
         let acked = in_time(replies, &held, self.unsafe_switches);
         let results: Vec<_> = results.into_iter().map(|(id, r, _)| (id, r)).collect();
