@@ -74,7 +74,7 @@ pub fn plan_read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Epoch, Node, ShardMap};
+    use crate::state::{Epoch, Node, NodeState, ShardMap};
 
     fn topology(groups: &[&[&str]], rf: usize, shards: u32) -> Topology {
         let mut t = Topology::default();
