@@ -24,6 +24,9 @@ pub struct ControlClient {
     pub(crate) breaks: Arc<AtomicUsize>,
     pub(crate) dialer: Dialer,
     pub(crate) router_id: String,
+    /// This process's name under `router_id`, new at every start, so the
+    /// coordinators can tell a second process under the same id.
+    pub(crate) instance: String,
     timeout: Duration,
 }
 
@@ -43,6 +46,7 @@ impl ControlClient {
             breaks: Arc::default(),
             dialer,
             router_id,
+            instance: crate::meili::stamp::uuid_v4(),
             timeout: DEFAULT_TIMEOUT,
         })
     }

@@ -89,6 +89,7 @@ impl ControlClient {
         let req = pb::LeaseRequest {
             router_id: self.router_id.clone(),
             epoch: epoch.0,
+            instance: self.instance.clone(),
         };
         self.call(|ch| {
             let r = self.request(req.clone());

@@ -35,6 +35,8 @@ pub enum LeaderRequest {
     /// A router's lease on the epoch it has applied.
     GrantLease {
         router: String,
+        /// The router process asking (see `LeaseRequest.instance`).
+        instance: String,
         epoch: u64,
     },
     /// Waits until no router can still write under an epoch before `epoch`.
@@ -161,9 +163,11 @@ impl App {
                 .map(|_| None),
             LeaderRequest::RemoveMember { id } => self.remove_member(id).await.map(|_| None),
             LeaderRequest::TransferLeader { to } => self.transfer_leader(to).await.map(|_| None),
-            LeaderRequest::GrantLease { router, epoch } => {
-                self.grant_lease(&router, epoch).await.map(Some)
-            }
+            LeaderRequest::GrantLease {
+                router,
+                instance,
+                epoch,
+            } => self.grant_lease(&router, &instance, epoch).await.map(Some),
             LeaderRequest::AwaitRouters { epoch, timeout_ms } => self
                 .await_routers(epoch, timeout_ms.map(Duration::from_millis))
                 .await

@@ -107,6 +107,11 @@ pub struct CoordinatorArgs {
     /// show it catches a router going back in epoch.
     #[arg(long, env = "MIROIR_UNSAFE_STALE_WATCHES", hide = true)]
     pub unsafe_stale_watches: bool,
+    /// TEST ONLY, UNSAFE: grant leases to any process under any router id,
+    /// so two routers may write under one id at once. Exists so the tests can
+    /// show they catch a shared id.
+    #[arg(long, env = "MIROIR_UNSAFE_SHARED_ROUTER_IDS", hide = true)]
+    pub unsafe_shared_router_ids: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +151,8 @@ pub struct UnsafeSwitches {
     pub local_reads: bool,
     /// Watches open without a read barrier (see `--unsafe-stale-watches`).
     pub stale_watches: bool,
+    /// Leases go to any process under any id (see `--unsafe-shared-router-ids`).
+    pub shared_router_ids: bool,
 }
 
 impl CoordinatorArgs {
@@ -210,6 +217,7 @@ impl CoordinatorArgs {
             unsafe_switches: UnsafeSwitches {
                 local_reads: self.unsafe_local_reads,
                 stale_watches: self.unsafe_stale_watches,
+                shared_router_ids: self.unsafe_shared_router_ids,
             },
         })
     }

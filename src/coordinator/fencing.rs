@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::app::App;
 use super::error::AppError;
-use crate::state::{CommandError, CommandResponse};
+use crate::state::commands::ClaimRouterId;
+use crate::state::{Command, CommandError, CommandResponse};
 
 /// The longest a fence waits for routers in one call (a forwarded request
 /// must answer well within the forwarding timeout).
@@ -33,6 +34,7 @@ impl App {
     pub(crate) async fn grant_lease(
         &self,
         router: &str,
+        instance: &str,
         epoch: u64,
     ) -> Result<CommandResponse, AppError> {
         let lease = self.lead().await?;
@@ -47,12 +49,46 @@ impl App {
             ))
             .into());
         }
-        self.leases.grant(router, epoch, lease, Instant::now());
+        if !self.unsafe_switches.shared_router_ids {
+            self.claim_router_id(router, instance).await?;
+        }
+        self.leases
+            .grant(router, instance, epoch, lease, Instant::now());
         Ok(CommandResponse::Lease {
             lease_ms: lease.as_millis() as u64,
             epoch: current,
             shard_policy,
         })
+    }
+
+    /// Makes `instance` the holder of `router`, unless another process may
+    /// still hold a lease under it. Committed before the first grant, so a
+    /// leader elected later knows who holds the id.
+    async fn claim_router_id(&self, router: &str, instance: &str) -> Result<(), AppError> {
+        let holder = self
+            .state
+            .read(|s| s.routers.holder(router).map(str::to_string));
+        if holder.as_deref() == Some(instance) {
+            return Ok(());
+        }
+        if holder.is_some() {
+            if let Some(wait) = self.leases.held_by_other(router, instance, Instant::now()) {
+                return Err(CommandError::exists(format!(
+                    "router id `{router}` is held by another live router process; give each router                      its own --router-id (a restarted router gets its id back within {}ms)",
+                    wait.as_millis() + 1
+                ))
+                .into());
+            }
+        }
+        let claim = ClaimRouterId {
+            router: router.to_string(),
+            instance: instance.to_string(),
+            expected: holder,
+        };
+        let cmd = Command::ClaimRouterId(claim);
+        cmd.validate()?;
+        // This member leads (checked by `lead`): commit here, never forwarded.
+        self.proposer.propose(cmd).await.map(|_| ())
     }
 
     pub(crate) async fn await_routers(

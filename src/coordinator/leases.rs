@@ -9,7 +9,9 @@
 //!
 //! Nothing here is replicated: a new leader does not know the leases its
 //! predecessor granted, so it treats every router as possibly holding one
-//! until a full lease (plus margin) has passed since it took over.
+//! until a full lease (plus margin) has passed since it took over. Which
+//! process holds a router id is replicated (`state::routers`), so that a
+//! second process under a live router's id is refused by any leader.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,8 +23,10 @@ pub fn margin(lease: Duration) -> Duration {
     lease / 10 + Duration::from_millis(100)
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Granted {
+    /// The router process the lease went to.
+    instance: String,
     epoch: u64,
     expires: Instant,
 }
@@ -66,13 +70,32 @@ impl LeaseTable {
         }
     }
 
-    /// Records a lease granted now to `router` for `epoch`.
-    pub fn grant(&self, router: &str, epoch: u64, lease: Duration, now: Instant) {
+    /// Records a lease granted now to process `instance` of `router` for `epoch`.
+    pub fn grant(&self, router: &str, instance: &str, epoch: u64, lease: Duration, now: Instant) {
         let mut t = self.inner.lock().expect("lease table lock");
         t.longest = t.longest.max(lease);
         let expires = now + lease + margin(lease);
-        t.routers
-            .insert(router.to_string(), Granted { epoch, expires });
+        let granted = Granted {
+            instance: instance.to_string(),
+            epoch,
+            expires,
+        };
+        t.routers.insert(router.to_string(), granted);
+    }
+
+    /// How long another process than `instance` may still hold a lease
+    /// under `router`: one this leader granted and that is live, or, while
+    /// this leader has granted it none, one a previous leader may have.
+    pub fn held_by_other(&self, router: &str, instance: &str, now: Instant) -> Option<Duration> {
+        let t = self.inner.lock().expect("lease table lock");
+        match t.routers.get(router) {
+            Some(g) if g.instance == instance => None,
+            Some(g) => (g.expires > now).then(|| g.expires - now),
+            None => {
+                let until = t.leader_since? + t.longest + margin(t.longest);
+                (until > now).then(|| until - now)
+            }
+        }
     }
 
     /// Ok (with the routers on `epoch` or later) once no router can still
@@ -114,8 +137,8 @@ mod tests {
         let table = LeaseTable::default();
         table.lead(3, LEASE, t0);
         let after_takeover = t0 + LEASE + margin(LEASE);
-        table.grant("a", 7, LEASE, after_takeover);
-        table.grant("b", 8, LEASE, after_takeover);
+        table.grant("a", "a1", 7, LEASE, after_takeover);
+        table.grant("b", "b1", 8, LEASE, after_takeover);
         let now = after_takeover + Duration::from_millis(10);
         assert_eq!(
             table.settled(8, now),
@@ -124,14 +147,31 @@ mod tests {
                 inherited: false
             })
         );
-        table.grant("a", 8, LEASE, now);
+        table.grant("a", "a1", 8, LEASE, now);
         assert_eq!(table.settled(8, now), Ok(vec!["a".into(), "b".into()]));
         // Or: "a" never renews, and its lease runs out.
         let table = LeaseTable::default();
         table.lead(3, LEASE, t0);
-        table.grant("a", 7, LEASE, after_takeover);
+        table.grant("a", "a1", 7, LEASE, after_takeover);
         let expired = after_takeover + LEASE + margin(LEASE);
         assert_eq!(table.settled(8, expired), Ok(vec![]));
+    }
+
+    /// Another process under a live router's id is told how long to wait;
+    /// the same process is not, and nor is anyone once the lease ran out.
+    #[test]
+    fn a_live_router_id_is_not_shared() {
+        let t0 = Instant::now();
+        let table = LeaseTable::default();
+        table.lead(1, LEASE, t0);
+        // Right after takeover, a predecessor's grant may be live.
+        assert!(table.held_by_other("r", "b", t0).is_some());
+        let later = t0 + LEASE + margin(LEASE);
+        table.grant("r", "a", 1, LEASE, later);
+        assert_eq!(table.held_by_other("r", "a", later), None);
+        let left = table.held_by_other("r", "b", later).unwrap();
+        assert_eq!(left, LEASE + margin(LEASE));
+        assert_eq!(table.held_by_other("r", "b", later + left), None);
     }
 
     /// A new leader cannot know its predecessor's leases: it waits one full
@@ -144,7 +184,7 @@ mod tests {
         assert!(table.settled(1, t0).unwrap_err().inherited);
         let later = t0 + LEASE + margin(LEASE);
         assert_eq!(table.settled(1, later), Ok(vec![]));
-        table.grant("a", 1, LEASE, later);
+        table.grant("a", "a1", 1, LEASE, later);
         table.lead(2, LEASE, later);
         let pending = table.settled(1, later).unwrap_err();
         assert!(pending.inherited && pending.routers.is_empty());

@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AllocateTaskIds, CommitTasks, CreateIndex, DeleteIndex, DeleteTasks, DeleteWebhook,
-    FenceIndex, InitCluster, PutWebhook, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
+    AddNode, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex, DeleteIndex, DeleteTasks,
+    DeleteWebhook, FenceIndex, InitCluster, PutWebhook, RemoveNode, SetConfig, SetNodeState,
+    SetPrimaryKey,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -33,6 +34,7 @@ pub enum Command {
     DeleteTasks(DeleteTasks),
     PutWebhook(PutWebhook),
     DeleteWebhook(DeleteWebhook),
+    ClaimRouterId(ClaimRouterId),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -93,6 +95,7 @@ impl Command {
             Command::DeleteTasks(c) => c.validate(),
             Command::PutWebhook(c) => c.validate(),
             Command::DeleteWebhook(c) => c.validate(),
+            Command::ClaimRouterId(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -120,6 +123,7 @@ impl Command {
             Command::DeleteTasks(c) => c.apply(state),
             Command::PutWebhook(c) => c.apply(state),
             Command::DeleteWebhook(c) => c.apply(state),
+            Command::ClaimRouterId(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //! - [`ids`]: typed identifiers; [`task_kind`]: what a task does, by Meilisearch's names.
-//! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`], [`webhooks`]: the records and their rules.
+//! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`], [`webhooks`], [`routers`]: the
+//!   records and their rules.
 //! - [`command`]: the Raft log payload; [`commands`]: one file per command family.
 //! - [`error`]: why a command was refused.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod ids;
 pub mod index;
 pub mod node;
+pub mod routers;
 pub mod settings;
 pub mod shard_map;
 pub mod task_kind;
@@ -55,6 +57,9 @@ pub struct ClusterState {
     /// Meilisearch's webhooks, by uuid; fired by routers once per Miroir task.
     #[serde(default)]
     pub webhooks: BTreeMap<String, webhooks::Webhook>,
+    /// Which router process holds each router id.
+    #[serde(default)]
+    pub routers: routers::RouterClaims,
 }
 
 impl ClusterState {

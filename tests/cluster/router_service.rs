@@ -282,3 +282,72 @@ async fn task_records_round_trip() {
         .await;
     assert!(finish.is_ok());
 }
+
+/// Asks `via` for a lease under router id `router` for process `instance`.
+async fn lease(c: &Cluster, via: u64, router: &str, instance: &str) -> Result<(), tonic::Code> {
+    let req = LeaseRequest {
+        router_id: router.into(),
+        epoch: 0,
+        instance: instance.into(),
+    };
+    let mut r = c.router(via).await;
+    r.acquire_lease(c.req(req))
+        .await
+        .map(|_| ())
+        .map_err(|s| s.code())
+}
+
+/// Two processes under one router id, with a leader change between their
+/// requests: what the second one is told by the new leader.
+async fn second_process_after_a_leader_change(extra: &[&str]) -> Result<(), tonic::Code> {
+    let c = Cluster::start_with(3, extra, None);
+    let first = c.leader().await;
+    lease(&c, first, "dup", "process-a").await.unwrap();
+    let next = (1..=3).find(|id| *id != first).unwrap();
+    let mut a = c.admin(first).await;
+    a.transfer_leader(c.req(TransferLeaderRequest { to: next }))
+        .await
+        .unwrap();
+    assert_eq!(c.leader().await, next);
+    let second = lease(&c, next, "dup", "process-b").await;
+    // The process that holds the id keeps it under the new leader.
+    lease(&c, next, "dup", "process-a").await.unwrap();
+    second
+}
+
+/// A router id names one router: a second process asking for a lease under a
+/// live router's id is refused, also by a leader elected since the first
+/// process got its lease; with the check switched off, it is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_router_id_is_refused_to_a_second_process_by_any_leader() {
+    assert_eq!(
+        second_process_after_a_leader_change(&[]).await,
+        Err(tonic::Code::AlreadyExists)
+    );
+    assert_eq!(
+        second_process_after_a_leader_change(&["--unsafe-shared-router-ids"]).await,
+        Ok(())
+    );
+}
+
+/// Once the process holding an id stops renewing, its lease runs out and
+/// another process (a restarted router) gets the id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_router_id_is_free_again_once_its_lease_ran_out() {
+    let c = Cluster::start(3);
+    let leader = c.leader().await;
+    lease(&c, leader, "restarted", "before").await.unwrap();
+    assert_eq!(
+        lease(&c, leader, "restarted", "after").await,
+        Err(tonic::Code::AlreadyExists)
+    );
+    eventually("the old lease to run out", || async {
+        lease(&c, leader, "restarted", "after").await.ok()
+    })
+    .await;
+    assert_eq!(
+        lease(&c, leader, "restarted", "before").await,
+        Err(tonic::Code::AlreadyExists),
+        "the old process must not take its id back while the new one holds it"
+    );
+}

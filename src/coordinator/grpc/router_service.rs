@@ -107,6 +107,7 @@ impl Router for RouterService {
         let r = req.into_inner();
         let ask = LeaderRequest::GrantLease {
             router: r.router_id,
+            instance: r.instance,
             epoch: r.epoch,
         };
         match self.app.on_leader(ask).await? {

@@ -165,6 +165,12 @@ pub async fn keep(
                 metrics::counter!("miroir_router_lease_renewals_total").increment(1);
                 lease / 3
             }
+            Err(crate::control::ControlError::AlreadyExists(m)) => {
+                // Another live process uses this router's id: an operator must fix it.
+                tracing::warn!(error = %m, "no lease: this router id is taken");
+                metrics::counter!("miroir_router_lease_refusals_total").increment(1);
+                Duration::from_millis(500)
+            }
             Err(s) => {
                 // Behind the cluster's epoch: the watch will catch up; others: retry soon.
                 tracing::debug!(error = %s, "no lease");

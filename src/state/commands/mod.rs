@@ -4,11 +4,13 @@
 mod cluster;
 mod indexes;
 mod nodes;
+mod routers;
 mod tasks;
 mod webhooks;
 
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
+pub use routers::ClaimRouterId;
 pub use tasks::{AllocateTaskIds, CommitTasks, DeleteTasks};
 pub use webhooks::{DeleteWebhook, PutWebhook};
