@@ -25,10 +25,17 @@ impl App {
             },
             other => AppError::Unreachable(other.to_string()),
         })?;
-        let lease = Duration::from_millis(self.state.read(|s| s.settings.int("lease_ms")));
+        let now_ms = (crate::meili::stamp::now_nanos() / 1_000_000) as u64;
+        let (lease_ms, owed_ms) = self.state.read(|s| {
+            let lease_ms = s.settings.int("lease_ms");
+            (lease_ms, s.lease_ceiling.owed(lease_ms, now_ms))
+        });
         let term = self.raft.metrics().borrow().current_term;
-        self.leases.lead(term, lease, Instant::now());
-        Ok(lease)
+        // A new term assumes its predecessor granted leases as long as any
+        // that may still be live, even if `lease_ms` was lowered since.
+        self.leases
+            .lead(term, Duration::from_millis(owed_ms), Instant::now());
+        Ok(Duration::from_millis(lease_ms))
     }
 
     pub(crate) async fn grant_lease(

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod error;
 pub mod ids;
 pub mod index;
+pub mod lease_ceiling;
 pub mod node;
 pub mod routers;
 pub mod settings;
@@ -60,6 +61,9 @@ pub struct ClusterState {
     /// Which router process holds each router id.
     #[serde(default)]
     pub routers: routers::RouterClaims,
+    /// The lease length still owed after `lease_ms` was lowered.
+    #[serde(default)]
+    pub lease_ceiling: lease_ceiling::LeaseCeiling,
 }
 
 impl ClusterState {

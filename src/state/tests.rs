@@ -71,6 +71,7 @@ fn create_index_uses_default_settings() {
         key: "default_shards".into(),
         value: "8".into(),
         expect_version: None,
+        at_ms: 0,
     })
     .apply(&mut s)
     .unwrap();
@@ -135,6 +136,7 @@ fn refused_commands_change_nothing() {
         key: "lease_ms".into(),
         value: "2000".into(),
         expect_version: Some(7),
+        at_ms: 0,
     });
     assert!(matches!(
         refused(&mut s, bad_cas),
@@ -256,6 +258,7 @@ fn batch_applies_in_order_with_distinct_versions() {
             key: "user.k".into(),
             value: v.into(),
             expect_version: e,
+            at_ms: 0,
         })
     };
     let batch = Command::Batch(vec![

@@ -351,3 +351,39 @@ async fn a_router_id_is_free_again_once_its_lease_ran_out() {
         "the old process must not take its id back while the new one holds it"
     );
 }
+
+async fn set_lease_ms(c: &Cluster, via: u64, ms: u64) {
+    let req = SetConfigRequest {
+        key: "lease_ms".into(),
+        value: ms.to_string(),
+        expect_version: None,
+    };
+    c.admin(via).await.set_config(c.req(req)).await.unwrap();
+}
+
+/// Lowering `lease_ms` does not shorten what a new leader owes to leases
+/// granted under the old value: with a 30 s lease granted, then `lease_ms`
+/// lowered to 1 s and leadership moved, the new leader still counts the
+/// grant as possibly live after 2 s (it would not, were 1 s all it owed).
+#[tokio::test(flavor = "multi_thread")]
+async fn lowering_the_lease_does_not_shorten_what_a_new_leader_owes() {
+    let c = Cluster::start(3);
+    let first = c.leader().await;
+    set_lease_ms(&c, first, 30_000).await;
+    lease(&c, first, "long", "process").await.unwrap();
+    set_lease_ms(&c, first, 1_000).await;
+    let next = (1..=3).find(|id| *id != first).unwrap();
+    let mut a = c.admin(first).await;
+    a.transfer_leader(c.req(TransferLeaderRequest { to: next }))
+        .await
+        .unwrap();
+    assert_eq!(c.leader().await, next);
+    let wait = AwaitRoutersRequest {
+        epoch: 1,
+        timeout_ms: 2_000,
+    };
+    let r = c.router(next).await.await_routers(c.req(wait)).await;
+    let status = r.expect_err("the 30 s lease was forgotten");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("previous leader"), "{status:?}");
+}

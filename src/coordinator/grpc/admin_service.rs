@@ -301,6 +301,7 @@ impl Admin for AdminService {
             key: r.key,
             value: r.value,
             expect_version: r.expect_version,
+            at_ms: (crate::meili::stamp::now_nanos() / 1_000_000) as u64,
         });
         match self.app.propose(cmd).await? {
             CommandResponse::Setting { key, setting } => Ok(Response::new(ConfigEntry {

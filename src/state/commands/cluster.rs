@@ -37,6 +37,10 @@ pub struct SetConfig {
     pub key: String,
     pub value: String,
     pub expect_version: Option<u64>,
+    /// The proposer's wall clock (ms since 1970) when the change was asked
+    /// for; lowering `lease_ms` owes the old length for one old lease from then.
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 impl SetConfig {
@@ -53,6 +57,11 @@ impl SetConfig {
                     self.key
                 )));
             }
+        }
+        if self.key == "lease_ms" {
+            let old = state.settings.int("lease_ms");
+            let new = self.value.parse().unwrap_or(old);
+            state.lease_ceiling.on_change(old, new, self.at_ms);
         }
         let version = state.next_revision();
         state.settings.set(&self.key, &self.value, version);
