@@ -95,6 +95,15 @@ pub struct RouterArgs {
         default_value_t = 0
     )]
     pub test_pause_before_send_ms: u64,
+    /// TEST ONLY: hold every document write this long between placing it on
+    /// shards and its lease and fence check, in milliseconds.
+    #[arg(
+        long,
+        env = "MIROIR_TEST_PAUSE_BEFORE_GATE_MS",
+        hide = true,
+        default_value_t = 0
+    )]
+    pub test_pause_before_gate_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +151,7 @@ pub async fn run(
     };
     let pause_points = unsafe_switches::PausePoints {
         before_send: Duration::from_millis(args.test_pause_before_send_ms),
+        before_gate: Duration::from_millis(args.test_pause_before_gate_ms),
     };
     if unsafe_switches.any() {
         tracing::warn!(

@@ -29,4 +29,16 @@ pub struct PausePoints {
     /// Between a write's lease check and its first node call, standing in
     /// for a router stopped (SIGSTOP) there.
     pub before_send: Duration,
+    /// Between placing a batch on shards and clearing it through the lease
+    /// and fence gate, so a test can change the index's map meanwhile.
+    pub before_gate: Duration,
+}
+
+impl PausePoints {
+    /// Waits at a pause point (returns at once when it is not set).
+    pub async fn pause(&self, at: Duration) {
+        if !at.is_zero() {
+            tokio::time::sleep(at).await;
+        }
+    }
 }

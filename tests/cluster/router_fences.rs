@@ -267,7 +267,69 @@ async fn a_router_held_past_its_lease_sends_nothing(nodes: Nodes) {
     assert!(received > 0, "without the check the late write should land");
 }
 
+async fn default_shards(f: &Fleet, n: u32) {
+    let leader = f.cluster.leader().await;
+    let req = SetConfigRequest {
+        key: "default_shards".into(),
+        value: n.to_string(),
+        expect_version: None,
+    };
+    let mut admin = f.cluster.admin(leader).await;
+    admin.set_config(f.cluster.req(req)).await.unwrap();
+}
+
+/// A batch placed by one map and cleared to go by another (the index was
+/// deleted and made again with another shard count while the batch waited)
+/// is placed again by the map it is sent under: every document is then
+/// found by id, on the shard its id belongs to.
+async fn a_batch_is_placed_by_the_map_it_is_sent_under(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
+    default_shards(&f, 2).await;
+    let a = f.start_router().await;
+    create_index(&f, &a, "moved", Some("id")).await;
+    let held = f
+        .start_router_with(&["--test-pause-before-gate-ms", "6000"])
+        .await;
+    let docs: Vec<Value> = (0..20).map(|i| json!({"id": i, "text": "moved"})).collect();
+    let (http, url) = (f.http.clone(), format!("{held}/indexes/moved/documents"));
+    let write = tokio::spawn(async move {
+        let r = http
+            .post(url)
+            .bearer_auth(KEY)
+            .json(&docs)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    });
+    let (status, t) = f
+        .call(Method::DELETE, &format!("{a}/indexes/moved"), None)
+        .await;
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(finished(&f, &a, &t).await["status"], "succeeded");
+    default_shards(&f, 7).await;
+    create_index(&f, &a, "moved", Some("id")).await;
+    assert!(
+        !write.is_finished(),
+        "the held write went on before the index was made again: lengthen the pause"
+    );
+    let (status, t) = write.await.unwrap();
+    assert_eq!(status, 202, "{t}");
+    assert_eq!(finished(&f, &held, &t).await["status"], "succeeded");
+    for i in 0..20 {
+        let (status, doc) = f
+            .call(
+                Method::GET,
+                &format!("{a}/indexes/moved/documents/{i}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "document {i}: {doc}");
+    }
+}
+
 crate::on_both_nodes!(
+    a_batch_is_placed_by_the_map_it_is_sent_under,
     writes_need_a_lease_and_reads_do_not,
     fences_wait_for_paused_routers,
     a_router_held_past_its_lease_sends_nothing,

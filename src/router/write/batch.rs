@@ -83,6 +83,26 @@ pub fn place_batch(
     Ok(placed)
 }
 
+/// Places an already checked batch again, for another shard count (the map a
+/// write is finally gated on may not be the one it was first placed by).
+pub fn re_place(
+    placed: Vec<(ShardId, Value)>,
+    primary_key: &str,
+    shards: u32,
+) -> Result<Vec<(ShardId, Value)>, BatchError> {
+    placed
+        .into_iter()
+        .map(|(_, doc)| {
+            let Value::Object(mut obj) = doc else {
+                return Err(BatchError::NotAnObject(kind(&doc)));
+            };
+            let shard = shard_of(&obj, primary_key, shards)?;
+            obj.insert(SHARD_FIELD.to_string(), Value::from(shard.0));
+            Ok((shard, Value::Object(obj)))
+        })
+        .collect()
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -115,6 +135,16 @@ mod tests {
         for (shard, doc) in &placed {
             assert_eq!(doc[SHARD_FIELD], json!(shard.0));
         }
+    }
+
+    /// Placed again for another shard count, each document carries the
+    /// shard it has under that count, as if it had been placed by it first.
+    #[test]
+    fn re_placing_follows_the_new_shard_count() {
+        let docs: Vec<Value> = (0..50).map(|i| json!({"id": i})).collect();
+        let by_two = place_batch(docs.clone(), "id", 2).unwrap();
+        let again = re_place(by_two, "id", 7).unwrap();
+        assert_eq!(again, place_batch(docs, "id", 7).unwrap());
     }
 
     /// One bad document refuses the whole batch, with Meilisearch's error code.

@@ -14,7 +14,7 @@ use crate::fleet::{NodeClient, WriteMode};
 use crate::meili::MeiliError;
 use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
-use crate::router::write::batch::place_batch;
+use crate::router::write::batch::{place_batch, re_place};
 use crate::router::write::lease::Held;
 use crate::state::{
     GroupId, NodeId, NodeTask, ShardMap, TaskKind, TaskRecord, TaskStatus, TaskUid,
@@ -68,9 +68,7 @@ impl Writer<'_> {
     /// leaves once that lease has ended, and each gets only the time it has
     /// left (I2). Passes the test-only pause point first.
     pub(crate) async fn sender(&self, held: &Held) -> NodeClient {
-        if !self.pause_points.before_send.is_zero() {
-            tokio::time::sleep(self.pause_points.before_send).await;
-        }
+        self.pause_points.pause(self.pause_points.before_send).await;
         match self.unsafe_switches.send_after_lease {
             true => self.nodes.clone(),
             false => self.nodes.sending_until(held.until),
@@ -293,13 +291,25 @@ impl Writer<'_> {
                     .await?);
             }
         };
-        let shards: BTreeSet<u32> = placed.iter().map(|(s, _)| s.0).collect();
+        self.pause_points.pause(self.pause_points.before_gate).await;
         // The map may have moved on while the key was settled; fences are
-        // waited out here, and the lease taken last.
-        let open = self
-            .open_for_writes(uid, Some(&shards))
-            .await?
-            .ok_or_else(|| MeiliError::index_not_found(uid))?;
+        // waited out here, and the lease taken last. The batch goes out
+        // placed by the shard count of the map it is gated on.
+        let (mut placed, mut placed_for) = (placed, map.shards.len());
+        let (open, shards) = loop {
+            let shards: BTreeSet<u32> = placed.iter().map(|(s, _)| s.0).collect();
+            let open = self
+                .open_for_writes(uid, Some(&shards))
+                .await?
+                .ok_or_else(|| MeiliError::index_not_found(uid))?;
+            if open.map.shards.len() == placed_for {
+                break (open, shards);
+            }
+            placed_for = open.map.shards.len();
+            drop(open);
+            placed = re_place(placed, &pk, placed_for as u32)
+                .map_err(|e| MeiliError::invalid(e.code(), e.to_string()))?;
+        };
         let (map, held) = (&open.map, open.held);
         let task = self.new_uid().await?;
         let mut per_node: BTreeMap<NodeId, Vec<Value>> = BTreeMap::new();
