@@ -69,7 +69,8 @@ start() {
   peers="1=127.0.0.1:${PORTS[0]},2=127.0.0.1:${PORTS[1]},3=127.0.0.1:${PORTS[2]}"
   for i in 1 2 3; do
     spawn "coordinator-$i" "$BIN/miroir-coordinator" --id "$i" --data-dir "$DEMO/data-$i" \
-      --listen "127.0.0.1:${PORTS[$((i-1))]}" --peers "$peers" --metrics-listen "127.0.0.1:1980$i"
+      --listen "127.0.0.1:${PORTS[$((i-1))]}" --peers "$peers" --metrics-listen "127.0.0.1:1980$i" \
+      --node-key "$KEY"
   done
   until_ok sh -c "$CTL --json cluster status | grep -q '\"leader_id\": [0-9]'"
   echo "== 3 coordinators up"

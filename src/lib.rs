@@ -26,3 +26,4 @@ pub mod pb;
 pub mod placement;
 pub mod router;
 pub mod state;
+pub mod workflows;

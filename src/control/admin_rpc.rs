@@ -6,7 +6,8 @@ use crate::control::error::ControlError;
 use crate::pb::v1 as pb;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::state::settings::SettingView;
-use crate::state::{GroupId, Index, IndexUid, Node, NodeId, ShardMap};
+use crate::state::workflows::{Workflow, WorkflowId};
+use crate::state::{GroupId, Index, Node, NodeId, ShardMap};
 
 /// One unary Admin call through the failover loop.
 macro_rules! admin {
@@ -149,10 +150,30 @@ impl ControlClient {
         domain(admin!(self, describe_index, index_ref(uid)))
     }
 
-    /// Forgets the index; the uid forgotten.
-    pub async fn delete_index(&self, uid: &str) -> Result<IndexUid, ControlError> {
+    /// Starts deleting the index from every node, then from the coordinators;
+    /// the workflow that does it.
+    pub async fn delete_index(&self, uid: &str) -> Result<WorkflowId, ControlError> {
         let r = admin!(self, delete_index, index_ref(uid))?;
-        IndexUid::parse(&r.uid).map_err(ControlError::malformed)
+        Ok(WorkflowId(r.workflow))
+    }
+
+    // Workflows.
+
+    /// Workflows, newest first (only unfinished ones if `running_only`).
+    pub async fn list_workflows(&self, running_only: bool) -> Result<Vec<Workflow>, ControlError> {
+        let r = admin!(
+            self,
+            list_workflows,
+            pb::ListWorkflowsRequest { running_only }
+        )?;
+        r.workflows
+            .into_iter()
+            .map(|w| Workflow::try_from(w).map_err(ControlError::malformed))
+            .collect()
+    }
+
+    pub async fn get_workflow(&self, id: WorkflowId) -> Result<Workflow, ControlError> {
+        domain(admin!(self, get_workflow, pb::WorkflowRef { id: id.0 }))
     }
 
     /// The index's shard map; [`ControlError::NotFound`] if there is no such index.

@@ -99,6 +99,27 @@ impl ControlClient {
         .map(LeaseGrant::from)
     }
 
+    /// Starts deleting index `uid` (or joins the deletion under way) with
+    /// `task` as the client's task, which the leader finishes; the record.
+    /// [`ControlError::NotFound`] if there is no such index.
+    pub async fn start_index_deletion(
+        &self,
+        uid: &str,
+        task: TaskUid,
+    ) -> Result<TaskRecord, ControlError> {
+        let req = pb::StartIndexDeletionRequest {
+            uid: uid.to_string(),
+            task_uid: task.0,
+        };
+        let t = self
+            .call(|ch| {
+                let r = self.request(req.clone());
+                async move { RouterClient::new(ch).start_index_deletion(r).await }
+            })
+            .await?;
+        TaskRecord::try_from(t).map_err(ControlError::malformed)
+    }
+
     /// Fences every shard of `uid`; the epoch of the fenced map.
     pub async fn fence_index(&self, uid: &str) -> Result<Epoch, ControlError> {
         let req = pb::FenceIndexRequest {

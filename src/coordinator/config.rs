@@ -22,6 +22,8 @@ pub enum ConfigError {
     ZeroId,
     #[error("give --id (or MIROIR_ID), or --pod-name with --service for a StatefulSet")]
     NoId,
+    #[error("--test-pause-workflow-phase: {0}")]
+    Invalid(String),
     #[error("pod name `{0}` does not end in an ordinal (NAME-N), as StatefulSet pods do")]
     BadPodName(String),
     #[error("--tls-cert and --tls-key go together")]
@@ -112,6 +114,10 @@ pub struct CoordinatorArgs {
     /// show they catch a shared id.
     #[arg(long, env = "MIROIR_UNSAFE_SHARED_ROUTER_IDS", hide = true)]
     pub unsafe_shared_router_ids: bool,
+    /// TEST ONLY: as leader, wait this long before carrying out a workflow
+    /// phase's step, as `PHASE=MS` (repeatable; e.g. `wait_routers=3000`).
+    #[arg(long, hide = true)]
+    pub test_pause_workflow_phase: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +147,8 @@ pub struct CoordinatorConfig {
     pub node_timeout: Duration,
     /// Test-only switches (all off unless named on the command line).
     pub unsafe_switches: UnsafeSwitches,
+    /// Test-only pause points of the leader's workflows.
+    pub workflow_pauses: crate::workflows::PausePoints,
 }
 
 /// TEST-ONLY switches that each remove one safety mechanism, so that the
@@ -219,6 +227,8 @@ impl CoordinatorArgs {
                 stale_watches: self.unsafe_stale_watches,
                 shared_router_ids: self.unsafe_shared_router_ids,
             },
+            workflow_pauses: crate::workflows::PausePoints::parse(&self.test_pause_workflow_phase)
+                .map_err(ConfigError::Invalid)?,
         })
     }
 }

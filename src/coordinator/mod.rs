@@ -18,6 +18,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod confirm;
 pub mod error;
+pub mod executor;
 pub mod fencing;
 pub mod grpc;
 pub mod leases;
@@ -145,6 +146,11 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    tokio::spawn(crate::workflows::run(
+        app.clone(),
+        config.workflow_pauses.clone(),
+        shutdown.clone(),
+    ));
     tokio::spawn(bootstrap::name_cluster_when_leader(
         app.clone(),
         shutdown.clone(),

@@ -54,6 +54,23 @@ pub enum Command {
     /// Cluster-wide settings.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Multi-step changes the coordinator leader runs (index deletions).
+    #[command(subcommand)]
+    Workflows(WorkflowsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkflowsCmd {
+    /// Workflows, newest first.
+    List {
+        /// Only the ones that have not finished.
+        #[arg(long)]
+        running: bool,
+    },
+    /// One workflow with its history and errors.
+    Show { id: u64 },
+    /// Follow a workflow, printing each phase it enters, until it is done.
+    Watch { id: u64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,8 +141,13 @@ pub enum IndexesCmd {
         uid: String,
         primary_key: String,
     },
+    /// Delete an index from every node, then from the coordinators (the same
+    /// workflow as `DELETE /indexes/{uid}`); waits for it unless --no-wait.
     Delete {
         uid: String,
+        /// Start the deletion and print its workflow id without waiting.
+        #[arg(long)]
+        no_wait: bool,
     },
 }
 

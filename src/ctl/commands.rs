@@ -19,6 +19,7 @@ pub async fn dispatch(ctl: &Ctl, cmd: Command) -> Result<(), ControlError> {
             Ok(())
         }
         Command::Config(c) => config(ctl, c).await,
+        Command::Workflows(c) => super::workflows::run(ctl, c).await,
     }
 }
 
@@ -219,11 +220,20 @@ async fn indexes(ctl: &Ctl, cmd: IndexesCmd) -> Result<(), ControlError> {
         IndexesCmd::SetPrimaryKey { uid, primary_key } => {
             c.set_primary_key(&uid, &primary_key).await?
         }
-        IndexesCmd::Delete { uid } => {
-            let uid = c.delete_index(&uid).await?;
-            emit(ctl.json, &json!({ "uid": uid }), |_| {
-                format!("index {uid} deleted\n")
-            });
+        IndexesCmd::Delete { uid, no_wait } => {
+            let id = c.delete_index(&uid).await?;
+            if no_wait {
+                emit(ctl.json, &json!({ "uid": uid, "workflow": id }), |_| {
+                    format!(
+                        "deleting index {uid}: workflow {id} (miroir-ctl workflows watch {id})\n"
+                    )
+                });
+            } else {
+                let w = super::workflows::follow(ctl, id).await?;
+                emit(ctl.json, &json!({ "uid": uid, "workflow": w }), |_| {
+                    format!("index {uid} deleted ({} documents)\n", w.deleted_documents)
+                });
+            }
             return Ok(());
         }
     };

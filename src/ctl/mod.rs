@@ -3,11 +3,13 @@
 //! # Layout
 //! - [`cli`]: flags and subcommands.
 //! - [`commands`]: one function per subcommand family.
+//! - [`workflows`]: listing and following workflows.
 //! - [`output`]: tables and JSON.
 
 pub mod cli;
 mod commands;
 mod output;
+mod workflows;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex, DeleteIndex, DeleteTasks,
-    DeleteWebhook, FenceIndex, InitCluster, PutWebhook, RemoveNode, SetConfig, SetNodeState,
-    SetPrimaryKey,
+    AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
+    DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PutWebhook,
+    RecordWorkflowError, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey, StartIndexDeletion,
+    SweepDone,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -35,6 +36,10 @@ pub enum Command {
     PutWebhook(PutWebhook),
     DeleteWebhook(DeleteWebhook),
     ClaimRouterId(ClaimRouterId),
+    StartIndexDeletion(StartIndexDeletion),
+    AdvanceWorkflow(AdvanceWorkflow),
+    RecordWorkflowError(RecordWorkflowError),
+    SweepDone(SweepDone),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -63,6 +68,7 @@ pub enum CommandResponse {
         shard_policy: String,
     },
     Routers(Vec<String>),
+    Workflow(Box<super::workflows::Workflow>),
     /// Task records committed, and the uids that reached a final status
     /// with this commit (their webhooks fire once, from the committer).
     Committed {
@@ -96,6 +102,10 @@ impl Command {
             Command::PutWebhook(c) => c.validate(),
             Command::DeleteWebhook(c) => c.validate(),
             Command::ClaimRouterId(c) => c.validate(),
+            Command::StartIndexDeletion(c) => c.validate(),
+            Command::AdvanceWorkflow(c) => c.validate(),
+            Command::RecordWorkflowError(c) => c.validate(),
+            Command::SweepDone(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -124,6 +134,10 @@ impl Command {
             Command::PutWebhook(c) => c.apply(state),
             Command::DeleteWebhook(c) => c.apply(state),
             Command::ClaimRouterId(c) => c.apply(state),
+            Command::StartIndexDeletion(c) => c.apply(state),
+            Command::AdvanceWorkflow(c) => c.apply(state),
+            Command::RecordWorkflowError(c) => c.apply(state),
+            Command::SweepDone(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -23,6 +23,7 @@ pub mod shard_map;
 pub mod task_kind;
 pub mod tasks;
 pub mod webhooks;
+pub mod workflows;
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,12 @@ pub struct ClusterState {
     /// The lease length still owed after `lease_ms` was lowered.
     #[serde(default)]
     pub lease_ceiling: lease_ceiling::LeaseCeiling,
+    /// Multi-step changes run by the leader (index deletion first).
+    #[serde(default)]
+    pub workflows: workflows::Workflows,
+    /// Changes owed to nodes that were down when a workflow needed them.
+    #[serde(default)]
+    pub sweeps: workflows::SweepList,
 }
 
 impl ClusterState {

@@ -81,6 +81,9 @@ pub struct TaskRecord {
     pub enqueued_at_ms: u64,
     pub finished_at_ms: Option<u64>,
     pub details: String,
+    /// The workflow that finishes this task (routers leave it to the leader).
+    #[serde(default)]
+    pub workflow: Option<super::workflows::WorkflowId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +164,7 @@ mod tests {
             enqueued_at_ms: 0,
             finished_at_ms: None,
             details: "{}".into(),
+            workflow: None,
         }
     }
 

@@ -133,7 +133,19 @@ impl Fleet {
 
     /// Three coordinators and `groups` × `per_group` nodes of the given kind, registered.
     pub async fn start_on(kind: Nodes, groups: u32, per_group: u32) -> Self {
-        let cluster = Cluster::start(3);
+        Self::start_with_coordinators(kind, groups, per_group, &[]).await
+    }
+
+    /// As [`Fleet::start_on`], with `extra` flags for every coordinator.
+    pub async fn start_with_coordinators(
+        kind: Nodes,
+        groups: u32,
+        per_group: u32,
+        extra: &[&str],
+    ) -> Self {
+        // The leader runs index deletions on the nodes itself.
+        let args = [&["--node-key", KEY][..], extra].concat();
+        let cluster = Cluster::start_with(3, &args, None);
         let leader = cluster.leader().await;
         let mut nodes = vec![];
         let mut admin = cluster.admin(leader).await;

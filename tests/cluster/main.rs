@@ -23,3 +23,4 @@ mod router_webhooks;
 mod router_writes;
 mod tls;
 mod util;
+mod workflows;

@@ -170,6 +170,9 @@ impl Db {
             format!("{}:{COORDINATOR_PORT}", h.ip),
             "--peers".into(),
             peers.to_string(),
+            // The leader deletes indexes on the nodes itself.
+            "--node-key".into(),
+            MASTER_KEY.into(),
         ];
         self.proc(h, "miroir-coordinator", "coordinator", args)
     }

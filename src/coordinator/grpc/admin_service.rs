@@ -11,7 +11,7 @@ use crate::coordinator::error::AppError;
 use crate::pb::v1::admin_server::Admin;
 use crate::pb::v1::*;
 use crate::state::commands::{
-    AddNode, CreateIndex, DeleteIndex, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
+    AddNode, CreateIndex, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey, StartIndexDeletion,
 };
 use crate::state::settings::Settings;
 use crate::state::{Command, CommandError, CommandResponse, GroupId, IndexUid, NodeId, NodeState};
@@ -258,10 +258,51 @@ impl Admin for AdminService {
         req: Request<IndexRef>,
     ) -> Result<Response<DeleteIndexResponse>, Status> {
         let uid = index_uid(&req.into_inner().uid)?;
-        self.app
-            .propose(Command::DeleteIndex(DeleteIndex { uid: uid.clone() }))
+        // The same deletion as the router's: fenced, run on every node, then forgotten.
+        let start = StartIndexDeletion {
+            uid: uid.clone(),
+            task: None,
+            at_ms: crate::workflows::now_ms(),
+        };
+        match self.app.propose(Command::StartIndexDeletion(start)).await? {
+            CommandResponse::Workflow(w) => Ok(Response::new(DeleteIndexResponse {
+                uid: uid.0,
+                workflow: w.id.0,
+            })),
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
+    async fn list_workflows(
+        &self,
+        req: Request<ListWorkflowsRequest>,
+    ) -> Result<Response<ListWorkflowsResponse>, Status> {
+        let running_only = req.into_inner().running_only;
+        let workflows = self
+            .app
+            .read(|s| {
+                s.workflows
+                    .iter()
+                    .rev()
+                    .filter(|w| !running_only || !w.is_done())
+                    .map(Into::into)
+                    .collect()
+            })
             .await?;
-        Ok(Response::new(DeleteIndexResponse { uid: uid.0 }))
+        Ok(Response::new(ListWorkflowsResponse { workflows }))
+    }
+
+    async fn get_workflow(&self, req: Request<WorkflowRef>) -> Result<Response<Workflow>, Status> {
+        let id = crate::state::workflows::WorkflowId(req.into_inner().id);
+        let w = self
+            .app
+            .read(|s| s.workflows.get(id).map(Into::into))
+            .await?;
+        w.map(Response::new).ok_or_else(|| {
+            Status::from(AppError::from(
+                crate::state::workflows::Workflows::not_found(id),
+            ))
+        })
     }
 
     async fn get_shard_map(&self, req: Request<IndexRef>) -> Result<Response<ShardMap>, Status> {

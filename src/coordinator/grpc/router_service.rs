@@ -14,6 +14,7 @@ use crate::pb::v1::router_server::Router;
 use crate::pb::v1::*;
 use crate::state::commands::{
     AllocateTaskIds, CommitTasks, DeleteTasks, DeleteWebhook, FenceIndex, PutWebhook,
+    StartIndexDeletion,
 };
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
@@ -122,6 +123,26 @@ impl Router for RouterService {
             })),
             other => Err(Status::internal(format!("unexpected response {other:?}"))),
         }
+    }
+
+    async fn start_index_deletion(
+        &self,
+        req: Request<StartIndexDeletionRequest>,
+    ) -> Result<Response<TaskRecord>, Status> {
+        let r = req.into_inner();
+        let start = StartIndexDeletion {
+            uid: IndexUid(r.uid),
+            task: Some(TaskUid(r.task_uid)),
+            at_ms: crate::workflows::now_ms(),
+        };
+        self.app.propose(Command::StartIndexDeletion(start)).await?;
+        let uid = TaskUid(r.task_uid);
+        let t = self
+            .app
+            .read(|s| s.tasks.records.get(&uid).map(Into::into))
+            .await?;
+        t.map(Response::new)
+            .ok_or_else(|| Status::internal("the deletion's task was not recorded"))
     }
 
     async fn fence_index(

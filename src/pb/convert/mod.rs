@@ -5,3 +5,4 @@ mod index;
 mod node;
 mod shard_map;
 mod task;
+mod workflow;

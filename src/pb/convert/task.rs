@@ -21,6 +21,7 @@ impl From<&TaskRecord> for v1::TaskRecord {
             enqueued_at_ms: t.enqueued_at_ms,
             finished_at_ms: t.finished_at_ms,
             details: t.details.clone(),
+            workflow: t.workflow.map(|w| w.0),
         }
     }
 }
@@ -50,6 +51,7 @@ impl TryFrom<v1::TaskRecord> for TaskRecord {
             enqueued_at_ms: t.enqueued_at_ms,
             finished_at_ms: t.finished_at_ms,
             details: t.details,
+            workflow: t.workflow.map(crate::state::workflows::WorkflowId),
         })
     }
 }

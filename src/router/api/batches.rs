@@ -115,6 +115,7 @@ mod tests {
             enqueued_at_ms: 1_000,
             finished_at_ms: Some(1_500),
             details: r#"{"receivedDocuments":2,"indexedDocuments":2}"#.into(),
+            workflow: None,
         };
         let v = view(&t);
         let b = batch(&v);

@@ -91,28 +91,14 @@ async fn update_index(
     Ok(accepted(&task))
 }
 
-/// Deleting an index is fenced like a cutover (DESIGN section 5): writes
-/// are held in every router, in-flight ones settle, then the nodes drop the
-/// index and the coordinators forget it.
+/// Deleting an index is a workflow the coordinator leader runs (fenced like
+/// a cutover, deleted on every node, then forgotten); the client's task
+/// follows it.
 async fn delete_index(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let w = writer(&s);
-    w.fence_for_deletion(&uid).await?;
-    let details = json!({"deletedDocuments": null});
-    let task = w
-        .broadcast(
-            &uid,
-            TaskKind::IndexDeletion,
-            &[IndexChange::DeleteIndex],
-            details,
-        )
-        .await?;
-    if task.status != crate::state::TaskStatus::Failed {
-        w.forget_index(&uid).await?;
-    }
-    Ok(accepted(&task))
+    Ok(accepted(&writer(&s).delete_index(&uid).await?))
 }
 
 async fn create_index(

@@ -101,6 +101,7 @@ async fn forget(
         enqueued_at_ms: enqueued_at,
         finished_at_ms: Some(now_ms()),
         details: details.to_string(),
+        workflow: None,
     };
     w.commit_tasks(vec![t.clone()])
         .await
@@ -203,6 +204,7 @@ async fn cancel(
         enqueued_at_ms: enqueued_at,
         finished_at_ms: finished,
         details: details.to_string(),
+        workflow: None,
     };
     w.commit_tasks(vec![t.clone()])
         .await

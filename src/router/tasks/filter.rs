@@ -161,6 +161,7 @@ mod tests {
             enqueued_at_ms: at,
             finished_at_ms: (status == "succeeded").then_some(at + 10),
             details: "{}".into(),
+            workflow: None,
         }
     }
 

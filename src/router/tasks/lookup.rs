@@ -37,7 +37,8 @@ pub async fn refreshed(w: &Writer<'_>, uid: TaskUid) -> Result<TaskRecord, Meili
         Err(ControlError::NotFound(_)) => return Err(MeiliError::task_not_found(&uid.to_string())),
         Err(e) => return Err(coordinators_down(e)),
     };
-    if t.status.is_final() {
+    // A task a workflow follows is finished by the coordinator leader.
+    if t.status.is_final() || t.workflow.is_some() {
         return Ok(t);
     }
     let lookups = t.node_tasks.iter().map(|nt| {

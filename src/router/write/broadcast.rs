@@ -24,15 +24,8 @@ impl Writer<'_> {
         changes: &[IndexChange],
         details: Value,
     ) -> Result<TaskRecord, WriteError> {
-        // An index deletion sends under its own fence; everything else waits
-        // for fences to lift.
-        let open = || async move {
-            if kind == TaskKind::IndexDeletion {
-                self.open_for_deletion(uid).await
-            } else {
-                self.open_for_writes(uid, None).await
-            }
-        };
+        // Fences are waited out (an index deletion is a workflow of its own).
+        let open = || async move { self.open_for_writes(uid, None).await };
         let mut map = open().await?;
         if map.is_none() && kind == TaskKind::SettingsUpdate {
             // Meilisearch creates a missing index on a settings update.

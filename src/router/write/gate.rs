@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
-use crate::control::ControlError;
 use crate::meili::MeiliError;
 use crate::router::topology::Topology;
 use crate::router::write::lease::{Held, InFlight};
-use crate::router::write::writer::{coordinators_down, Writer};
+use crate::router::write::writer::Writer;
 use crate::state::{Fence, IndexUid, ShardMap};
 
 /// How long a write waits for a fence to lift.
@@ -102,15 +101,6 @@ impl Writer<'_> {
         self.open(uid, shards, true).await
     }
 
-    /// As [`Self::open_for_writes`], through the fence of the index's own
-    /// deletion (which this router has set).
-    pub(crate) async fn open_for_deletion(
-        &self,
-        uid: &str,
-    ) -> Result<Option<Open<'_>>, MeiliError> {
-        self.open(uid, None, false).await
-    }
-
     async fn open(
         &self,
         uid: &str,
@@ -164,22 +154,5 @@ impl Writer<'_> {
                 _ => return Err(still_fenced(uid)),
             }
         }
-    }
-}
-
-impl Writer<'_> {
-    /// Fences every shard of `uid` and waits until no router can still
-    /// write to it under an older epoch. False if the index does not exist.
-    pub(crate) async fn fence_for_deletion(&self, uid: &str) -> Result<bool, MeiliError> {
-        let epoch = match self.control.fence_index(uid).await {
-            Ok(epoch) => epoch,
-            Err(ControlError::NotFound(_)) => return Ok(false),
-            Err(e) => return Err(coordinators_down(e)),
-        };
-        self.control
-            .await_routers(epoch)
-            .await
-            .map_err(coordinators_down)?;
-        Ok(true)
     }
 }

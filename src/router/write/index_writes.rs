@@ -115,10 +115,25 @@ impl Writer<'_> {
             .await?)
     }
 
-    /// Removes the index from the coordinators (after its nodes dropped it).
-    pub async fn forget_index(&self, uid: &str) -> Result<(), MeiliError> {
-        match self.control.delete_index(uid).await {
-            Ok(_) | Err(ControlError::NotFound(_)) => Ok(()),
+    /// Starts the deletion workflow with a new task of this router's, which
+    /// the coordinator leader finishes once the index is gone everywhere.
+    pub async fn delete_index(&self, uid: &str) -> Result<TaskRecord, MeiliError> {
+        let task = self.new_uid().await?;
+        match self.control.start_index_deletion(uid, task).await {
+            Ok(t) => Ok(t),
+            // Meilisearch accepts the deletion of a missing index and fails its task.
+            Err(ControlError::NotFound(_)) => {
+                let e = MeiliError::index_not_found(uid).to_json();
+                let details = json!({"deletedDocuments": 0});
+                self.record(
+                    task,
+                    uid,
+                    TaskKind::IndexDeletion,
+                    Outcome::Failed(e),
+                    details,
+                )
+                .await
+            }
             Err(e) => Err(coordinators_down(e)),
         }
     }

@@ -144,6 +144,7 @@ impl Writer<'_> {
             enqueued_at_ms: now,
             finished_at_ms: finished,
             details: details.to_string(),
+            workflow: None,
         };
         let sent = !t.node_tasks.is_empty();
         self.commit_tasks(vec![t.clone()])

@@ -46,6 +46,15 @@ impl CreateIndex {
                 self.uid
             )));
         }
+        let unswept = state.sweeps.pending_for(&self.uid.0);
+        if !unswept.is_empty() {
+            let names: Vec<String> = unswept.iter().map(|n| n.0.clone()).collect();
+            return Err(CommandError::precondition(format!(
+                "index `{}` is still to be deleted from node(s) {}, which were down when it was                  deleted; create it again once they are back (or removed)",
+                self.uid,
+                names.join(", ")
+            )));
+        }
         let shards = self
             .shards
             .unwrap_or(state.settings.int("default_shards") as u32);

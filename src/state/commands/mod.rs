@@ -7,6 +7,7 @@ mod nodes;
 mod routers;
 mod tasks;
 mod webhooks;
+mod workflows;
 
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
@@ -14,3 +15,4 @@ pub use nodes::{AddNode, RemoveNode, SetNodeState};
 pub use routers::ClaimRouterId;
 pub use tasks::{AllocateTaskIds, CommitTasks, DeleteTasks};
 pub use webhooks::{DeleteWebhook, PutWebhook};
+pub use workflows::{AdvanceWorkflow, RecordWorkflowError, StartIndexDeletion, SweepDone};

@@ -127,6 +127,8 @@ impl RemoveNode {
             )));
         }
         state.nodes.remove(&self.id);
+        // Nothing is owed to a node that is gone.
+        state.sweeps.deletes.remove(&self.id);
         if !state.nodes.values().any(|n| n.group == group) {
             state.groups.remove(&group);
         }

@@ -1,0 +1,44 @@
+//! The coordinator as the workflows see it ([`crate::workflows::Cluster`]):
+//! commits are made here as leader, never forwarded, and destructive steps
+//! first confirm leadership with a quorum.
+
+use crate::state::{ClusterState, Command, CommandResponse, Epoch};
+use crate::workflows::Cluster;
+
+use super::app::App;
+
+impl Cluster for App {
+    fn is_leader(&self) -> bool {
+        self.ensure_leader().is_ok()
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&ClusterState) -> T) -> T {
+        self.state.read(f)
+    }
+
+    async fn commit(&self, cmd: Command) -> Result<CommandResponse, String> {
+        cmd.validate().map_err(|e| e.to_string())?;
+        self.ensure_leader().map_err(|e| e.to_string())?;
+        self.proposer.propose(cmd).await.map_err(|e| e.to_string())
+    }
+
+    async fn confirm_leader(&self) -> Result<(), String> {
+        self.ensure_leader().map_err(|e| e.to_string())?;
+        self.raft
+            .ensure_linearizable()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("leadership not confirmed: {e}"))
+    }
+
+    async fn routers_past(&self, epoch: Epoch) -> Result<(), String> {
+        self.await_routers(epoch.0, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn nodes(&self) -> &crate::fleet::NodeClient {
+        &self.nodes
+    }
+}

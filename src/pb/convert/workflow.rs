@@ -1,0 +1,76 @@
+use crate::pb::v1;
+use crate::state::workflows::{Event, Phase, Workflow, WorkflowId, WorkflowKind};
+use crate::state::{CommandError, Epoch, IndexUid, NodeId, TaskUid};
+
+impl From<&Workflow> for v1::Workflow {
+    fn from(w: &Workflow) -> Self {
+        v1::Workflow {
+            id: w.id.0,
+            kind: w.kind.as_str().into(),
+            index_uid: w.index.0.clone(),
+            phase: w.phase.as_str().into(),
+            step: w.step,
+            tasks: w.tasks.iter().map(|t| t.0).collect(),
+            fence_epoch: w.fence_epoch.map(|e| e.0),
+            swept_later: w.swept_later.iter().map(|n| n.0.clone()).collect(),
+            deleted_documents: w.deleted_documents,
+            created_at_ms: w.created_at_ms,
+            updated_at_ms: w.updated_at_ms,
+            history: w
+                .history
+                .iter()
+                .map(|e| v1::WorkflowEvent {
+                    at_ms: e.at_ms,
+                    phase: e.phase.as_str().into(),
+                    note: e.note.clone(),
+                })
+                .collect(),
+            errors: w.errors.clone(),
+            phases: w.kind.phases().iter().map(|p| p.as_str().into()).collect(),
+        }
+    }
+}
+
+impl TryFrom<v1::Workflow> for Workflow {
+    type Error = CommandError;
+
+    fn try_from(w: v1::Workflow) -> Result<Self, CommandError> {
+        let kind = match w.kind.as_str() {
+            "index_deletion" => WorkflowKind::IndexDeletion,
+            other => {
+                return Err(CommandError::invalid(format!(
+                    "unknown workflow kind `{other}`"
+                )))
+            }
+        };
+        Ok(Workflow {
+            id: WorkflowId(w.id),
+            kind,
+            index: IndexUid::parse(&w.index_uid)?,
+            phase: Phase::parse(&w.phase)?,
+            step: w.step,
+            tasks: w.tasks.into_iter().map(TaskUid).collect(),
+            fence_epoch: w.fence_epoch.map(Epoch),
+            swept_later: w
+                .swept_later
+                .iter()
+                .map(|n| NodeId::parse(n))
+                .collect::<Result<_, _>>()?,
+            deleted_documents: w.deleted_documents,
+            created_at_ms: w.created_at_ms,
+            updated_at_ms: w.updated_at_ms,
+            history: w
+                .history
+                .into_iter()
+                .map(|e| {
+                    Ok(Event {
+                        at_ms: e.at_ms,
+                        phase: Phase::parse(&e.phase)?,
+                        note: e.note,
+                    })
+                })
+                .collect::<Result<_, CommandError>>()?,
+            errors: w.errors,
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! The steps of workflows, each a compare-and-set on the workflow's step.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::state::command::{CommandResponse, CommandResult};
+use crate::state::commands::{DeleteIndex, FenceIndex};
+use crate::state::error::CommandError;
+use crate::state::ids::{IndexUid, NodeId, TaskUid};
+use crate::state::task_kind::TaskKind;
+use crate::state::tasks::{TaskRecord, TaskStatus};
+use crate::state::workflows::{Phase, StepRef, WorkflowId, WorkflowKind};
+use crate::state::ClusterState;
+
+/// Starts deleting an index (or joins the deletion already under way), and
+/// records the client's task that follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartIndexDeletion {
+    pub uid: IndexUid,
+    /// A task uid the proposing router holds, to record as the client's task.
+    pub task: Option<TaskUid>,
+    pub at_ms: u64,
+}
+
+impl StartIndexDeletion {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        IndexUid::parse(&self.uid.0).map(|_| ())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        state.index_mut(&self.uid)?;
+        if let Some(t) = self.task {
+            if t.0 >= state.tasks.next_uid || state.tasks.records.contains_key(&t) {
+                return Err(CommandError::precondition(format!(
+                    "task uid {t} is not a free uid of this router: allocate a block first"
+                )));
+            }
+        }
+        let kind = WorkflowKind::IndexDeletion;
+        let id = match state.workflows.running_on(kind, &self.uid) {
+            Some(w) => w.id,
+            None => {
+                state
+                    .workflows
+                    .start(kind, self.uid.clone(), None, self.at_ms)
+                    .id
+            }
+        };
+        if let Some(t) = self.task {
+            state.workflows.follow(id, t);
+            let record = TaskRecord {
+                uid: t,
+                index_uid: self.uid.0.clone(),
+                kind: TaskKind::IndexDeletion,
+                status: TaskStatus::Enqueued,
+                node_tasks: vec![],
+                error: None,
+                enqueued_at_ms: self.at_ms,
+                finished_at_ms: None,
+                details: json!({"deletedDocuments": null}).to_string(),
+                workflow: Some(id),
+            };
+            state.tasks.records.insert(t, record);
+        }
+        let w = state.workflows.get(id).expect("just started").clone();
+        Ok(CommandResponse::Workflow(Box::new(w)))
+    }
+}
+
+/// Moves a workflow to its next phase, with that phase's effect on the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvanceWorkflow {
+    pub step: StepRef,
+    pub at_ms: u64,
+    pub note: String,
+    /// Entering `Forget`: documents the nodes deleted, counted once.
+    pub deleted_documents: u64,
+    /// Entering `Forget`: nodes that were down, to be swept when back.
+    pub swept_later: Vec<NodeId>,
+}
+
+impl AdvanceWorkflow {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        let w = state.workflows.check(&self.step)?.clone();
+        let mut fence_epoch = None;
+        match self.step.to {
+            // An index already gone (forgotten by hand) needs no fence.
+            Phase::WaitRouters if state.indexes.contains_key(&w.index) => {
+                let fenced = FenceIndex {
+                    uid: w.index.clone(),
+                };
+                if let CommandResponse::Map(m) = fenced.apply(state)? {
+                    fence_epoch = Some(m.epoch);
+                }
+            }
+            Phase::WaitRouters => fence_epoch = Some(state.next_epoch()),
+            Phase::Forget => {
+                for n in &self.swept_later {
+                    state.sweeps.add(n.clone(), &w.index.0);
+                }
+            }
+            Phase::Done => {
+                if state.indexes.contains_key(&w.index) {
+                    DeleteIndex {
+                        uid: w.index.clone(),
+                    }
+                    .apply(state)?;
+                }
+                for t in &w.tasks {
+                    if let Some(r) = state.tasks.records.get_mut(t) {
+                        r.status = TaskStatus::Succeeded;
+                        r.finished_at_ms = Some(self.at_ms);
+                        r.details = json!({"deletedDocuments": w.deleted_documents}).to_string();
+                    }
+                }
+            }
+            Phase::Fence | Phase::DeleteOnNodes => {}
+        }
+        let moved = state.workflows.advance(&self.step, self.at_ms, self.note);
+        if let Some(e) = fence_epoch {
+            moved.fence_epoch = Some(e);
+        }
+        if self.step.to == Phase::Forget {
+            moved.deleted_documents = self.deleted_documents;
+            moved.swept_later = self.swept_later;
+        }
+        Ok(CommandResponse::Workflow(Box::new(moved.clone())))
+    }
+}
+
+/// Records an error a workflow met while retrying its step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordWorkflowError {
+    pub id: WorkflowId,
+    pub at_ms: u64,
+    pub error: String,
+}
+
+impl RecordWorkflowError {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        state
+            .workflows
+            .record_error(self.id, self.at_ms, self.error)?;
+        Ok(CommandResponse::Done)
+    }
+}
+
+/// A change owed to a node that was down has been made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepDone {
+    pub node: NodeId,
+    pub index: String,
+}
+
+impl SweepDone {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        state.sweeps.done(&self.node, &self.index);
+        Ok(CommandResponse::Done)
+    }
+}

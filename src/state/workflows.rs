@@ -1,0 +1,399 @@
+//! Workflows: data movements and other multi-step changes run by the
+//! coordinator leader, one committed step at a time (DESIGN section 9). The
+//! record says where a workflow stands; the phases and the moves between
+//! them are written here once, and every step is a compare-and-set on the
+//! workflow's step counter, so a deposed leader's late step is refused.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::CommandError;
+use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
+
+/// Finished workflows kept for operators; the oldest go first beyond this.
+pub const KEEP_FINISHED: usize = 1_000;
+/// History entries kept per workflow.
+const KEEP_HISTORY: usize = 100;
+/// Errors kept per workflow (the newest).
+const KEEP_ERRORS: usize = 20;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct WorkflowId(pub u64);
+
+impl std::fmt::Display for WorkflowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowKind {
+    /// Deleting an index from every node, then from the coordinators.
+    IndexDeletion,
+}
+
+impl WorkflowKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowKind::IndexDeletion => "index_deletion",
+        }
+    }
+
+    /// The phases a workflow of this kind goes through, in order.
+    pub fn phases(self) -> &'static [Phase] {
+        match self {
+            WorkflowKind::IndexDeletion => &[
+                Phase::Fence,
+                Phase::WaitRouters,
+                Phase::DeleteOnNodes,
+                Phase::Forget,
+                Phase::Done,
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Hold the index's writes in the routers under a new epoch.
+    Fence,
+    /// Wait until every router has acknowledged that epoch or lost its lease.
+    WaitRouters,
+    /// Delete the index on every node and wait for the nodes' tasks.
+    DeleteOnNodes,
+    /// Forget the index in the coordinators and finish the client's task.
+    Forget,
+    Done,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Fence,
+        Phase::WaitRouters,
+        Phase::DeleteOnNodes,
+        Phase::Forget,
+        Phase::Done,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Fence => "fence",
+            Phase::WaitRouters => "wait_routers",
+            Phase::DeleteOnNodes => "delete_on_nodes",
+            Phase::Forget => "forget",
+            Phase::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+                CommandError::invalid(format!(
+                    "unknown workflow phase `{s}`: use one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// One line of a workflow's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub id: WorkflowId,
+    pub kind: WorkflowKind,
+    pub index: IndexUid,
+    pub phase: Phase,
+    /// Steps committed so far; the next step must name this number.
+    pub step: u64,
+    /// The clients' Miroir tasks that follow this workflow (finished with it).
+    pub tasks: Vec<TaskUid>,
+    /// The epoch the fence was set under (from `WaitRouters` on).
+    pub fence_epoch: Option<Epoch>,
+    /// Nodes that were down when they had to be changed: swept when back.
+    pub swept_later: Vec<NodeId>,
+    /// What the nodes reported done (for a deletion: documents deleted).
+    pub deleted_documents: u64,
+    pub created_at_ms: u64,
+    pub updated_at_ms: u64,
+    pub history: Vec<Event>,
+    /// The newest errors met while retrying a step.
+    pub errors: Vec<String>,
+}
+
+impl Workflow {
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// The phase after this one, for this workflow's kind.
+    pub fn next_phase(&self) -> Option<Phase> {
+        let phases = self.kind.phases();
+        let at = phases.iter().position(|p| *p == self.phase)?;
+        phases.get(at + 1).copied()
+    }
+
+    fn note(&mut self, at_ms: u64, note: String) {
+        self.history.push(Event {
+            at_ms,
+            phase: self.phase,
+            note,
+        });
+        if self.history.len() > KEEP_HISTORY {
+            self.history.remove(0);
+        }
+    }
+}
+
+/// A workflow's step, checked against where the workflow is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRef {
+    pub id: WorkflowId,
+    /// The workflow's step counter the proposer saw.
+    pub step: u64,
+    /// The phase the step moves the workflow to.
+    pub to: Phase,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflows {
+    next_id: u64,
+    all: BTreeMap<WorkflowId, Workflow>,
+}
+
+impl Workflows {
+    pub fn get(&self, id: WorkflowId) -> Option<&Workflow> {
+        self.all.get(&id)
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Workflow> {
+        self.all.values()
+    }
+
+    pub fn running(&self) -> impl Iterator<Item = &Workflow> {
+        self.all.values().filter(|w| !w.is_done())
+    }
+
+    /// The unfinished workflow of `kind` on `index`, if there is one.
+    pub fn running_on(&self, kind: WorkflowKind, index: &IndexUid) -> Option<&Workflow> {
+        self.running().find(|w| w.kind == kind && &w.index == index)
+    }
+
+    pub fn not_found(id: WorkflowId) -> CommandError {
+        CommandError::not_found(format!(
+            "no workflow {id}: `miroir-ctl workflows list` shows them"
+        ))
+    }
+
+    /// Starts a workflow in its kind's first phase.
+    pub fn start(
+        &mut self,
+        kind: WorkflowKind,
+        index: IndexUid,
+        task: Option<TaskUid>,
+        at_ms: u64,
+    ) -> &Workflow {
+        self.next_id += 1;
+        let id = WorkflowId(self.next_id);
+        let mut w = Workflow {
+            id,
+            kind,
+            index,
+            phase: kind.phases()[0],
+            step: 0,
+            tasks: task.into_iter().collect(),
+            fence_epoch: None,
+            swept_later: vec![],
+            deleted_documents: 0,
+            created_at_ms: at_ms,
+            updated_at_ms: at_ms,
+            history: vec![],
+            errors: vec![],
+        };
+        w.note(at_ms, "started".into());
+        self.all.insert(id, w);
+        self.forget_old();
+        &self.all[&id]
+    }
+
+    /// Checks a step against the workflow: the step counter must be the one
+    /// the proposer saw, and the phase the next one of its kind.
+    pub fn check(&self, step: &StepRef) -> Result<&Workflow, CommandError> {
+        let w = self
+            .all
+            .get(&step.id)
+            .ok_or_else(|| Self::not_found(step.id))?;
+        if w.step != step.step {
+            return Err(CommandError::precondition(format!(
+                "workflow {} is at step {}, not {}: another leader moved it on",
+                w.id, w.step, step.step
+            )));
+        }
+        if w.next_phase() != Some(step.to) {
+            return Err(CommandError::precondition(format!(
+                "workflow {} is in phase {} and cannot move to {}",
+                w.id,
+                w.phase.as_str(),
+                step.to.as_str()
+            )));
+        }
+        Ok(w)
+    }
+
+    /// Moves a checked workflow to its next phase.
+    pub fn advance(&mut self, step: &StepRef, at_ms: u64, note: String) -> &mut Workflow {
+        let w = self.all.get_mut(&step.id).expect("checked before");
+        w.phase = step.to;
+        w.step += 1;
+        w.updated_at_ms = at_ms;
+        w.note(at_ms, note);
+        w
+    }
+
+    /// Another client's task that follows a running workflow.
+    pub fn follow(&mut self, id: WorkflowId, task: TaskUid) {
+        if let Some(w) = self.all.get_mut(&id) {
+            w.tasks.push(task);
+        }
+    }
+
+    /// Records an error met while retrying a step (changes no phase).
+    pub fn record_error(
+        &mut self,
+        id: WorkflowId,
+        at_ms: u64,
+        error: String,
+    ) -> Result<(), CommandError> {
+        let w = self.all.get_mut(&id).ok_or_else(|| Self::not_found(id))?;
+        w.errors.push(error);
+        if w.errors.len() > KEEP_ERRORS {
+            w.errors.remove(0);
+        }
+        w.updated_at_ms = at_ms;
+        Ok(())
+    }
+
+    fn forget_old(&mut self) {
+        let finished = self.all.values().filter(|w| w.is_done()).count();
+        if finished <= KEEP_FINISHED {
+            return;
+        }
+        let oldest: Vec<WorkflowId> = self
+            .all
+            .values()
+            .filter(|w| w.is_done())
+            .take(finished - KEEP_FINISHED)
+            .map(|w| w.id)
+            .collect();
+        for id in oldest {
+            self.all.remove(&id);
+        }
+    }
+}
+
+/// Changes owed to nodes that were down when a workflow needed them: which
+/// index to delete on which node, made when the node answers again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepList {
+    pub deletes: BTreeMap<NodeId, Vec<String>>,
+}
+
+impl SweepList {
+    pub fn add(&mut self, node: NodeId, index: &str) {
+        let list = self.deletes.entry(node).or_default();
+        if !list.iter().any(|i| i == index) {
+            list.push(index.to_string());
+        }
+    }
+
+    pub fn done(&mut self, node: &NodeId, index: &str) {
+        if let Some(list) = self.deletes.get_mut(node) {
+            list.retain(|i| i != index);
+            if list.is_empty() {
+                self.deletes.remove(node);
+            }
+        }
+    }
+
+    /// Nodes an index is still to be deleted from.
+    pub fn pending_for(&self, index: &str) -> Vec<NodeId> {
+        self.deletes
+            .iter()
+            .filter(|(_, l)| l.iter().any(|i| i == index))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(w: &Workflow, to: Phase) -> StepRef {
+        StepRef {
+            id: w.id,
+            step: w.step,
+            to,
+        }
+    }
+
+    /// A deletion goes through its phases in order, one step each; a stale
+    /// step counter or a skipped phase is refused.
+    #[test]
+    fn phases_move_forward_one_step_at_a_time() {
+        let mut all = Workflows::default();
+        let w = all
+            .start(WorkflowKind::IndexDeletion, IndexUid("m".into()), None, 1)
+            .clone();
+        assert_eq!(w.phase, Phase::Fence);
+        assert!(
+            all.check(&step(&w, Phase::DeleteOnNodes)).is_err(),
+            "skipped a phase"
+        );
+        let s = step(&w, Phase::WaitRouters);
+        all.check(&s).unwrap();
+        all.advance(&s, 2, "fenced".into());
+        assert!(all.check(&s).is_err(), "the same step twice");
+        for to in [Phase::DeleteOnNodes, Phase::Forget, Phase::Done] {
+            let w = all.get(w.id).unwrap().clone();
+            let s = step(&w, to);
+            all.check(&s).unwrap();
+            all.advance(&s, 3, to.as_str().into());
+        }
+        let done = all.get(w.id).unwrap();
+        assert!(done.is_done() && done.next_phase().is_none());
+        assert_eq!(done.step, 4);
+        assert_eq!(done.history.len(), 5);
+        assert_eq!(all.running().count(), 0);
+        for p in Phase::ALL {
+            assert_eq!(Phase::parse(p.as_str()).unwrap(), p);
+        }
+    }
+
+    /// Sweeps are kept per node and index, once each.
+    #[test]
+    fn sweep_list() {
+        let mut s = SweepList::default();
+        let n = NodeId("n".into());
+        s.add(n.clone(), "a");
+        s.add(n.clone(), "a");
+        assert_eq!(s.deletes[&n], vec!["a".to_string()]);
+        assert_eq!(s.pending_for("a"), vec![n.clone()]);
+        s.done(&n, "a");
+        assert!(s.deletes.is_empty());
+    }
+}

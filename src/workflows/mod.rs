@@ -1,0 +1,87 @@
+//! The phase machines the coordinator leader runs (DESIGN section 9): each
+//! step's effect on the nodes is idempotent and is followed by one committed,
+//! compare-and-set command, so a new leader redoes the current step and goes
+//! on, and a deposed leader's late step is refused by the state machine.
+//!
+//! This part knows the coordinator only through [`Cluster`], so that the
+//! coordinator starts it without the two importing each other.
+//!
+//! # Layout
+//! - [`deletion`]: deleting an index (fence, wait for routers, delete on the
+//!   nodes, forget).
+//! - [`sweep`]: changes owed to nodes that were down, made when they answer.
+//! - [`pause`]: test-only pause points, one per phase.
+
+pub mod deletion;
+pub mod pause;
+pub mod sweep;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::fleet::NodeClient;
+use crate::state::workflows::{Workflow, WorkflowId};
+use crate::state::{ClusterState, Command, CommandResponse, Epoch};
+
+pub use pause::PausePoints;
+
+/// How often the leader looks at its workflows.
+const TICK: Duration = Duration::from_millis(200);
+
+/// What a workflow needs of the coordinator it runs in.
+pub trait Cluster: Clone + Send + Sync + 'static {
+    /// Whether this member leads now (by its own view; see [`Cluster::confirm_leader`]).
+    fn is_leader(&self) -> bool;
+    /// Reads this member's applied state.
+    fn read<T>(&self, f: impl FnOnce(&ClusterState) -> T) -> T;
+    /// Commits a command here, as leader (never forwarded).
+    fn commit(&self, cmd: Command) -> impl Future<Output = Result<CommandResponse, String>> + Send;
+    /// Confirms with a quorum that this member still leads: required before
+    /// anything destructive on a node.
+    fn confirm_leader(&self) -> impl Future<Output = Result<(), String>> + Send;
+    /// Waits (a few seconds at most) until every router has acknowledged
+    /// `epoch` or lost its lease.
+    fn routers_past(&self, epoch: Epoch) -> impl Future<Output = Result<(), String>> + Send;
+    fn nodes(&self) -> &NodeClient;
+}
+
+/// Runs the leader's workflows until shutdown; does nothing on followers.
+pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: CancellationToken) {
+    // The last error recorded per workflow, so a step retried every tick
+    // does not write the same error to the log again and again.
+    let mut last_error: BTreeMap<WorkflowId, String> = BTreeMap::new();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        if !cluster.is_leader() {
+            continue;
+        }
+        let running: Vec<Workflow> = cluster.read(|s| s.workflows.running().cloned().collect());
+        for w in running {
+            let outcome = deletion::step(&cluster, &pauses, &w).await;
+            if let Err(e) = outcome {
+                tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");
+                if last_error.get(&w.id) != Some(&e) {
+                    last_error.insert(w.id, e.clone());
+                    let cmd =
+                        Command::RecordWorkflowError(crate::state::commands::RecordWorkflowError {
+                            id: w.id,
+                            at_ms: now_ms(),
+                            error: e,
+                        });
+                    let _ = cluster.commit(cmd).await;
+                }
+            }
+        }
+        sweep::once(&cluster).await;
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    (crate::meili::stamp::now_nanos() / 1_000_000) as u64
+}
