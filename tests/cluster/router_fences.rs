@@ -281,14 +281,15 @@ async fn default_shards(f: &Fleet, n: u32) {
 /// A batch placed by one map and cleared to go by another (the index was
 /// deleted and made again with another shard count while the batch waited)
 /// is placed again by the map it is sent under: every document is then
-/// found by id, on the shard its id belongs to.
+/// found by id, on the shard its id belongs to. (The pause covers a new
+/// leader's wait for leases it cannot know, one lease after it took over.)
 async fn a_batch_is_placed_by_the_map_it_is_sent_under(nodes: Nodes) {
     let mut f = Fleet::start_on(nodes, 1, 2).await;
     default_shards(&f, 2).await;
     let a = f.start_router().await;
     create_index(&f, &a, "moved", Some("id")).await;
     let held = f
-        .start_router_with(&["--test-pause-before-gate-ms", "6000"])
+        .start_router_with(&["--test-pause-before-gate-ms", "12000"])
         .await;
     let docs: Vec<Value> = (0..20).map(|i| json!({"id": i, "text": "moved"})).collect();
     let (http, url) = (f.http.clone(), format!("{held}/indexes/moved/documents"));
