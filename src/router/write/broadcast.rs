@@ -67,8 +67,8 @@ impl Writer<'_> {
         let results = probe_then_rest(&owners, |status| status < 500, send)
             .await
             .map_err(|Refused { status, body }| WriteError::Refused { status, body })?;
-        if crate::router::write::gate::none_sent(results.iter().map(|(_, r)| r)) {
-            return Err(crate::router::write::gate::lease_ended().into());
+        if crate::router::write::lease::none_sent(results.iter().map(|(_, r)| r)) {
+            return Err(crate::router::write::lease::lease_ended().into());
         }
         let now = Instant::now();
         let replies = results.iter().map(|(id, r)| {

@@ -131,6 +131,25 @@ impl LeaseHolder {
     }
 }
 
+/// No node call of a write left in time: the lease it was planned under
+/// ended first (the router was slow or paused), so nothing was sent.
+pub(crate) fn lease_ended() -> crate::meili::MeiliError {
+    crate::meili::MeiliError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "miroir_no_lease",
+        "system",
+        "This router's lease ended before the write could be sent, so no node received it; retry."
+            .into(),
+    )
+}
+
+/// Whether every node call of a write was held back by [`lease_ended`].
+pub(crate) fn none_sent<'r, T: 'r>(
+    mut results: impl Iterator<Item = &'r Result<T, crate::fleet::NodeError>>,
+) -> bool {
+    results.all(|r| matches!(r, Err(crate::fleet::NodeError::NotSent { .. })))
+}
+
 /// Keeps a lease until shutdown.
 pub async fn keep(
     control: ControlClient,

@@ -334,8 +334,8 @@ impl Writer<'_> {
         });
         crate::router::routed_epoch::note(open.epoch);
         let results = join_all(calls).await;
-        if crate::router::write::gate::none_sent(results.iter().map(|(_, r, _)| r)) {
-            return Err(crate::router::write::gate::lease_ended().into());
+        if crate::router::write::lease::none_sent(results.iter().map(|(_, r, _)| r)) {
+            return Err(crate::router::write::lease::lease_ended().into());
         }
         let replies = results.iter().map(|(id, r, at)| (id, r.is_ok(), *at));
         let acked = in_time(replies, &held, self.unsafe_switches);
