@@ -120,34 +120,6 @@ impl ControlClient {
         TaskRecord::try_from(t).map_err(ControlError::malformed)
     }
 
-    /// Fences every shard of `uid`; the epoch of the fenced map.
-    pub async fn fence_index(&self, uid: &str) -> Result<Epoch, ControlError> {
-        let req = pb::FenceIndexRequest {
-            uid: uid.to_string(),
-        };
-        self.call(|ch| {
-            let r = self.request(req.clone());
-            async move { RouterClient::new(ch).fence_index(r).await }
-        })
-        .await
-        .map(|m| Epoch(m.epoch))
-    }
-
-    /// Waits (twice the lease at most) until every router holds a lease on
-    /// `epoch` or later; the routers that do.
-    pub async fn await_routers(&self, epoch: Epoch) -> Result<Vec<String>, ControlError> {
-        let req = pb::AwaitRoutersRequest {
-            epoch: epoch.0,
-            timeout_ms: 0,
-        };
-        self.call(|ch| {
-            let r = self.request(req);
-            async move { RouterClient::new(ch).await_routers(r).await }
-        })
-        .await
-        .map(|r| r.acknowledged)
-    }
-
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, ControlError> {
         self.call(|ch| {
             let r = self.request(pb::ListWebhooksRequest {});

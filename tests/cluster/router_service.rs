@@ -307,18 +307,24 @@ async fn lease(c: &Cluster, via: u64, router: &str, instance: &str) -> Result<()
         .map_err(|s| s.code())
 }
 
+/// Hands leadership from `from` to another member; the new leader.
+async fn move_leadership(c: &Cluster, from: u64) -> u64 {
+    let next = (1..=3).find(|id| *id != from).unwrap();
+    let mut a = c.admin(from).await;
+    a.transfer_leader(c.req(TransferLeaderRequest { to: next }))
+        .await
+        .unwrap();
+    assert_eq!(c.leader().await, next);
+    next
+}
+
 /// Two processes under one router id, with a leader change between their
 /// requests: what the second one is told by the new leader.
 async fn second_process_after_a_leader_change(extra: &[&str]) -> Result<(), tonic::Code> {
     let c = Cluster::start_with(3, extra, None);
     let first = c.leader().await;
     lease(&c, first, "dup", "process-a").await.unwrap();
-    let next = (1..=3).find(|id| *id != first).unwrap();
-    let mut a = c.admin(first).await;
-    a.transfer_leader(c.req(TransferLeaderRequest { to: next }))
-        .await
-        .unwrap();
-    assert_eq!(c.leader().await, next);
+    let next = move_leadership(&c, first).await;
     let second = lease(&c, next, "dup", "process-b").await;
     // The process that holds the id keeps it under the new leader.
     lease(&c, next, "dup", "process-a").await.unwrap();
@@ -382,12 +388,7 @@ async fn lowering_the_lease_does_not_shorten_what_a_new_leader_owes() {
     set_lease_ms(&c, first, 30_000).await;
     lease(&c, first, "long", "process").await.unwrap();
     set_lease_ms(&c, first, 1_000).await;
-    let next = (1..=3).find(|id| *id != first).unwrap();
-    let mut a = c.admin(first).await;
-    a.transfer_leader(c.req(TransferLeaderRequest { to: next }))
-        .await
-        .unwrap();
-    assert_eq!(c.leader().await, next);
+    let next = move_leadership(&c, first).await;
     let wait = AwaitRoutersRequest {
         epoch: 1,
         timeout_ms: 2_000,

@@ -79,15 +79,6 @@ impl Writer<'_> {
         uid: &str,
         shards: Option<&BTreeSet<u32>>,
     ) -> Result<Option<Open<'_>>, MeiliError> {
-        self.open(uid, shards, true).await
-    }
-
-    async fn open(
-        &self,
-        uid: &str,
-        shards: Option<&BTreeSet<u32>>,
-        honour_fence: bool,
-    ) -> Result<Option<Open<'_>>, MeiliError> {
         let deadline = Instant::now() + FENCE_WAIT;
         let mut topology = self.cache.subscribe();
         let mut waited = false;
@@ -101,7 +92,7 @@ impl Writer<'_> {
                 .iter()
                 .filter(|a| shards.is_none_or(|s| s.contains(&a.shard.0)))
                 .any(|a| a.fence == Fence::Fenced);
-            if !fenced || !honour_fence {
+            if !fenced {
                 if waited {
                     metrics::counter!("miroir_router_fence_waits_total").increment(1);
                 }
