@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::pb::v1;
+use crate::state::version::{ClockGrant, Version};
 use crate::state::{CommandError, Epoch, IndexUid, Node, ShardMap, TaskRecord, TaskStatus};
 
 /// A lease on an epoch: the router may write until `lease` after it sent
@@ -15,6 +16,8 @@ pub struct LeaseGrant {
     pub epoch: Epoch,
     /// The cluster's `unavailable_shard_policy` is `fail`.
     pub fail_on_missing_shards: bool,
+    /// What the version clock needs: the leader's time, ceiling, floor, bound.
+    pub clock: ClockGrant,
 }
 
 impl From<v1::LeaseGrant> for LeaseGrant {
@@ -23,6 +26,12 @@ impl From<v1::LeaseGrant> for LeaseGrant {
             lease: Duration::from_millis(g.lease_ms),
             epoch: Epoch(g.epoch),
             fail_on_missing_shards: g.unavailable_shard_policy == "fail",
+            clock: ClockGrant {
+                leader_unix_ms: g.leader_unix_ms,
+                ceiling: Version(g.version_ceiling),
+                floor: Version(g.version_floor),
+                max_skew_ms: g.max_clock_skew_ms,
+            },
         }
     }
 }

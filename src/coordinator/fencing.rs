@@ -7,7 +7,12 @@ use std::time::{Duration, Instant};
 use super::app::App;
 use super::error::AppError;
 use crate::state::commands::ClaimRouterId;
+use crate::state::version::ClockGrant;
 use crate::state::{Command, CommandError, CommandResponse};
+
+fn unix_ms() -> u64 {
+    (crate::meili::stamp::now_nanos() / 1_000_000) as u64
+}
 
 /// The longest a fence waits for routers in one call (a forwarded request
 /// must answer well within the forwarding timeout).
@@ -25,7 +30,7 @@ impl App {
             },
             other => AppError::Unreachable(other.to_string()),
         })?;
-        let now_ms = (crate::meili::stamp::now_nanos() / 1_000_000) as u64;
+        let now_ms = unix_ms();
         let (lease_ms, owed_ms) = self.state.read(|s| {
             let lease_ms = s.settings.int("lease_ms");
             (lease_ms, s.lease_ceiling.owed(lease_ms, now_ms))
@@ -56,22 +61,34 @@ impl App {
             ))
             .into());
         }
+        let skew = self.state.read(|s| s.settings.int("max_clock_skew_ms"));
         if !self.unsafe_switches.shared_router_ids {
-            self.claim_router_id(router, instance).await?;
+            self.claim_router_id(router, instance, skew).await?;
         }
         self.leases
             .grant(router, instance, epoch, lease, Instant::now());
+        let now = unix_ms();
+        let lease_ms = lease.as_millis() as u64;
         Ok(CommandResponse::Lease {
-            lease_ms: lease.as_millis() as u64,
+            lease_ms,
             epoch: current,
             shard_policy,
+            leader_unix_ms: now,
+            version_ceiling: ClockGrant::ceiling_for(now, lease_ms, skew).0,
+            version_floor: self.state.read(|s| s.routers.floor(router)).0,
+            max_clock_skew_ms: skew,
         })
     }
 
     /// Makes `instance` the holder of `router`, unless another process may
     /// still hold a lease under it. Committed before the first grant, so a
     /// leader elected later knows who holds the id.
-    async fn claim_router_id(&self, router: &str, instance: &str) -> Result<(), AppError> {
+    async fn claim_router_id(
+        &self,
+        router: &str,
+        instance: &str,
+        skew_ms: u64,
+    ) -> Result<(), AppError> {
         let holder = self
             .state
             .read(|s| s.routers.holder(router).map(str::to_string));
@@ -91,6 +108,7 @@ impl App {
             router: router.to_string(),
             instance: instance.to_string(),
             expected: holder,
+            floor: ClockGrant::floor_for_claim(unix_ms(), skew_ms),
         };
         let cmd = Command::ClaimRouterId(claim);
         cmd.validate()?;

@@ -1,15 +1,16 @@
 //! Indexes and their settings on one node. Every node that holds a shard of an index has the index
-//! with `_miroir_shard` filterable, so that shard filters work on it from its first document.
+//! with Miroir's attributes filterable and sortable (`meili::reserved::node_index_settings`), so
+//! that shard filters and version comparisons work on it from its first document.
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::node_tasks::Enqueued;
 use crate::fleet::{IndexChange, NodeClient, NodeError};
-use crate::meili::reserved::SHARD_FIELD;
+use crate::meili::reserved::node_index_settings;
 
 impl NodeClient {
-    /// Creates the index on a node and makes the shard attribute filterable. Both are enqueued;
+    /// Creates the index on a node with Miroir's attribute settings. Both are enqueued;
     /// the answer is the creation's task (the settings task follows it in the node's queue).
     pub async fn prepare_index(
         &self,
@@ -21,8 +22,8 @@ impl NodeClient {
         let created = self
             .call(base, Method::POST, "/indexes", Some(&body))
             .await?;
-        let settings = json!({"filterableAttributes": [SHARD_FIELD]});
-        self.update_settings(base, index, &settings).await?;
+        self.update_settings(base, index, &node_index_settings())
+            .await?;
         Enqueued::from_reply(base, &created)
     }
 

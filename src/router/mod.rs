@@ -104,6 +104,21 @@ pub struct RouterArgs {
         default_value_t = 0
     )]
     pub test_pause_before_gate_ms: u64,
+    /// TEST ONLY: shift this router's clock by this many milliseconds (may
+    /// be negative), to test the clock-skew bound on document versions.
+    #[arg(
+        long,
+        env = "MIROIR_TEST_CLOCK_OFFSET_MS",
+        hide = true,
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub test_clock_offset_ms: i64,
+    /// TEST ONLY, UNSAFE: issue document versions from this router's clock
+    /// alone (no skew check against the leader, no ceiling, no floor), so
+    /// versions can go backwards across routers and restarts.
+    #[arg(long, env = "MIROIR_UNSAFE_UNCHECKED_VERSIONS", hide = true)]
+    pub unsafe_unchecked_versions: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +163,7 @@ pub async fn run(
         ack_failed_writes: args.unsafe_ack_failed_writes,
         ignore_lease: args.unsafe_ignore_lease,
         send_after_lease: args.unsafe_send_after_lease,
+        unchecked_versions: args.unsafe_unchecked_versions,
     };
     let pause_points = unsafe_switches::PausePoints {
         before_send: Duration::from_millis(args.test_pause_before_send_ms),
@@ -166,7 +182,9 @@ pub async fn run(
     )?;
     let cache = topology::TopologyCache::default();
     tokio::spawn(control.clone().watch(cache.clone(), shutdown.clone()));
-    let lease = Arc::new(write::lease::LeaseHolder::default());
+    let clock =
+        write::clock::VersionClock::new(args.test_clock_offset_ms, args.unsafe_unchecked_versions);
+    let lease = Arc::new(write::lease::LeaseHolder::new(clock));
     tokio::spawn(write::lease::keep(
         control.clone(),
         cache.clone(),

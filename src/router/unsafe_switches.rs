@@ -15,11 +15,17 @@ pub struct UnsafeSwitches {
     /// Send a write to the nodes even once the lease it was planned under has
     /// ended (breaks I2 for a router paused between its check and its sends).
     pub send_after_lease: bool,
+    /// Issue document versions from the router's own clock, unchecked
+    /// (breaks version order across routers and restarts).
+    pub unchecked_versions: bool,
 }
 
 impl UnsafeSwitches {
     pub fn any(&self) -> bool {
-        self.ack_failed_writes || self.ignore_lease || self.send_after_lease
+        self.ack_failed_writes
+            || self.ignore_lease
+            || self.send_after_lease
+            || self.unchecked_versions
     }
 }
 

@@ -66,6 +66,11 @@ pub enum CommandResponse {
         lease_ms: u64,
         epoch: u64,
         shard_policy: String,
+        /// The leader's clock, ceiling and floor for the router's versions.
+        leader_unix_ms: u64,
+        version_ceiling: u64,
+        version_floor: u64,
+        max_clock_skew_ms: u64,
     },
     Routers(Vec<String>),
     Workflow(Box<super::workflows::Workflow>),

@@ -22,6 +22,7 @@ pub mod settings;
 pub mod shard_map;
 pub mod task_kind;
 pub mod tasks;
+pub mod version;
 pub mod webhooks;
 pub mod workflows;
 
@@ -38,6 +39,7 @@ pub use settings::Settings;
 pub use shard_map::{Fence, ShardAssignment, ShardMap};
 pub use task_kind::TaskKind;
 pub use tasks::{NodeTask, TaskRecord, TaskRegistry, TaskStatus};
+pub use version::Version;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterState {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::error::CommandError;
+use super::version::Version;
 
 /// Claims kept; the oldest is forgotten beyond this (routers started with a
 /// random id leave one behind per start).
@@ -20,6 +21,10 @@ pub struct Claim {
     pub instance: String,
     /// Orders claims, so the oldest can be forgotten first.
     pub seq: u64,
+    /// The lowest document version this instance may issue (see
+    /// [`super::version::ClockGrant::floor_for_claim`]).
+    #[serde(default)]
+    pub floor: Version,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +39,11 @@ impl RouterClaims {
         self.claims.get(router).map(|c| c.instance.as_str())
     }
 
+    /// The version floor the holder of `router` was claimed with.
+    pub fn floor(&self, router: &str) -> Version {
+        self.claims.get(router).map_or(Version::ZERO, |c| c.floor)
+    }
+
     /// Records `instance` as the holder of `router`, if the holder is still
     /// `expected` (compare-and-set: two racing claims cannot both win).
     pub fn claim(
@@ -41,6 +51,7 @@ impl RouterClaims {
         router: &str,
         instance: &str,
         expected: Option<&str>,
+        floor: Version,
     ) -> Result<(), CommandError> {
         let current = self.holder(router);
         if current != expected {
@@ -53,6 +64,7 @@ impl RouterClaims {
         let claim = Claim {
             instance: instance.to_string(),
             seq: self.next_seq,
+            floor,
         };
         self.claims.insert(router.to_string(), claim);
         if self.claims.len() > MAX_CLAIMS {
@@ -96,13 +108,17 @@ mod tests {
     #[test]
     fn claims_compare_and_set() {
         let mut c = RouterClaims::default();
-        c.claim("r", "a", None).unwrap();
+        c.claim("r", "a", None, Version(7)).unwrap();
+        assert_eq!(c.floor("r"), Version(7));
         assert_eq!(c.holder("r"), Some("a"));
-        assert!(c.claim("r", "b", None).is_err(), "lost race must fail");
-        c.claim("r", "b", Some("a")).unwrap();
+        assert!(
+            c.claim("r", "b", None, Version(8)).is_err(),
+            "lost race must fail"
+        );
+        c.claim("r", "b", Some("a"), Version(9)).unwrap();
         assert_eq!(c.holder("r"), Some("b"));
         for i in 0..MAX_CLAIMS {
-            c.claim(&format!("x{i}"), "i", None).unwrap();
+            c.claim(&format!("x{i}"), "i", None, Version::ZERO).unwrap();
         }
         assert_eq!(c.len(), MAX_CLAIMS);
         assert_eq!(c.holder("r"), None, "the oldest claim is forgotten");

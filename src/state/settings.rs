@@ -49,6 +49,18 @@ pub const SPECS: &[Spec] = &[
         description: "how long a router may write under a shard-map epoch without renewing its lease",
     },
     Spec {
+        key: "max_clock_skew_ms",
+        default: "500",
+        kind: Kind::Int { min: 10, max: 10_000 },
+        description: "how far a router's clock may be from the coordinator leader's before it refuses to write (document versions order writes more than twice this apart)",
+    },
+    Spec {
+        key: "tombstone_retention_s",
+        default: "604800",
+        kind: Kind::Int { min: 3600, max: 365 * 86_400 },
+        description: "how long a delete's tombstone is kept; a copy behind for longer is rebuilt whole (at least the anti-entropy interval)",
+    },
+    Spec {
         key: "drain_timeout_s",
         default: "3600",
         kind: Kind::Int { min: 10, max: 7 * 86_400 },

@@ -215,6 +215,12 @@ impl Fleet {
 
     /// A router with extra flags.
     pub async fn start_router_with(&mut self, extra: &[&str]) -> String {
+        let id = format!("router-{}", self.routers.len());
+        self.start_router_named(&id, extra).await
+    }
+
+    /// A router with its own `--router-id` (to restart one under the same id).
+    pub async fn start_router_named(&mut self, id: &str, extra: &[&str]) -> String {
         let port = free_port();
         let coordinators: Vec<String> = (1..=3).map(|id| self.cluster.addr(id)).collect();
         let args = [
@@ -225,7 +231,7 @@ impl Fleet {
             "--master-key".into(),
             KEY.into(),
             "--router-id".into(),
-            format!("router-{}", self.routers.len()),
+            id.to_string(),
         ]
         .into_iter()
         .chain(extra.iter().map(|a| a.to_string()))
@@ -234,7 +240,7 @@ impl Fleet {
             self.cluster
                 .dir
                 .path()
-                .join(format!("router-{}.log", self.routers.len())),
+                .join(format!("{id}-{}.log", self.routers.len())),
         )
         .unwrap();
         let mut p = Proc::spawn(env!("CARGO_BIN_EXE_miroir-router"), &args, log);
@@ -247,6 +253,22 @@ impl Fleet {
         let addr = p.addr.clone();
         self.routers.push(p);
         addr
+    }
+
+    /// Sets a cluster setting through the leader.
+    pub async fn set_config(&self, key: &str, value: &str) {
+        let leader = self.cluster.leader().await;
+        let req = SetConfigRequest {
+            key: key.into(),
+            value: value.into(),
+            expect_version: None,
+        };
+        self.cluster
+            .admin(leader)
+            .await
+            .set_config(self.cluster.req(req))
+            .await
+            .unwrap();
     }
 
     /// Sends a request with the master key; returns the status and JSON body.

@@ -23,4 +23,5 @@ mod router_webhooks;
 mod router_writes;
 mod tls;
 mod util;
+mod versions;
 mod workflows;

@@ -116,10 +116,18 @@ impl Router for RouterService {
                 lease_ms,
                 epoch,
                 shard_policy,
+                leader_unix_ms,
+                version_ceiling,
+                version_floor,
+                max_clock_skew_ms,
             }) => Ok(Response::new(LeaseGrant {
                 lease_ms,
                 epoch,
                 unavailable_shard_policy: shard_policy,
+                leader_unix_ms,
+                version_ceiling,
+                version_floor,
+                max_clock_skew_ms,
             })),
             other => Err(Status::internal(format!("unexpected response {other:?}"))),
         }

@@ -1,6 +1,7 @@
 //! `/indexes/{uid}/settings` and `/indexes/{uid}/settings/{name}`: read from one node (every node
 //! of an index holds the same settings), changed on every node through [`Writer::broadcast`].
-//! `_miroir_shard` stays filterable whatever the client sets, and is never shown.
+//! Miroir's attributes stay filterable and sortable whatever the client sets, and are never shown
+//! (the rule is `meili::reserved`'s).
 //!
 //! [`Writer::broadcast`]: crate::router::write::writer::Writer
 
@@ -13,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::fleet::{IndexChange, SettingWrite};
-use crate::meili::reserved::SHARD_FIELD;
+use crate::meili::reserved;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::one_node::read_from_node;
@@ -37,38 +38,12 @@ pub fn routes() -> Router<Arc<Shared>> {
         )
 }
 
-/// The one setting that holds `_miroir_shard`.
-const FILTERABLE: &str = "filterable-attributes";
-
-/// Removes `_miroir_shard` from a filterable-attributes list.
-fn hide_shard_field(list: &mut Value) {
-    if let Some(items) = list.as_array_mut() {
-        items.retain(|v| v != SHARD_FIELD);
-    }
-}
-
-/// Makes sure a filterable-attributes value the client sends keeps `_miroir_shard`.
-fn keep_shard_field(list: &mut Value) {
-    match list {
-        Value::Array(items) if !items.iter().any(|v| v == SHARD_FIELD) => {
-            items.push(Value::from(SHARD_FIELD))
-        }
-        Value::Null => *list = json!([SHARD_FIELD]),
-        _ => {}
-    }
-}
-
-/// Resetting settings also resets filterable attributes: put `_miroir_shard` back.
-fn restore_shard_field() -> IndexChange {
-    IndexChange::UpdateSettings(json!({"filterableAttributes": [SHARD_FIELD]}))
-}
-
 async fn get_settings(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let mut v = read_from_node(&s, &uid, &format!("/indexes/{uid}/settings")).await?;
-    hide_shard_field(&mut v["filterableAttributes"]);
+    reserved::hide_in_settings(&mut v, &Value::Null);
     Ok(Json(v))
 }
 
@@ -82,9 +57,7 @@ async fn patch_settings(
         _ => return Err(MeiliError::malformed("json", "expected an object").into()),
     };
     let details = body.clone();
-    if let Some(f) = body.get_mut("filterableAttributes") {
-        keep_shard_field(f);
-    }
+    reserved::keep_in_settings(&mut body);
     let req = [IndexChange::UpdateSettings(body)];
     Ok(task_reply(
         writer(&s)
@@ -94,7 +67,8 @@ async fn patch_settings(
 }
 
 async fn reset_settings(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
-    let req = [IndexChange::ResetSettings, restore_shard_field()];
+    let mut req = vec![IndexChange::ResetSettings];
+    req.extend(reserved::restore_after_reset(None).map(IndexChange::UpdateSettings));
     task_reply(
         writer(&s)
             .broadcast(&uid, TaskKind::SettingsUpdate, &req, json!({}))
@@ -107,9 +81,7 @@ async fn get_setting(
     Path((uid, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let mut v = read_from_node(&s, &uid, &format!("/indexes/{uid}/settings/{name}")).await?;
-    if name == FILTERABLE {
-        hide_shard_field(&mut v);
-    }
+    reserved::hide_in_setting(&name, &mut v);
     Ok(Json(v))
 }
 
@@ -121,9 +93,7 @@ async fn set_setting(
 ) -> Result<Response, ApiError> {
     let mut body = json_body(&body)?;
     let details = body.clone();
-    if name == FILTERABLE {
-        keep_shard_field(&mut body);
-    }
+    reserved::keep_in_setting(&name, &mut body);
     let how = if method == axum::http::Method::PUT {
         SettingWrite::Replace
     } else {
@@ -145,11 +115,9 @@ async fn reset_setting(
     State(s): State<Arc<Shared>>,
     Path((uid, name)): Path<(String, String)>,
 ) -> Response {
-    let restore = name == FILTERABLE;
+    let restore = reserved::restore_after_reset(Some(&name));
     let mut req = vec![IndexChange::ResetSetting(name)];
-    if restore {
-        req.push(restore_shard_field());
-    }
+    req.extend(restore.map(IndexChange::UpdateSettings));
     task_reply(
         writer(&s)
             .broadcast(&uid, TaskKind::SettingsUpdate, &req, json!({}))

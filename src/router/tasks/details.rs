@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::meili::reserved::SHARD_FIELD;
 use crate::state::{GroupId, TaskKind, TaskStatus};
 
 /// Internal key of a record's details: copies of a shard per replica group
@@ -50,12 +49,11 @@ pub fn finish(
         };
         out.insert("deletedDocuments".into(), json!(deleted));
     }
-    if kind == TaskKind::SettingsUpdate && !client_listed_shard_field(recorded) {
-        if let Some(Value::Array(f)) = out.get_mut("filterableAttributes") {
-            f.retain(|v| v != SHARD_FIELD);
-        }
+    let mut out = Value::Object(out);
+    if kind == TaskKind::SettingsUpdate {
+        crate::meili::reserved::hide_in_settings(&mut out, recorded);
     }
-    Value::Object(out)
+    out
 }
 
 /// Details as recorded, without Miroir's internal keys (for unfinished tasks).
@@ -63,12 +61,6 @@ pub fn pending(recorded: &Value) -> Value {
     let mut out = recorded.as_object().cloned().unwrap_or_default();
     out.remove(COPIES_KEY);
     Value::Object(out)
-}
-
-fn client_listed_shard_field(recorded: &Value) -> bool {
-    recorded["filterableAttributes"]
-        .as_array()
-        .is_some_and(|f| f.iter().any(|v| v == SHARD_FIELD))
 }
 
 /// Documents deleted, counted once: the largest per-group total over the
@@ -95,6 +87,7 @@ fn deleted_once(recorded: &Value, nodes: &[NodeOutcome]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meili::reserved::SHARD_FIELD;
 
     fn node(group: u32, details: Value) -> NodeOutcome {
         NodeOutcome {

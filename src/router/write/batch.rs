@@ -5,9 +5,9 @@
 use serde_json::{Map, Value};
 
 use crate::meili::primary_key::valid_id_str;
-use crate::meili::reserved::{is_reserved, SHARD_FIELD};
+use crate::meili::reserved::{is_reserved, SHARD_FIELD, VERSION_FIELD};
 use crate::placement::{shard_for_key, PrimaryKeyValue};
-use crate::state::ShardId;
+use crate::state::{ShardId, Version};
 
 /// Why a batch was refused; nothing of it reaches any node.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -103,6 +103,15 @@ pub fn re_place(
         .collect()
 }
 
+/// Gives every document of a placed batch the batch's version.
+pub fn stamp_version(placed: &mut [(ShardId, Value)], version: Version) {
+    for (_, doc) in placed {
+        if let Value::Object(obj) = doc {
+            obj.insert(VERSION_FIELD.to_string(), Value::from(version.0));
+        }
+    }
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -164,6 +173,10 @@ mod tests {
         );
         assert_eq!(
             bad(vec![json!({"id": 1, "_miroir_shard": 3})]),
+            "miroir_reserved_field"
+        );
+        assert_eq!(
+            bad(vec![json!({"id": 1, "_miroir_version": 3})]),
             "miroir_reserved_field"
         );
         assert_eq!(bad(vec![json!([1])]), "malformed_payload");

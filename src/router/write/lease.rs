@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::control::ControlClient;
 use crate::router::topology::{Topology, TopologyCache};
+use crate::router::write::clock::VersionClock;
 
 /// A lease held: writes under `epoch` may be acknowledged until `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,16 +36,13 @@ pub struct LeaseHolder {
     /// The cluster's `unavailable_shard_policy` is `fail`: a search missing
     /// a shard answers 503 instead of a partial result. Comes with each lease.
     fail_on_missing_shards: AtomicBool,
+    /// Document versions, kept within the skew bound by each lease.
+    pub clock: VersionClock,
 }
 
 impl Default for LeaseHolder {
     fn default() -> Self {
-        LeaseHolder {
-            tx: watch::Sender::new(None),
-            inflight: Mutex::new(BTreeMap::new()),
-            drained: Notify::new(),
-            fail_on_missing_shards: AtomicBool::new(false),
-        }
+        Self::new(VersionClock::default())
     }
 }
 
@@ -69,6 +67,16 @@ impl Drop for InFlight<'_> {
 }
 
 impl LeaseHolder {
+    pub fn new(clock: VersionClock) -> Self {
+        LeaseHolder {
+            tx: watch::Sender::new(None),
+            inflight: Mutex::new(BTreeMap::new()),
+            drained: Notify::new(),
+            fail_on_missing_shards: AtomicBool::new(false),
+            clock,
+        }
+    }
+
     /// Registers a write and takes the topology it must be checked against,
     /// atomically with respect to [`LeaseHolder::drain_below`]: a newer epoch
     /// is acknowledged only after every write checked under an older one ends.
@@ -170,10 +178,13 @@ pub async fn keep(
             }
         }
         let sent = Instant::now();
+        let sent_unix = holder.clock.now_unix_ms();
         let res = control.acquire_lease(crate::state::Epoch(epoch)).await;
         let pause = match res {
             Ok(grant) => {
                 let lease = grant.lease;
+                let received_unix = holder.clock.now_unix_ms();
+                holder.clock.granted(grant.clock, sent_unix, received_unix);
                 holder
                     .fail_on_missing_shards
                     .store(grant.fail_on_missing_shards, Ordering::Relaxed);

@@ -14,7 +14,7 @@ use crate::fleet::{NodeClient, WriteMode};
 use crate::meili::MeiliError;
 use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
-use crate::router::write::batch::{place_batch, re_place};
+use crate::router::write::batch::{place_batch, re_place, stamp_version};
 use crate::router::write::lease::Held;
 use crate::state::{
     GroupId, NodeId, NodeTask, ShardMap, TaskKind, TaskRecord, TaskStatus, TaskUid,
@@ -313,6 +313,7 @@ impl Writer<'_> {
         };
         let (map, held) = (&open.map, open.held);
         let task = self.new_uid().await?;
+        stamp_version(&mut placed, self.lease.clock.next()?);
         let mut per_node: BTreeMap<NodeId, Vec<Value>> = BTreeMap::new();
         for (shard, doc) in &placed {
             for n in &map.shards[shard.0 as usize].write {

@@ -13,6 +13,10 @@ pub struct ClaimRouterId {
     pub instance: String,
     /// The holder the leader saw; the claim fails if it changed.
     pub expected: Option<String>,
+    /// The lowest version the new holder may issue, from the leader's clock
+    /// at the claim (stamped by the leader, so replay needs no clock).
+    #[serde(default)]
+    pub floor: crate::state::Version,
 }
 
 impl ClaimRouterId {
@@ -21,9 +25,12 @@ impl ClaimRouterId {
     }
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
-        state
-            .routers
-            .claim(&self.router, &self.instance, self.expected.as_deref())?;
+        state.routers.claim(
+            &self.router,
+            &self.instance,
+            self.expected.as_deref(),
+            self.floor,
+        )?;
         Ok(CommandResponse::Done)
     }
 }
