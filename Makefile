@@ -80,10 +80,12 @@ jepsen-smoke: deps-jepsen ## Partition suite, short: one mixed run and one unsaf
 
 bench: deps-bench ## Benchmarks, full size: coordinators against etcd, routers against one Meilisearch node (devnodes without a binary)
 	$(CARGO) bench --bench coordinator
+	$(CARGO) bench --bench state
 	$(CARGO) bench --bench router
 
 bench-smoke: deps-bench ## A short run of each benchmark
 	$(CARGO) bench --bench coordinator -- --quick
+	$(CARGO) bench --bench state -- --quick
 	$(CARGO) bench --bench router -- --quick
 
 demo: build ## Start a local 3-coordinator cluster and show it (left running)

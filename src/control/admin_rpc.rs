@@ -1,6 +1,8 @@
 //! The Admin service, one typed method per RPC, for the router and `miroir-ctl`.
 
-use crate::control::admin_types::{ClusterStatus, IndexDetails, NewIndex, NodeList};
+use crate::control::admin_types::{
+    ClusterStatus, IndexDetails, NewIndex, NodeList, TombstoneListing,
+};
 use crate::control::client::ControlClient;
 use crate::control::error::ControlError;
 use crate::pb::v1 as pb;
@@ -174,6 +176,19 @@ impl ControlClient {
 
     pub async fn get_workflow(&self, id: WorkflowId) -> Result<Workflow, ControlError> {
         domain(admin!(self, get_workflow, pb::WorkflowRef { id: id.0 }))
+    }
+
+    /// Tombstone counts per index, or for one index its newest `limit` records.
+    pub async fn list_tombstones(
+        &self,
+        index: Option<&str>,
+        limit: u32,
+    ) -> Result<TombstoneListing, ControlError> {
+        let req = pb::ListTombstonesRequest {
+            index: index.unwrap_or_default().to_string(),
+            limit,
+        };
+        domain(admin!(self, list_tombstones, req))
     }
 
     /// The index's shard map; [`ControlError::NotFound`] if there is no such index.

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::pb::v1;
-use crate::state::{CommandError, GroupId, GroupState, Index, Node, NodeId, ShardMap};
+use crate::state::tombstones::{Deleted, Tombstone};
+use crate::state::{CommandError, GroupId, GroupState, Index, Node, NodeId, ShardMap, Version};
 
 /// Whether a coordinator votes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -258,5 +259,85 @@ mod tests {
     #[test]
     fn index_details_need_the_index() {
         assert!(IndexDetails::try_from(v1::DescribeIndexResponse::default()).is_err());
+    }
+}
+
+/// The tombstones the coordinators keep (`miroir-ctl tombstones`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TombstoneListing {
+    pub retention_s: u64,
+    pub indexes: Vec<IndexTombstones>,
+    /// For one index: its newest records, newest first.
+    pub tombstones: Vec<ListedTombstone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexTombstones {
+    pub index: String,
+    pub records: u64,
+    pub oldest_version: Option<Version>,
+    pub newest_version: Option<Version>,
+}
+
+/// One delete as operators read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedTombstone {
+    pub index: String,
+    pub version: Version,
+    /// When it ran, from its version (Unix ms).
+    pub at_unix_ms: u64,
+    pub task_uid: Option<u64>,
+    #[serde(flatten)]
+    pub deleted: ListedDeletion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ListedDeletion {
+    Ids { ids: Vec<String> },
+    Filter { filter: String },
+    All,
+}
+
+impl TryFrom<v1::ListTombstonesResponse> for TombstoneListing {
+    type Error = CommandError;
+
+    fn try_from(r: v1::ListTombstonesResponse) -> Result<Self, CommandError> {
+        let version = |v: u64| (v != 0).then_some(Version(v));
+        let indexes = r
+            .indexes
+            .into_iter()
+            .map(|c| IndexTombstones {
+                index: c.index,
+                records: c.records,
+                oldest_version: version(c.oldest_version),
+                newest_version: version(c.newest_version),
+            })
+            .collect();
+        let tombstones = r
+            .tombstones
+            .into_iter()
+            .map(|t| {
+                let index = t.index.clone();
+                let t = Tombstone::try_from(t)?;
+                let deleted = match t.deleted {
+                    Deleted::Ids(ids) => ListedDeletion::Ids { ids },
+                    Deleted::Filter(filter) => ListedDeletion::Filter { filter },
+                    Deleted::All => ListedDeletion::All,
+                };
+                Ok(ListedTombstone {
+                    index,
+                    version: t.version,
+                    at_unix_ms: t.version.unix_ms(),
+                    task_uid: t.task.map(|t| t.0),
+                    deleted,
+                })
+            })
+            .collect::<Result<_, CommandError>>()?;
+        Ok(TombstoneListing {
+            retention_s: r.retention_s,
+            indexes,
+            tombstones,
+        })
     }
 }

@@ -120,6 +120,24 @@ impl ControlClient {
         TaskRecord::try_from(t).map_err(ControlError::malformed)
     }
 
+    /// Records a delete as a tombstone; done before the delete reaches any node.
+    pub async fn record_tombstone(
+        &self,
+        index: &str,
+        tombstone: &crate::state::tombstones::Tombstone,
+    ) -> Result<(), ControlError> {
+        let req = pb::RecordTombstoneRequest {
+            index: index.to_string(),
+            tombstone: Some(tombstone.into()),
+        };
+        self.call(|ch| {
+            let r = self.request(req.clone());
+            async move { RouterClient::new(ch).record_tombstone(r).await }
+        })
+        .await
+        .map(|_| ())
+    }
+
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, ControlError> {
         self.call(|ch| {
             let r = self.request(pb::ListWebhooksRequest {});

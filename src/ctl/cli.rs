@@ -57,6 +57,24 @@ pub enum Command {
     /// Multi-step changes the coordinator leader runs (index deletions).
     #[command(subcommand)]
     Workflows(WorkflowsCmd),
+    /// Deletes recorded as tombstones, so no copy or repair brings a deleted
+    /// document back; kept for `tombstone_retention_s`.
+    #[command(subcommand)]
+    Tombstones(TombstonesCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TombstonesCmd {
+    /// Records kept per index, with the oldest and newest version.
+    Stats,
+    /// One index's newest tombstones, newest first.
+    List {
+        #[arg(long)]
+        index: String,
+        /// How many (at most 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

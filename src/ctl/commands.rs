@@ -20,6 +20,7 @@ pub async fn dispatch(ctl: &Ctl, cmd: Command) -> Result<(), ControlError> {
         }
         Command::Config(c) => config(ctl, c).await,
         Command::Workflows(c) => super::workflows::run(ctl, c).await,
+        Command::Tombstones(c) => super::tombstones::run(ctl, c).await,
     }
 }
 

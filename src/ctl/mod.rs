@@ -4,11 +4,13 @@
 //! - [`cli`]: flags and subcommands.
 //! - [`commands`]: one function per subcommand family.
 //! - [`workflows`]: listing and following workflows.
+//! - [`tombstones`]: the deletes the coordinators keep.
 //! - [`output`]: tables and JSON.
 
 pub mod cli;
 mod commands;
 mod output;
+mod tombstones;
 mod workflows;
 
 use std::process::ExitCode;

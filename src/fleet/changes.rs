@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::fleet::node_tasks::Enqueued;
 use crate::fleet::{NodeClient, NodeError};
+use crate::state::tombstones::Deleted;
 
 /// How a single setting is written: `PUT` replaces it, `PATCH` merges into it (for the settings
 /// that are objects, such as `embedders`).
@@ -73,6 +74,29 @@ impl IndexChange {
             IndexChange::DeleteAllDocuments => (Method::DELETE, at("/documents"), None),
         }
     }
+
+    /// What a document deletion removes, for its tombstone; `None` for other
+    /// changes and for deletions that remove nothing (no ids, no filter).
+    pub fn deleted(&self) -> Option<Deleted> {
+        let id = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+            _ => None,
+        };
+        match self {
+            IndexChange::DeleteDocument(one) => Some(Deleted::Ids(vec![one.clone()])),
+            IndexChange::DeleteBatch(ids) => {
+                let ids: Vec<String> = ids.as_array()?.iter().filter_map(id).collect();
+                (!ids.is_empty()).then_some(Deleted::Ids(ids))
+            }
+            IndexChange::DeleteByFilter(body) => match body.get("filter") {
+                None | Some(Value::Null) => None,
+                Some(f) => Some(Deleted::Filter(f.to_string())),
+            },
+            IndexChange::DeleteAllDocuments => Some(Deleted::All),
+            _ => None,
+        }
+    }
 }
 
 impl NodeClient {
@@ -130,5 +154,30 @@ mod tests {
             route(IndexChange::DeleteAllDocuments),
             ("DELETE".into(), "/indexes/movies/documents".into(), None)
         );
+    }
+
+    /// Every kind of document deletion names what its tombstone records.
+    #[test]
+    fn deletions_name_their_tombstone() {
+        let ids = |v: Vec<&str>| Some(Deleted::Ids(v.into_iter().map(String::from).collect()));
+        assert_eq!(
+            IndexChange::DeleteDocument("a".into()).deleted(),
+            ids(vec!["a"])
+        );
+        assert_eq!(
+            IndexChange::DeleteBatch(json!([1, "b"])).deleted(),
+            ids(vec!["1", "b"])
+        );
+        assert_eq!(IndexChange::DeleteBatch(json!([])).deleted(), None);
+        assert_eq!(
+            IndexChange::DeleteByFilter(json!({"filter": "a = 1"})).deleted(),
+            Some(Deleted::Filter("\"a = 1\"".into()))
+        );
+        assert_eq!(IndexChange::DeleteByFilter(json!({})).deleted(), None);
+        assert_eq!(
+            IndexChange::DeleteAllDocuments.deleted(),
+            Some(Deleted::All)
+        );
+        assert_eq!(IndexChange::ResetSettings.deleted(), None);
     }
 }

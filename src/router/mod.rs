@@ -119,6 +119,9 @@ pub struct RouterArgs {
     /// versions can go backwards across routers and restarts.
     #[arg(long, env = "MIROIR_UNSAFE_UNCHECKED_VERSIONS", hide = true)]
     pub unsafe_unchecked_versions: bool,
+    /// TEST ONLY, UNSAFE: send deletes without recording their tombstones.
+    #[arg(long, env = "MIROIR_UNSAFE_SKIP_TOMBSTONES", hide = true)]
+    pub unsafe_skip_tombstones: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +167,7 @@ pub async fn run(
         ignore_lease: args.unsafe_ignore_lease,
         send_after_lease: args.unsafe_send_after_lease,
         unchecked_versions: args.unsafe_unchecked_versions,
+        skip_tombstones: args.unsafe_skip_tombstones,
     };
     let pause_points = unsafe_switches::PausePoints {
         before_send: Duration::from_millis(args.test_pause_before_send_ms),

@@ -18,6 +18,9 @@ pub struct UnsafeSwitches {
     /// Issue document versions from the router's own clock, unchecked
     /// (breaks version order across routers and restarts).
     pub unchecked_versions: bool,
+    /// Send deletes without recording their tombstones (breaks I4 once
+    /// copies are repaired).
+    pub skip_tombstones: bool,
 }
 
 impl UnsafeSwitches {
@@ -26,6 +29,7 @@ impl UnsafeSwitches {
             || self.ignore_lease
             || self.send_after_lease
             || self.unchecked_versions
+            || self.skip_tombstones
     }
 }
 

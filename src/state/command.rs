@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::{
     AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
-    DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PutWebhook,
-    RecordWorkflowError, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey, StartIndexDeletion,
-    SweepDone,
+    DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
+    RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
+    StartIndexDeletion, SweepDone,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -40,6 +40,8 @@ pub enum Command {
     AdvanceWorkflow(AdvanceWorkflow),
     RecordWorkflowError(RecordWorkflowError),
     SweepDone(SweepDone),
+    RecordTombstone(RecordTombstone),
+    PurgeTombstones(PurgeTombstones),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -82,6 +84,8 @@ pub enum CommandResponse {
     },
     /// Finished task records forgotten.
     TasksDeleted(u32),
+    /// Expired tombstones dropped.
+    TombstonesPurged(u64),
     Batch(Vec<CommandResult>),
 }
 
@@ -111,6 +115,8 @@ impl Command {
             Command::AdvanceWorkflow(c) => c.validate(),
             Command::RecordWorkflowError(c) => c.validate(),
             Command::SweepDone(c) => c.validate(),
+            Command::RecordTombstone(c) => c.validate(),
+            Command::PurgeTombstones(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -143,6 +149,8 @@ impl Command {
             Command::AdvanceWorkflow(c) => c.apply(state),
             Command::RecordWorkflowError(c) => c.apply(state),
             Command::SweepDone(c) => c.apply(state),
+            Command::RecordTombstone(c) => c.apply(state),
+            Command::PurgeTombstones(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -22,6 +22,7 @@ pub mod settings;
 pub mod shard_map;
 pub mod task_kind;
 pub mod tasks;
+pub mod tombstones;
 pub mod version;
 pub mod webhooks;
 pub mod workflows;
@@ -73,6 +74,9 @@ pub struct ClusterState {
     /// Changes owed to nodes that were down when a workflow needed them.
     #[serde(default)]
     pub sweeps: workflows::SweepList,
+    /// Every delete, kept for `tombstone_retention_s` (I4).
+    #[serde(default)]
+    pub tombstones: tombstones::Tombstones,
 }
 
 impl ClusterState {

@@ -151,6 +151,25 @@ impl Settings {
         }
     }
 
+    /// Rules between settings, checked against the others' current values:
+    /// a tombstone outlives the longest repair interval, or a copy repaired
+    /// after its tombstone expired could bring a deleted document back.
+    pub fn check_together(&self, key: &str, value: &str) -> Result<(), CommandError> {
+        let num = |k: &str| match k == key {
+            true => value.parse().unwrap_or(0),
+            false => self.int(k),
+        };
+        let (retention, interval) = (num("tombstone_retention_s"), num("anti_entropy_interval_s"));
+        if (key == "tombstone_retention_s" || key == "anti_entropy_interval_s")
+            && interval > retention
+        {
+            return Err(CommandError::precondition(format!(
+                "tombstone_retention_s ({retention}) must be at least anti_entropy_interval_s                  ({interval}): a repair after a tombstone expired could bring a deleted                  document back; raise the retention first"
+            )));
+        }
+        Ok(())
+    }
+
     /// What a key is for (empty for unknown keys).
     pub fn description(key: &str) -> String {
         match spec(key) {
@@ -237,6 +256,20 @@ mod tests {
         assert!(Settings::validate("unavailable_shard_policy", "maybe").is_err());
         assert!(Settings::validate("user.k1", "anything").is_ok());
         assert!(Settings::validate("user.", "x").is_err());
+    }
+
+    #[test]
+    fn tombstones_outlive_the_repair_interval() {
+        let mut s = Settings::default();
+        assert!(s.check_together("tombstone_retention_s", "3600").is_ok());
+        s.set("anti_entropy_interval_s", "86400", 1);
+        assert!(s.check_together("tombstone_retention_s", "3600").is_err());
+        assert!(s
+            .check_together("anti_entropy_interval_s", "700000")
+            .is_err());
+        assert!(s
+            .check_together("anti_entropy_interval_s", "600000")
+            .is_ok());
     }
 
     #[test]

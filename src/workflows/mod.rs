@@ -79,6 +79,19 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
             }
         }
         sweep::once(&cluster).await;
+        purge_tombstones(&cluster).await;
+    }
+}
+
+/// Drops expired tombstones when some are due (checked every tick, which is
+/// a read; committed only when something expired).
+async fn purge_tombstones<C: Cluster>(cluster: &C) {
+    let at_ms = now_ms();
+    if cluster.read(|s| crate::state::commands::purge_due(s, at_ms)) {
+        let cmd = Command::PurgeTombstones(crate::state::commands::PurgeTombstones { at_ms });
+        if let Ok(CommandResponse::TombstonesPurged(n)) = cluster.commit(cmd).await {
+            tracing::info!(purged = n, "expired tombstones purged");
+        }
     }
 }
 

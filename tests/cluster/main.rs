@@ -22,6 +22,7 @@ mod router_watch;
 mod router_webhooks;
 mod router_writes;
 mod tls;
+mod tombstones;
 mod util;
 mod versions;
 mod workflows;

@@ -305,6 +305,64 @@ impl Admin for AdminService {
         })
     }
 
+    async fn list_tombstones(
+        &self,
+        req: Request<ListTombstonesRequest>,
+    ) -> Result<Response<ListTombstonesResponse>, Status> {
+        let r = req.into_inner();
+        let one = match r.index.is_empty() {
+            true => None,
+            false => Some(index_uid(&r.index)?),
+        };
+        let limit = match r.limit {
+            0 => 20,
+            n => n.min(1000) as usize,
+        };
+        let found = self
+            .app
+            .read(|s| {
+                if let Some(uid) = &one {
+                    if !s.indexes.contains_key(uid) {
+                        return None;
+                    }
+                }
+                let counts = |uid: &IndexUid| {
+                    let c = s.tombstones.counts(uid);
+                    TombstoneCounts {
+                        index: uid.0.clone(),
+                        records: c.records,
+                        oldest_version: c.oldest.map_or(0, |v| v.0),
+                        newest_version: c.newest.map_or(0, |v| v.0),
+                    }
+                };
+                let (indexes, tombstones) = match &one {
+                    Some(uid) => (
+                        vec![counts(uid)],
+                        s.tombstones
+                            .newest(uid, limit)
+                            .iter()
+                            .map(|t| Tombstone {
+                                index: uid.0.clone(),
+                                ..t.into()
+                            })
+                            .collect(),
+                    ),
+                    None => (s.tombstones.indexes().map(counts).collect(), vec![]),
+                };
+                Some(ListTombstonesResponse {
+                    indexes,
+                    tombstones,
+                    retention_s: s.settings.int("tombstone_retention_s"),
+                })
+            })
+            .await?;
+        match (found, one) {
+            (Some(r), _) => Ok(Response::new(r)),
+            (None, Some(uid)) => Err(no_index(&uid)),
+            (None, None) => Err(Status::internal("no listing")),
+        }
+    }
+
     async fn get_shard_map(&self, req: Request<IndexRef>) -> Result<Response<ShardMap>, Status> {
         let uid = index_uid(&req.into_inner().uid)?;
         let map = self

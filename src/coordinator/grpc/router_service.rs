@@ -352,6 +352,26 @@ impl Router for RouterService {
         }
     }
 
+    async fn record_tombstone(
+        &self,
+        req: Request<RecordTombstoneRequest>,
+    ) -> Result<Response<RecordTombstoneResponse>, Status> {
+        let r = req.into_inner();
+        let index = IndexUid::parse(&r.index).map_err(AppError::from)?;
+        let tombstone = r
+            .tombstone
+            .ok_or_else(|| Status::invalid_argument("a tombstone is required"))?
+            .try_into()
+            .map_err(AppError::from)?;
+        let cmd = Command::RecordTombstone(crate::state::commands::RecordTombstone {
+            index,
+            tombstone,
+            at_ms: (crate::meili::stamp::now_nanos() / 1_000_000) as u64,
+        });
+        self.app.propose(cmd).await?;
+        Ok(Response::new(RecordTombstoneResponse {}))
+    }
+
     async fn get_task(&self, req: Request<GetTaskRequest>) -> Result<Response<TaskRecord>, Status> {
         let uid = TaskUid(req.into_inner().uid);
         let found = self

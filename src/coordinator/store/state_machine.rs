@@ -15,7 +15,13 @@ use crate::coordinator::typ::{
 };
 use crate::state::{ClusterState, CommandResponse, CommandResult};
 
-const KEY_SNAPSHOT: &[u8] = b"current";
+/// The snapshot's metadata (JSON) and its data (the state as JSON bytes),
+/// kept under two keys written in one batch, so the data is stored as it
+/// is and not as a JSON array of numbers.
+const KEY_META: &[u8] = b"meta";
+const KEY_DATA: &[u8] = b"data";
+/// Where snapshots were kept before (metadata and data in one JSON value).
+const KEY_LEGACY: &[u8] = b"current";
 
 /// What the state machine holds; also the snapshot's content.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -80,9 +86,7 @@ impl StateMachineStore {
     pub fn new(db: &sled::Db) -> Result<Self, sled::Error> {
         let snapshots = db.open_tree("snapshot")?;
         let mut data = SmData::default();
-        if let Some(bytes) = snapshots.get(KEY_SNAPSHOT)? {
-            let stored: StoredSnapshot = serde_json::from_slice(&bytes)
-                .map_err(|e| sled::Error::Unsupported(format!("corrupt snapshot: {e}")))?;
+        if let Some(stored) = Self::load(&snapshots)? {
             data = SmData {
                 last_applied: stored.meta.last_log_id,
                 last_membership: stored.meta.last_membership.clone(),
@@ -109,23 +113,33 @@ impl StateMachineStore {
         }
     }
 
-    fn read_stored(&self) -> Result<Option<StoredSnapshot>, StorageError> {
-        match self.snapshots.get(KEY_SNAPSHOT).map_err(snap_read_err)? {
-            Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(snap_read_err)?)),
+    fn load(tree: &sled::Tree) -> Result<Option<StoredSnapshot>, sled::Error> {
+        let corrupt =
+            |e: serde_json::Error| sled::Error::Unsupported(format!("corrupt snapshot: {e}"));
+        if let (Some(meta), Some(data)) = (tree.get(KEY_META)?, tree.get(KEY_DATA)?) {
+            return Ok(Some(StoredSnapshot {
+                meta: serde_json::from_slice(&meta).map_err(corrupt)?,
+                data: data.to_vec(),
+            }));
+        }
+        match tree.get(KEY_LEGACY)? {
+            Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(corrupt)?)),
             None => Ok(None),
         }
     }
 
+    fn read_stored(&self) -> Result<Option<StoredSnapshot>, StorageError> {
+        Self::load(&self.snapshots).map_err(snap_read_err)
+    }
+
     async fn store(&self, meta: &SnapshotMeta, data: Vec<u8>) -> Result<(), StorageError> {
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data,
-        };
-        let bytes = serde_json::to_vec(&stored).map_err(snap_write_err)?;
-        metrics::gauge!("miroir_coordinator_snapshot_bytes").set(bytes.len() as f64);
-        self.snapshots
-            .insert(KEY_SNAPSHOT, bytes)
-            .map_err(snap_write_err)?;
+        let meta = serde_json::to_vec(meta).map_err(snap_write_err)?;
+        metrics::gauge!("miroir_coordinator_snapshot_bytes").set(data.len() as f64);
+        let mut batch = sled::Batch::default();
+        batch.insert(KEY_META, meta);
+        batch.insert(KEY_DATA, data);
+        batch.remove(KEY_LEGACY);
+        self.snapshots.apply_batch(batch).map_err(snap_write_err)?;
         self.db.flush_async().await.map_err(snap_write_err)?;
         Ok(())
     }
@@ -133,11 +147,16 @@ impl StateMachineStore {
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
-        let (bytes, last_applied, membership) = {
+        // Copy under the lock, serialize outside it: applying entries waits
+        // only for the copy, not for the encoding.
+        let (cluster, last_applied, membership) = {
             let d = self.data.read().expect("state lock poisoned");
-            let bytes = serde_json::to_vec(&d.cluster).map_err(snap_write_err)?;
-            (bytes, d.last_applied, d.last_membership.clone())
+            (d.cluster.clone(), d.last_applied, d.last_membership.clone())
         };
+        let bytes = tokio::task::spawn_blocking(move || serde_json::to_vec(&cluster))
+            .await
+            .map_err(snap_write_err)?
+            .map_err(snap_write_err)?;
         let seq = self
             .snapshot_seq
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

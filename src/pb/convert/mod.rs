@@ -5,4 +5,5 @@ mod index;
 mod node;
 mod shard_map;
 mod task;
+mod tombstone;
 mod workflow;

@@ -12,8 +12,10 @@ use serde_json::Value;
 use crate::fleet::{probe_then_rest, IndexChange, NodeError, Refused};
 use crate::meili::MeiliError;
 use crate::router::tasks::details::COPIES_KEY;
+use crate::router::write::writer::coordinators_down;
 use crate::router::write::writer::{Outcome, WriteError, Writer};
-use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus};
+use crate::state::tombstones::{Deleted, Tombstone};
+use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
 
 impl Writer<'_> {
     /// Sends `changes` to every node of `uid`, in order, and records one task.
@@ -41,6 +43,10 @@ impl Writer<'_> {
                 .await?);
         };
         let (map, held) = (&open.map, open.held);
+        let task = self.new_uid().await?;
+        if let Some(deleted) = changes.iter().find_map(IndexChange::deleted) {
+            self.record_tombstone(uid, task, deleted).await?;
+        }
         let owners: Vec<NodeId> = map
             .shards
             .iter()
@@ -99,13 +105,30 @@ impl Writer<'_> {
             d.insert(COPIES_KEY.into(), serde_json::json!(copies));
         }
         Ok(self
-            .record(
-                self.new_uid().await?,
-                uid,
-                kind,
-                Outcome::Enqueued(node_tasks),
-                details,
-            )
+            .record(task, uid, kind, Outcome::Enqueued(node_tasks), details)
             .await?)
+    }
+
+    /// Commits a deletion's tombstone, at a version of this router's clock,
+    /// before any node receives it (I4): a node never deletes what the
+    /// coordinators do not know was deleted.
+    async fn record_tombstone(
+        &self,
+        uid: &str,
+        task: TaskUid,
+        deleted: Deleted,
+    ) -> Result<(), WriteError> {
+        if self.unsafe_switches.skip_tombstones {
+            return Ok(());
+        }
+        let tombstone = Tombstone {
+            version: self.lease.clock.next()?,
+            task: Some(task),
+            deleted,
+        };
+        self.control
+            .record_tombstone(uid, &tombstone)
+            .await
+            .map_err(|e| WriteError::Meili(coordinators_down(e)))
     }
 }

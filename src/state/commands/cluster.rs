@@ -58,6 +58,7 @@ impl SetConfig {
                 )));
             }
         }
+        state.settings.check_together(&self.key, &self.value)?;
         if self.key == "lease_ms" {
             let old = state.settings.int("lease_ms");
             let new = self.value.parse().unwrap_or(old);

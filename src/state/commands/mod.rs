@@ -6,6 +6,7 @@ mod indexes;
 mod nodes;
 mod routers;
 mod tasks;
+mod tombstones;
 mod webhooks;
 mod workflows;
 
@@ -14,5 +15,6 @@ pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
 pub use routers::ClaimRouterId;
 pub use tasks::{AllocateTaskIds, CommitTasks, DeleteTasks};
+pub use tombstones::{purge_due, PurgeTombstones, RecordTombstone};
 pub use webhooks::{DeleteWebhook, PutWebhook};
 pub use workflows::{AdvanceWorkflow, RecordWorkflowError, StartIndexDeletion, SweepDone};

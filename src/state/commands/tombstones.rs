@@ -1,0 +1,76 @@
+use serde::{Deserialize, Serialize};
+
+use crate::state::command::{CommandResponse, CommandResult};
+use crate::state::error::CommandError;
+use crate::state::ids::IndexUid;
+use crate::state::tombstones::Tombstone;
+use crate::state::version::Version;
+use crate::state::ClusterState;
+
+/// The version before which tombstones have expired at `at_ms`.
+fn cutoff(state: &ClusterState, at_ms: u64) -> Version {
+    let retention_ms = state.settings.int("tombstone_retention_s") * 1000;
+    Version::at_unix_ms(at_ms.saturating_sub(retention_ms))
+}
+
+/// Records a delete before any node receives it (I4); proposed by a router
+/// through the Router service. Expired records are purged on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordTombstone {
+    pub index: IndexUid,
+    pub tombstone: Tombstone,
+    /// The receiving coordinator's clock (Unix ms), for the purge.
+    pub at_ms: u64,
+}
+
+impl RecordTombstone {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        if self.tombstone.version == Version::ZERO {
+            return Err(CommandError::invalid(
+                "a tombstone needs the delete's version",
+            ));
+        }
+        self.tombstone.deleted.validate()
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        if !state.indexes.contains_key(&self.index) {
+            return Err(CommandError::not_found(format!(
+                "no index `{}`: nothing to delete from",
+                self.index
+            )));
+        }
+        let cutoff = cutoff(state, self.at_ms);
+        state.tombstones.purge(cutoff);
+        state.tombstones.record(&self.index, self.tombstone);
+        Ok(CommandResponse::Done)
+    }
+}
+
+/// Drops tombstones older than the retention; proposed by the leader now
+/// and then, so that an idle cluster forgets them too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeTombstones {
+    pub at_ms: u64,
+}
+
+impl PurgeTombstones {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        let cutoff = cutoff(state, self.at_ms);
+        let gone = state.tombstones.purge(cutoff);
+        Ok(CommandResponse::TombstonesPurged(gone))
+    }
+}
+
+/// Whether a purge at `at_ms` would drop anything (the leader asks first,
+/// so an idle cluster commits nothing).
+pub fn purge_due(state: &ClusterState, at_ms: u64) -> bool {
+    state
+        .tombstones
+        .oldest()
+        .is_some_and(|v| v < cutoff(state, at_ms))
+}
