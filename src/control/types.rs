@@ -152,6 +152,10 @@ mod tests {
                 read: vec!["n".into()],
                 write: vec!["n".into()],
                 fence: "open".into(),
+                copies: vec![v1::ShardCopy {
+                    node: "n".into(),
+                    role: "serving".into(),
+                }],
             }],
         };
         let mut bad = good.clone();

@@ -114,6 +114,10 @@ pub struct CoordinatorArgs {
     /// show they catch a shared id.
     #[arg(long, env = "MIROIR_UNSAFE_SHARED_ROUTER_IDS", hide = true)]
     pub unsafe_shared_router_ids: bool,
+    /// TEST ONLY: accept the Admin service's test commands (`SetCopyRole`),
+    /// which change a shard map the way only a workflow should.
+    #[arg(long, env = "MIROIR_TEST_COMMANDS", hide = true)]
+    pub test_commands: bool,
     /// TEST ONLY: as leader, wait this long before carrying out a workflow
     /// phase's step, as `PHASE=MS` (repeatable; e.g. `wait_routers=3000`).
     #[arg(long, hide = true)]
@@ -161,6 +165,8 @@ pub struct UnsafeSwitches {
     pub stale_watches: bool,
     /// Leases go to any process under any id (see `--unsafe-shared-router-ids`).
     pub shared_router_ids: bool,
+    /// The Admin service's test commands are accepted (see `--test-commands`).
+    pub test_commands: bool,
 }
 
 impl CoordinatorArgs {
@@ -226,6 +232,7 @@ impl CoordinatorArgs {
                 local_reads: self.unsafe_local_reads,
                 stale_watches: self.unsafe_stale_watches,
                 shared_router_ids: self.unsafe_shared_router_ids,
+                test_commands: self.test_commands,
             },
             workflow_pauses: crate::workflows::PausePoints::parse(&self.test_pause_workflow_phase)
                 .map_err(ConfigError::Invalid)?,

@@ -243,18 +243,22 @@ async fn indexes(ctl: &Ctl, cmd: IndexesCmd) -> Result<(), ControlError> {
 }
 
 fn shard_table(m: &ShardMap) -> String {
-    let ids = |ns: &[crate::state::NodeId]| -> String {
-        ns.iter()
-            .map(|n| n.0.as_str())
+    // Serving copies by name; other roles with theirs, e.g. `n3 (filling)`.
+    let copies = |a: &crate::state::ShardAssignment| -> String {
+        a.copies
+            .iter()
+            .map(|c| match c.role {
+                crate::state::Role::Serving => c.node.0.clone(),
+                r => format!("{} ({})", c.node, r.as_str()),
+            })
             .collect::<Vec<_>>()
             .join(",")
     };
-    let mut t = Table::new(&["SHARD", "READ", "WRITE", "FENCE"]);
+    let mut t = Table::new(&["SHARD", "COPIES", "FENCE"]);
     for s in &m.shards {
         t.row(vec![
             s.shard.to_string(),
-            ids(&s.read),
-            ids(&s.write),
+            copies(s),
             s.fence.as_str().into(),
         ]);
     }

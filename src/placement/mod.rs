@@ -6,7 +6,7 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::state::{Fence, NodeId, ShardAssignment, ShardId};
+use crate::state::{NodeId, ShardAssignment, ShardId};
 
 /// A document's primary key as Meilisearch accepts it: a string or an integer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +70,7 @@ pub fn assign(shards: u32, groups: &[Vec<NodeId>], rf: usize) -> Vec<ShardAssign
                 .iter()
                 .flat_map(|group| owners(ShardId(s), group, rf))
                 .collect();
-            ShardAssignment {
-                shard: ShardId(s),
-                read: owners.clone(),
-                write: owners,
-                fence: Fence::Open,
-            }
+            ShardAssignment::serving(ShardId(s), owners)
         })
         .collect()
 }

@@ -112,10 +112,13 @@ fn assign_places_rf_copies_per_group() {
     assert_eq!(map.len(), 16);
     for (s, a) in map.iter().enumerate() {
         assert_eq!(a.shard, ShardId(s as u32));
-        assert_eq!(a.read, a.write);
+        assert!(a
+            .copies
+            .iter()
+            .all(|c| c.role == crate::state::Role::Serving));
         assert_eq!(a.fence, crate::state::Fence::Open);
         let mut expected = owners(ShardId(s as u32), &groups[0], 2);
         expected.extend(owners(ShardId(s as u32), &groups[1], 2));
-        assert_eq!(a.write, expected);
+        assert_eq!(a.writers().cloned().collect::<Vec<_>>(), expected);
     }
 }

@@ -122,6 +122,10 @@ pub struct RouterArgs {
     /// TEST ONLY, UNSAFE: send deletes without recording their tombstones.
     #[arg(long, env = "MIROIR_UNSAFE_SKIP_TOMBSTONES", hide = true)]
     pub unsafe_skip_tombstones: bool,
+    /// TEST ONLY, UNSAFE: count filling and behind copies toward a write's
+    /// quorum, so a write can be acknowledged by copies no one reads.
+    #[arg(long, env = "MIROIR_UNSAFE_COUNT_EVERY_COPY", hide = true)]
+    pub unsafe_count_every_copy: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +172,7 @@ pub async fn run(
         send_after_lease: args.unsafe_send_after_lease,
         unchecked_versions: args.unsafe_unchecked_versions,
         skip_tombstones: args.unsafe_skip_tombstones,
+        count_every_copy: args.unsafe_count_every_copy,
     };
     let pause_points = unsafe_switches::PausePoints {
         before_send: Duration::from_millis(args.test_pause_before_send_ms),

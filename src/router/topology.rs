@@ -123,18 +123,16 @@ impl crate::control::ShardMapSink for TopologyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Epoch, Fence, GroupId, NodeState, ShardAssignment, ShardId};
+    use crate::state::{Epoch, GroupId, NodeState, ShardAssignment, ShardId};
 
     fn map(uid: &str, epoch: u64) -> ShardMap {
         ShardMap {
             index: IndexUid(uid.into()),
             epoch: Epoch(epoch),
-            shards: vec![ShardAssignment {
-                shard: ShardId(0),
-                read: vec![NodeId("n".into())],
-                write: vec![NodeId("n".into())],
-                fence: Fence::Open,
-            }],
+            shards: vec![ShardAssignment::serving(
+                ShardId(0),
+                vec![NodeId("n".into())],
+            )],
         }
     }
 

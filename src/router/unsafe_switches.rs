@@ -21,6 +21,9 @@ pub struct UnsafeSwitches {
     /// Send deletes without recording their tombstones (breaks I4 once
     /// copies are repaired).
     pub skip_tombstones: bool,
+    /// Count filling and behind copies toward quorum (breaks I1: a write
+    /// acknowledged by copies no one reads).
+    pub count_every_copy: bool,
 }
 
 impl UnsafeSwitches {
@@ -30,6 +33,7 @@ impl UnsafeSwitches {
             || self.send_after_lease
             || self.unchecked_versions
             || self.skip_tombstones
+            || self.count_every_copy
     }
 }
 

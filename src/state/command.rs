@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::commands::{
     AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
     DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
-    RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetNodeState, SetPrimaryKey,
-    StartIndexDeletion, SweepDone,
+    RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole, SetNodeState,
+    SetPrimaryKey, StartIndexDeletion, SweepDone,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -42,6 +42,7 @@ pub enum Command {
     SweepDone(SweepDone),
     RecordTombstone(RecordTombstone),
     PurgeTombstones(PurgeTombstones),
+    SetCopyRole(SetCopyRole),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -117,6 +118,7 @@ impl Command {
             Command::SweepDone(c) => c.validate(),
             Command::RecordTombstone(c) => c.validate(),
             Command::PurgeTombstones(c) => c.validate(),
+            Command::SetCopyRole(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -151,6 +153,7 @@ impl Command {
             Command::SweepDone(c) => c.apply(state),
             Command::RecordTombstone(c) => c.apply(state),
             Command::PurgeTombstones(c) => c.apply(state),
+            Command::SetCopyRole(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -37,7 +37,7 @@ pub use ids::{Epoch, GroupId, IndexUid, NodeId, ShardId, TaskUid};
 pub use index::Index;
 pub use node::{GroupState, Node, NodeState, ReplicaGroup};
 pub use settings::Settings;
-pub use shard_map::{Fence, ShardAssignment, ShardMap};
+pub use shard_map::{Fence, Role, ShardAssignment, ShardCopy, ShardMap};
 pub use task_kind::TaskKind;
 pub use tasks::{NodeTask, TaskRecord, TaskRegistry, TaskStatus};
 pub use version::Version;

@@ -47,12 +47,11 @@ fn create_index_places_rf_copies_per_group() {
     assert_eq!(map.shards.len(), 32);
     assert_eq!(map.epoch, Epoch(1));
     for a in &map.shards {
-        assert_eq!(a.read, a.write);
+        assert_eq!(a.readers().count(), a.writers().count());
         assert_eq!(a.fence, Fence::Open);
         for g in 0..2 {
             let in_group = a
-                .read
-                .iter()
+                .readers()
                 .filter(|n| s.nodes[n].group == GroupId(g))
                 .count();
             assert_eq!(in_group, 2);

@@ -89,7 +89,7 @@ async fn delete_on_nodes<C: Cluster>(c: &C, w: &Workflow) -> Result<(u64, Vec<No
             .get(&w.index)
             .into_iter()
             .flat_map(|m| m.shards.iter())
-            .flat_map(|a| a.read.iter().chain(a.write.iter()))
+            .flat_map(|a| a.writers())
             .filter_map(|n| s.nodes.get(n))
             .map(|n| (n.id.clone(), (n.address.clone(), n.group)))
             .collect();

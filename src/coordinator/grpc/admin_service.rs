@@ -239,7 +239,7 @@ impl Admin for AdminService {
                 let map = s.shard_maps.get(&uid)?;
                 let mut per_node: BTreeMap<String, u32> = BTreeMap::new();
                 for a in &map.shards {
-                    for n in &a.read {
+                    for n in a.readers() {
                         *per_node.entry(n.0.clone()).or_default() += 1;
                     }
                 }
@@ -303,6 +303,29 @@ impl Admin for AdminService {
                 crate::state::workflows::Workflows::not_found(id),
             ))
         })
+    }
+
+    async fn set_copy_role(
+        &self,
+        req: Request<SetCopyRoleRequest>,
+    ) -> Result<Response<ShardMap>, Status> {
+        if !self.app.unsafe_switches.test_commands {
+            return Err(Status::failed_precondition(
+                "SetCopyRole is a test command: roles change through workflows; start the \
+                 coordinators with --test-commands to use it in tests",
+            ));
+        }
+        let r = req.into_inner();
+        let cmd = Command::SetCopyRole(crate::state::commands::SetCopyRole {
+            index: index_uid(&r.index)?,
+            shard: crate::state::ShardId(r.shard),
+            node: NodeId::parse(&r.node).map_err(AppError::from)?,
+            role: crate::state::Role::parse(&r.role).map_err(AppError::from)?,
+        });
+        match self.app.propose(cmd).await? {
+            CommandResponse::Map(m) => Ok(Response::new((&m).into())),
+            other => Err(unexpected(other)),
+        }
     }
 
     async fn list_tombstones(

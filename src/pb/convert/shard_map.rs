@@ -1,15 +1,24 @@
 use crate::pb::v1;
 use crate::state::{
-    CommandError, Epoch, Fence, IndexUid, NodeId, ShardAssignment, ShardId, ShardMap,
+    CommandError, Epoch, Fence, IndexUid, NodeId, Role, ShardAssignment, ShardCopy, ShardId,
+    ShardMap,
 };
 
 impl From<&ShardAssignment> for v1::ShardAssignment {
     fn from(a: &ShardAssignment) -> Self {
         v1::ShardAssignment {
             shard: a.shard.0,
-            read: a.read.iter().map(|n| n.0.clone()).collect(),
-            write: a.write.iter().map(|n| n.0.clone()).collect(),
+            read: a.readers().map(|n| n.0.clone()).collect(),
+            write: a.writers().map(|n| n.0.clone()).collect(),
             fence: a.fence.as_str().to_string(),
+            copies: a
+                .copies
+                .iter()
+                .map(|c| v1::ShardCopy {
+                    node: c.node.0.clone(),
+                    role: c.role.as_str().to_string(),
+                })
+                .collect(),
         }
     }
 }
@@ -28,10 +37,16 @@ impl TryFrom<v1::ShardMap> for ShardMap {
     type Error = CommandError;
 
     fn try_from(m: v1::ShardMap) -> Result<Self, CommandError> {
-        let nodes = |ids: Vec<String>| {
-            ids.iter()
-                .map(|n| NodeId::parse(n))
-                .collect::<Result<Vec<_>, _>>()
+        let copies = |copies: Vec<v1::ShardCopy>| {
+            copies
+                .into_iter()
+                .map(|c| {
+                    Ok(ShardCopy {
+                        node: NodeId::parse(&c.node)?,
+                        role: Role::parse(&c.role)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, CommandError>>()
         };
         let shards = m
             .shards
@@ -39,8 +54,7 @@ impl TryFrom<v1::ShardMap> for ShardMap {
             .map(|a| {
                 Ok(ShardAssignment {
                     shard: ShardId(a.shard),
-                    read: nodes(a.read)?,
-                    write: nodes(a.write)?,
+                    copies: copies(a.copies)?,
                     fence: Fence::parse(&a.fence)?,
                 })
             })

@@ -205,12 +205,12 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
         let in_group = |n: &&crate::state::NodeId| t.nodes.get(*n).map(|x| x.group) == group;
         let rf = map
             .and_then(|m| m.shards.first())
-            .map_or(1, |a| a.write.iter().filter(in_group).count().max(1));
+            .map_or(1, |a| a.writers().filter(in_group).count().max(1));
         let nodes: std::collections::BTreeSet<&crate::state::NodeId> = map
             .map(|m| {
                 m.shards
                     .iter()
-                    .flat_map(|a| a.write.iter())
+                    .flat_map(|a| a.writers())
                     .filter(in_group)
                     .collect()
             })

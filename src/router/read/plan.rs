@@ -35,7 +35,7 @@ pub fn plan_read(
     let mut groups: Vec<GroupId> = map
         .shards
         .iter()
-        .flat_map(|a| a.read.iter().filter_map(group_of))
+        .flat_map(|a| a.readers().filter_map(group_of))
         .collect();
     groups.sort();
     groups.dedup();
@@ -52,12 +52,11 @@ pub fn plan_read(
     let chosen = groups[turn % groups.len()];
     for a in map.shards.iter().filter(|a| wanted(a.shard)) {
         let in_group: Vec<&NodeId> = a
-            .read
-            .iter()
+            .readers()
             .filter(|n| group_of(n) == Some(chosen) && live(n))
             .collect();
         let candidates = if in_group.is_empty() {
-            a.read.iter().filter(|n| live(n)).collect()
+            a.readers().filter(|n| live(n)).collect()
         } else {
             in_group
         };

@@ -50,7 +50,7 @@ impl Writer<'_> {
         let owners: Vec<NodeId> = map
             .shards
             .iter()
-            .flat_map(|a| a.write.iter().cloned())
+            .flat_map(|a| a.writers().cloned())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -99,7 +99,7 @@ impl Writer<'_> {
         if let (Value::Object(d), Some(first)) = (&mut details, map.shards.first()) {
             // Copies per group, to count each deleted document once later.
             let mut copies: BTreeMap<String, u64> = BTreeMap::new();
-            for n in &first.write {
+            for n in first.writers() {
                 *copies.entry(self.group(n).0.to_string()).or_default() += 1;
             }
             d.insert(COPIES_KEY.into(), serde_json::json!(copies));

@@ -69,7 +69,7 @@ impl Writer<'_> {
         let owners: BTreeSet<NodeId> = map
             .shards
             .iter()
-            .flat_map(|a| a.write.iter().cloned())
+            .flat_map(|a| a.writers().cloned())
             .collect();
         let calls = owners.iter().map(|id| {
             let (base, pk) = (self.base(id), pk.as_deref());

@@ -92,7 +92,7 @@ impl Writer<'_> {
     /// Waits (briefly) until the cached topology knows every node `map` names:
     /// a map read from the coordinators can be newer than the watch stream.
     pub(crate) async fn learn(&self, map: &ShardMap) -> Result<(), MeiliError> {
-        let named: BTreeSet<&NodeId> = map.shards.iter().flat_map(|a| a.write.iter()).collect();
+        let named: BTreeSet<&NodeId> = map.shards.iter().flat_map(|a| a.writers()).collect();
         let known =
             |t: &crate::router::topology::Topology| named.iter().all(|n| t.nodes.contains_key(*n));
         let mut rx = self.cache.subscribe();
@@ -316,7 +316,7 @@ impl Writer<'_> {
         stamp_version(&mut placed, self.lease.clock.next()?);
         let mut per_node: BTreeMap<NodeId, Vec<Value>> = BTreeMap::new();
         for (shard, doc) in &placed {
-            for n in &map.shards[shard.0 as usize].write {
+            for n in map.shards[shard.0 as usize].writers() {
                 per_node.entry(n.clone()).or_default().push(doc.clone());
             }
         }
@@ -380,14 +380,8 @@ impl Writer<'_> {
             .iter()
             .copied()
             .filter(|s| {
-                let mut by_group: BTreeMap<GroupId, (usize, usize)> = BTreeMap::new();
-                for n in &map.shards[*s as usize].write {
-                    let g = self.group(n);
-                    let e = by_group.entry(g).or_default();
-                    e.0 += 1;
-                    e.1 += usize::from(acked.contains(n));
-                }
-                !by_group.values().any(|(copies, ok)| *ok * 2 > *copies)
+                let every = self.unsafe_switches.count_every_copy;
+                !map.shards[*s as usize].acknowledged(|n| self.group(n), acked, every)
             })
             .collect()
     }

@@ -4,6 +4,7 @@
 mod cluster;
 mod indexes;
 mod nodes;
+mod roles;
 mod routers;
 mod tasks;
 mod tombstones;
@@ -13,6 +14,7 @@ mod workflows;
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
+pub use roles::SetCopyRole;
 pub use routers::ClaimRouterId;
 pub use tasks::{AllocateTaskIds, CommitTasks, DeleteTasks};
 pub use tombstones::{purge_due, PurgeTombstones, RecordTombstone};
