@@ -157,6 +157,7 @@ mod tests {
                     role: "serving".into(),
                 }],
             }],
+            physical_index: "a".into(),
         };
         let mut bad = good.clone();
         bad.shards[0].fence = "ajar".into();

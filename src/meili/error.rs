@@ -14,6 +14,22 @@ pub struct MeiliError {
     pub message: String,
 }
 
+/// Rewrites a node's error about Miroir's physical index `physical` as one
+/// about the client's index `uid` (Meilisearch names the index in messages,
+/// as `` `name` ``). The first generation has the client's name already.
+pub fn name_client_index(body: &mut serde_json::Value, physical: &str, uid: &str) {
+    if physical == uid {
+        return;
+    }
+    if let Some(m) = body.get_mut("message") {
+        if let Some(text) = m.as_str() {
+            *m = serde_json::Value::from(
+                text.replace(&format!("`{physical}`"), &format!("`{uid}`")),
+            );
+        }
+    }
+}
+
 impl MeiliError {
     pub fn new(
         status: StatusCode,

@@ -10,6 +10,26 @@ pub const SHARD_FIELD: &str = "_miroir_shard";
 /// 6); filterable and sortable on every node from index creation.
 pub const VERSION_FIELD: &str = "_miroir_version";
 
+/// Marks the names of Miroir's later generations of an index on the nodes
+/// (`movies__miroir_g2`); no client index uid may contain it.
+pub const GENERATION_MARK: &str = "__miroir_g";
+
+/// Whether a client may not use this index uid (it could collide with a
+/// generation Miroir makes on the nodes).
+pub fn is_reserved_index_uid(uid: &str) -> bool {
+    uid.contains("__miroir")
+}
+
+/// The name on the nodes of generation `generation` of index `uid`: the uid
+/// itself for the first, the uid with [`GENERATION_MARK`] and the number for
+/// later ones (an index deleted and created again).
+pub fn physical_index_name(uid: &str, generation: u32) -> String {
+    match generation {
+        0 | 1 => uid.to_string(),
+        g => format!("{uid}{GENERATION_MARK}{g}"),
+    }
+}
+
 /// Prefix of every attribute Miroir reserves.
 pub const RESERVED_PREFIX: &str = "_miroir";
 
@@ -117,6 +137,14 @@ pub fn restore_after_reset(route_name: Option<&str>) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn physical_names_by_generation() {
+        assert_eq!(physical_index_name("movies", 1), "movies");
+        assert_eq!(physical_index_name("movies", 3), "movies__miroir_g3");
+        assert!(is_reserved_index_uid(&physical_index_name("movies", 3)));
+        assert!(!is_reserved_index_uid("movies_miroir"));
+    }
 
     #[test]
     fn settings_keep_and_hide_miroirs_attributes() {

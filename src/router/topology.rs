@@ -133,6 +133,7 @@ mod tests {
                 ShardId(0),
                 vec![NodeId("n".into())],
             )],
+            physical: String::new(),
         }
     }
 

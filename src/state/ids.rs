@@ -33,7 +33,9 @@ pub struct Epoch(pub u64);
 pub struct TaskUid(pub u64);
 
 const NODE_ID_MAX: usize = 128;
-const INDEX_UID_MAX: usize = 400;
+/// Meilisearch allows 400 bytes; Miroir keeps room for the generation
+/// suffix of its physical index names (`__miroir_g` and a number).
+const INDEX_UID_MAX: usize = 380;
 
 impl NodeId {
     /// Node ids are short, printable and free of separators used by the CLI.
@@ -53,8 +55,15 @@ impl NodeId {
 }
 
 impl IndexUid {
-    /// Meilisearch's rule: 1 to 400 bytes of `a-zA-Z0-9`, `-` and `_`.
+    /// Meilisearch's rule (1 to 400 bytes of `a-zA-Z0-9`, `-` and `_`),
+    /// with room for Miroir's generation suffix, which no uid may contain.
     pub fn parse(s: &str) -> Result<Self, CommandError> {
+        if crate::meili::reserved::is_reserved_index_uid(s) {
+            return Err(CommandError::invalid(format!(
+                "invalid index uid `{s}`: uids containing `__miroir` are reserved by Miroir \
+                 for its own index generations on the nodes"
+            )));
+        }
         let ok = !s.is_empty()
             && s.len() <= INDEX_UID_MAX
             && s.bytes()
@@ -84,15 +93,17 @@ display!(NodeId, GroupId, IndexUid, ShardId, Epoch, TaskUid);
 mod tests {
     use super::*;
 
-    /// Index uids follow Meilisearch's character and length rules.
+    /// Index uids follow Meilisearch's character rules, with room for
+    /// Miroir's generation suffix, which they may not contain.
     #[test]
     fn index_uid_rules() {
         assert!(IndexUid::parse("movies_2-b").is_ok());
         assert!(IndexUid::parse("").is_err());
         assert!(IndexUid::parse("has space").is_err());
         assert!(IndexUid::parse("é").is_err());
-        assert!(IndexUid::parse(&"a".repeat(400)).is_ok());
-        assert!(IndexUid::parse(&"a".repeat(401)).is_err());
+        assert!(IndexUid::parse(&"a".repeat(380)).is_ok());
+        assert!(IndexUid::parse(&"a".repeat(381)).is_err());
+        assert!(IndexUid::parse("movies__miroir_g2").is_err());
     }
 
     /// Node ids refuse separators and empty strings.

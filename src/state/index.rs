@@ -18,6 +18,21 @@ pub struct Index {
     pub shards: u32,
     pub replication_factor: u32,
     pub created_at_ms: u64,
+    /// Which creation of this uid this is (1 for the first); names the
+    /// physical index on the nodes.
+    #[serde(default = "first_generation")]
+    pub generation: u32,
+}
+
+fn first_generation() -> u32 {
+    1
+}
+
+impl Index {
+    /// The index's name on the nodes.
+    pub fn physical(&self) -> String {
+        crate::meili::reserved::physical_index_name(&self.uid.0, self.generation)
+    }
 }
 
 /// A primary key is an attribute name: 1 to 512 bytes, no Miroir-reserved prefix.

@@ -74,6 +74,10 @@ pub struct ClusterState {
     /// Changes owed to nodes that were down when a workflow needed them.
     #[serde(default)]
     pub sweeps: workflows::SweepList,
+    /// The last generation each index uid was created with, kept after the
+    /// index is deleted, so a re-created index gets a new physical name.
+    #[serde(default)]
+    pub generations: BTreeMap<IndexUid, u32>,
     /// Every delete, kept for `tombstone_retention_s` (I4).
     #[serde(default)]
     pub tombstones: tombstones::Tombstones,

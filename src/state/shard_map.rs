@@ -219,9 +219,22 @@ pub struct ShardMap {
     pub index: IndexUid,
     pub epoch: Epoch,
     pub shards: Vec<ShardAssignment>,
+    /// The index's name on the nodes (DESIGN section 6, physical indexes);
+    /// every node call uses it. Empty in maps stored before it existed,
+    /// which name the first generation.
+    #[serde(default)]
+    pub physical: String,
 }
 
 impl ShardMap {
+    /// The index's name on the nodes.
+    pub fn physical(&self) -> &str {
+        match self.physical.is_empty() {
+            true => &self.index.0,
+            false => &self.physical,
+        }
+    }
+
     /// Whether any shard has a copy on `node`.
     pub fn uses(&self, node: &NodeId) -> bool {
         self.shards.iter().any(|s| s.holds(node))

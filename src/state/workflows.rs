@@ -117,6 +117,10 @@ pub struct Workflow {
     pub id: WorkflowId,
     pub kind: WorkflowKind,
     pub index: IndexUid,
+    /// The index's name on the nodes when the workflow started (empty in
+    /// records made before physical names: the uid).
+    #[serde(default)]
+    pub physical: String,
     pub phase: Phase,
     /// Steps committed so far; the next step must name this number.
     pub step: u64,
@@ -136,6 +140,14 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// The index's name on the nodes.
+    pub fn physical(&self) -> &str {
+        match self.physical.is_empty() {
+            true => &self.index.0,
+            false => &self.physical,
+        }
+    }
+
     pub fn is_done(&self) -> bool {
         self.phase == Phase::Done
     }
@@ -204,6 +216,7 @@ impl Workflows {
         &mut self,
         kind: WorkflowKind,
         index: IndexUid,
+        physical: String,
         task: Option<TaskUid>,
         at_ms: u64,
     ) -> &Workflow {
@@ -213,6 +226,7 @@ impl Workflows {
             id,
             kind,
             index,
+            physical,
             phase: kind.phases()[0],
             step: 0,
             tasks: task.into_iter().collect(),
@@ -357,7 +371,13 @@ mod tests {
     fn phases_move_forward_one_step_at_a_time() {
         let mut all = Workflows::default();
         let w = all
-            .start(WorkflowKind::IndexDeletion, IndexUid("m".into()), None, 1)
+            .start(
+                WorkflowKind::IndexDeletion,
+                IndexUid("m".into()),
+                "m".into(),
+                None,
+                1,
+            )
             .clone();
         assert_eq!(w.phase, Phase::Fence);
         assert!(

@@ -82,7 +82,7 @@ fn names(nodes: &[NodeId]) -> String {
 /// Deletes the index on every node that holds a shard of it; the documents
 /// deleted, counted once, and the nodes that did not answer.
 async fn delete_on_nodes<C: Cluster>(c: &C, w: &Workflow) -> Result<(u64, Vec<NodeId>), String> {
-    let uid = w.index.0.clone();
+    let uid = w.physical().to_string();
     let (owners, rf) = c.read(|s| {
         let owners: BTreeMap<NodeId, (String, GroupId)> = s
             .shard_maps

@@ -198,19 +198,40 @@ async fn deleted_index_is_not_left_behind_by_writes_in_flight(nodes: Nodes) {
     load.await.unwrap();
 
     let leader = f.cluster.leader().await;
-    let known = f
+    // A write after the deletion creates the index again, as a new
+    // generation under another name on the nodes: the old one must be gone.
+    let now = f
         .cluster
         .admin(leader)
         .await
         .describe_index(f.cluster.req(IndexRef { uid: "gone".into() }))
         .await
-        .is_ok();
+        .ok()
+        .and_then(|d| d.into_inner().shard_map)
+        .map(|m| m.physical_index);
+    assert_ne!(
+        now.as_deref(),
+        Some("gone"),
+        "a new generation has a new name"
+    );
+    for (id, _, node) in &f.nodes {
+        let (status, _) = f
+            .call(Method::GET, &format!("{}/indexes/gone", node.addr), None)
+            .await;
+        assert_eq!(status, 404, "node {id} still has the deleted generation");
+    }
+    let Some(physical) = now else { return };
+    let known = true;
     for (id, _, node) in &f.nodes {
         let on_node = eventually("the node to settle", || async {
             // A write the node took before the deletion finishes first; the
             // question is only where the index ends up.
             let (status, _) = f
-                .call(Method::GET, &format!("{}/indexes/gone", node.addr), None)
+                .call(
+                    Method::GET,
+                    &format!("{}/indexes/{physical}", node.addr),
+                    None,
+                )
                 .await;
             let (_, tasks) = f
                 .call(

@@ -52,10 +52,10 @@ async fn settings_apply_everywhere_and_hide_the_shard_field(nodes: Nodes) {
             serde_json::from_value(s["filterableAttributes"].clone()).unwrap();
         attrs.sort();
         seen.push(s["sortableAttributes"].clone());
-        assert_eq!(attrs, vec!["_miroir_shard", "color"]);
+        assert_eq!(attrs, vec!["_miroir_shard", "_miroir_version", "color"]);
     }
     assert!(
-        seen.iter().all(|s| *s == json!(["n"])),
+        seen.iter().all(|s| *s == json!(["_miroir_version", "n"])),
         "settings differ between nodes: {seen:?}"
     );
     let (_, red) = f
@@ -210,3 +210,44 @@ crate::on_both_nodes!(
     settings_apply_everywhere_and_hide_the_shard_field,
     documents_by_id_and_deletions,
 );
+
+/// Uids that could collide with Miroir's physical index generations are
+/// refused, by index creation and by a write to a missing index alike, and
+/// nothing is registered or made on the nodes.
+#[tokio::test(flavor = "multi_thread")]
+async fn reserved_index_uids_are_refused() {
+    let mut f = Fleet::start(1, 1).await;
+    let router = f.start_router().await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/indexes".to_string(),
+            json!({"uid": "m__miroir_g2"}),
+        ),
+        (
+            Method::POST,
+            "/indexes/m__miroir_g3/documents".to_string(),
+            json!([{"id": 1}]),
+        ),
+    ] {
+        let (status, e) = f
+            .call(method, &format!("{router}{path}"), Some(&body))
+            .await;
+        assert_eq!(status, 400, "{e}");
+        assert_eq!(e["code"], "invalid_index_uid", "{e}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("reserved by Miroir"),
+            "{e}"
+        );
+    }
+    let (_, list) = f
+        .call(Method::GET, &format!("{router}/indexes"), None)
+        .await;
+    assert_eq!(list["total"], 0, "{list}");
+    let node = &f.nodes[0].2.addr;
+    let (_, on_node) = f.call(Method::GET, &format!("{node}/indexes"), None).await;
+    assert_eq!(on_node["total"], 0, "{on_node}");
+}

@@ -127,8 +127,10 @@ async fn a_deletion_finishes_when_its_leader_dies_while_forgetting() {
 }
 
 /// A node stopped during a deletion does not hold it: the client's task
-/// succeeds, the node is put on the sweep list, the uid cannot be created
-/// again meanwhile, and once the node answers the index is deleted there too.
+/// succeeds and the node is put on the sweep list. The uid can be created
+/// again at once: the new index lives under a new physical name, so it
+/// starts empty even on the node that still holds the old documents, and
+/// once that node answers the old generation is deleted there too.
 async fn a_node_down_during_a_deletion_is_cleaned_when_back(nodes: Nodes) {
     let extra = ["--node-timeout-ms", "1000"];
     let mut f = Fleet::start_with_coordinators(nodes, 1, 2, &extra).await;
@@ -146,32 +148,44 @@ async fn a_node_down_during_a_deletion_is_cleaned_when_back(nodes: Nodes) {
     let w = newest(&f).await.unwrap();
     assert_eq!(w.phase, "done");
     assert_eq!(w.swept_later, vec![f.nodes[0].0.clone()], "{w:?}");
-    let (status, refused) = f
+    f.nodes[0].2.resume();
+    // Created again while the returning node may still hold generation 1.
+    create_index(&f, &router, "away", Some("id")).await;
+    let leader = f.cluster.leader().await;
+    let map = f
+        .cluster
+        .admin(leader)
+        .await
+        .get_shard_map(f.cluster.req(IndexRef { uid: "away".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(map.physical_index, "away__miroir_g2");
+    add_documents(
+        &f,
+        &router,
+        "away",
+        vec![json!({"id": "new", "title": "t"})],
+    )
+    .await;
+    let (_, found) = f
         .call(
             Method::POST,
-            &format!("{router}/indexes"),
-            Some(&json!({"uid": "away"})),
+            &format!("{router}/indexes/away/search"),
+            Some(&json!({"q": ""})),
         )
         .await;
-    assert!(status >= 400, "re-created before the sweep: {refused}");
-    f.nodes[0].2.resume();
+    assert_eq!(
+        found["estimatedTotalHits"], 1,
+        "the new index starts empty: {found}"
+    );
     let addr = f.nodes[0].2.addr.clone();
     eventually("the returned node to be swept", || async {
         (!on_node(&f, &addr, "away").await).then_some(())
     })
     .await;
     assert!(!on_node(&f, &f.nodes[1].2.addr, "away").await);
-    eventually("the uid to be free again", || async {
-        let (status, _) = f
-            .call(
-                Method::POST,
-                &format!("{router}/indexes"),
-                Some(&json!({"uid": "away"})),
-            )
-            .await;
-        (status == 202).then_some(())
-    })
-    .await;
+    assert!(on_node(&f, &addr, "away__miroir_g2").await);
 }
 
 crate::on_both_nodes!(a_node_down_during_a_deletion_is_cleaned_when_back,);

@@ -9,6 +9,8 @@ impl From<&Index> for v1::Index {
             shards: i.shards,
             replication_factor: i.replication_factor,
             created_at_ms: i.created_at_ms,
+            generation: i.generation,
+            physical_index: i.physical(),
         }
     }
 }
@@ -23,6 +25,7 @@ impl TryFrom<v1::Index> for Index {
             shards: i.shards,
             replication_factor: i.replication_factor,
             created_at_ms: i.created_at_ms,
+            generation: i.generation.max(1),
         })
     }
 }

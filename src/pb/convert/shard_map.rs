@@ -29,6 +29,7 @@ impl From<&ShardMap> for v1::ShardMap {
             index_uid: m.index.0.clone(),
             epoch: m.epoch.0,
             shards: m.shards.iter().map(Into::into).collect(),
+            physical_index: m.physical().to_string(),
         }
     }
 }
@@ -60,6 +61,7 @@ impl TryFrom<v1::ShardMap> for ShardMap {
             })
             .collect::<Result<_, _>>()?;
         Ok(ShardMap {
+            physical: m.physical_index,
             index: IndexUid::parse(&m.index_uid)?,
             epoch: Epoch(m.epoch),
             shards,

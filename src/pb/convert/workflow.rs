@@ -27,6 +27,7 @@ impl From<&Workflow> for v1::Workflow {
                 .collect(),
             errors: w.errors.clone(),
             phases: w.kind.phases().iter().map(|p| p.as_str().into()).collect(),
+            physical_index: w.physical().to_string(),
         }
     }
 }
@@ -47,6 +48,7 @@ impl TryFrom<v1::Workflow> for Workflow {
             id: WorkflowId(w.id),
             kind,
             index: IndexUid::parse(&w.index_uid)?,
+            physical: w.physical_index,
             phase: Phase::parse(&w.phase)?,
             step: w.step,
             tasks: w.tasks.into_iter().map(TaskUid).collect(),

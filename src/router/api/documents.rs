@@ -87,9 +87,10 @@ async fn get_document(
             "No node holding the shard of document `{id}` is reachable."
         ))
     })?;
+    let physical = &plan.physical;
     let path = match q {
-        Some(q) => format!("/indexes/{uid}/documents/{id}?{q}"),
-        None => format!("/indexes/{uid}/documents/{id}"),
+        Some(q) => format!("/indexes/{physical}/documents/{id}?{q}"),
+        None => format!("/indexes/{physical}/documents/{id}"),
     };
     let base = &t.nodes[node].address;
     let mut doc = s.nodes.call(base, Method::GET, &path, None).await?;

@@ -38,7 +38,9 @@ async fn get_index(
 /// An index as one node describes it. A node that has received no document
 /// yet may not know the primary key the coordinators fixed: theirs is shown.
 async fn describe(s: &Shared, uid: &str) -> Result<Value, ApiError> {
-    let mut v = read_from_node(s, uid, &format!("/indexes/{uid}")).await?;
+    let mut v = read_from_node(s, uid, "").await?;
+    // The node names its physical index; the client knows its own uid.
+    v["uid"] = Value::from(uid);
     if v["primaryKey"].is_null() {
         if let Ok(Some(pk)) = crate::router::primary_key::current(&s.control, &s.cache, uid).await {
             v["primaryKey"] = Value::from(pk);

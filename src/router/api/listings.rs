@@ -90,7 +90,11 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
         if let Some(f) = &fields {
             body.insert("fields".into(), f.clone());
         }
-        async move { part(s.nodes.fetch_documents(base, uid, body).await, uid) }
+        let physical = &plan.physical;
+        async move {
+            let r = s.nodes.fetch_documents(base, physical, body).await;
+            part(r, uid, physical)
+        }
     };
     let mut parts = vec![];
     for p in join_all((0..nodes.len()).map(|i| ask(i, window))).await {
@@ -130,10 +134,15 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
 /// One node's part of a listing (its documents from the start of its shards' order, and how many
 /// it holds in all), or the error to give the client: the node's refusal, or the index's shards
 /// unavailable.
-fn part(r: Result<Page, crate::fleet::NodeError>, uid: &str) -> Result<Page, ApiError> {
+fn part(
+    r: Result<Page, crate::fleet::NodeError>,
+    uid: &str,
+    physical: &str,
+) -> Result<Page, ApiError> {
     match r {
         Ok(page) => Ok(page),
-        Err(crate::fleet::NodeError::Refused { status, body }) => {
+        Err(crate::fleet::NodeError::Refused { status, mut body }) => {
+            crate::meili::error::name_client_index(&mut body, physical, uid);
             Err(ApiError::Node { status, body })
         }
         Err(_) => Err(unavailable(uid).into()),
@@ -191,7 +200,7 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
     let mut body = Map::new();
     body.insert("limit".into(), json!(0));
     let counted = fetch(s, uid, body).await?;
-    let (bases, rf) = {
+    let (bases, rf, physical) = {
         let t = s.cache.snapshot();
         let index = IndexUid(uid.to_string());
         let plan = plan_read(&t, &index, 0, &[], None).unwrap_or_default();
@@ -221,9 +230,13 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
                 .map(|n| t.nodes[n].address.clone())
                 .collect::<Vec<_>>(),
             rf as u64,
+            match plan.physical.is_empty() {
+                true => uid.to_string(),
+                false => plan.physical,
+            },
         )
     };
-    let answers = join_all(bases.iter().map(|b| s.nodes.index_stats(b, uid))).await;
+    let answers = join_all(bases.iter().map(|b| s.nodes.index_stats(b, &physical))).await;
     let mut fields: Map<String, Value> = Map::new();
     let mut indexing = false;
     let (mut raw, mut embeddings, mut embedded) = (0u64, 0u64, 0u64);

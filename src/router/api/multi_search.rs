@@ -83,7 +83,7 @@ async fn facet_search(
         let mut body = client.clone();
         body.insert("filter".into(), with_shards(client.get("filter"), shards));
         let base = t.nodes[node].address.clone();
-        let path = format!("/indexes/{uid}/facet-search");
+        let path = format!("/indexes/{}/facet-search", plan.physical);
         let nodes = &s.nodes;
         async move {
             let r = nodes

@@ -42,7 +42,7 @@ async fn get_settings(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut v = read_from_node(&s, &uid, &format!("/indexes/{uid}/settings")).await?;
+    let mut v = read_from_node(&s, &uid, "/settings").await?;
     reserved::hide_in_settings(&mut v, &Value::Null);
     Ok(Json(v))
 }
@@ -80,7 +80,7 @@ async fn get_setting(
     State(s): State<Arc<Shared>>,
     Path((uid, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut v = read_from_node(&s, &uid, &format!("/indexes/{uid}/settings/{name}")).await?;
+    let mut v = read_from_node(&s, &uid, &format!("/settings/{name}")).await?;
     reserved::hide_in_setting(&name, &mut v);
     Ok(Json(v))
 }

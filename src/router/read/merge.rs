@@ -5,7 +5,6 @@
 
 use std::cmp::Ordering;
 
-use crate::meili::reserved::SHARD_FIELD;
 use crate::meili::stamp;
 use serde_json::{Map, Value};
 
@@ -224,9 +223,9 @@ pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
         }
     }
     if any_facets {
-        // `facets: ["*"]` makes nodes count Miroir's own field too.
-        facets.remove(SHARD_FIELD);
-        stats.remove(SHARD_FIELD);
+        // `facets: ["*"]` makes nodes count Miroir's own fields too.
+        facets.retain(|k, _| !crate::meili::reserved::is_reserved(k));
+        stats.retain(|k, _| !crate::meili::reserved::is_reserved(k));
         out.insert("facetDistribution".into(), Value::Object(facets));
         out.insert("facetStats".into(), Value::Object(stats));
     }

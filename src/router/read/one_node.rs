@@ -9,8 +9,8 @@ use crate::router::read::plan::plan_read;
 use crate::router::reply::{no_reachable_copy, ApiError};
 use crate::state::{IndexUid, ShardId};
 
-/// The URL of one live node holding `uid`.
-pub(in crate::router) fn some_node(s: &Shared, uid: &str) -> Result<String, MeiliError> {
+/// The URL of one live node holding `uid`, and the index's name on the nodes.
+pub(in crate::router) fn some_node(s: &Shared, uid: &str) -> Result<(String, String), MeiliError> {
     let t = s.cache.snapshot();
     let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], Some(&[ShardId(0)]))
         .ok_or_else(|| MeiliError::index_not_found(uid))?;
@@ -19,17 +19,24 @@ pub(in crate::router) fn some_node(s: &Shared, uid: &str) -> Result<String, Meil
         .keys()
         .next()
         .ok_or_else(|| no_reachable_copy(format!("No node of index `{uid}` is reachable.")))?;
-    Ok(t.nodes[node].address.clone())
+    Ok((t.nodes[node].address.clone(), plan.physical.clone()))
 }
 
-/// `GET path` on one node of `uid`; its refusal is the client's answer.
+/// `GET /indexes/{physical}{tail}` on one node of `uid`; its refusal is
+/// the client's answer.
 pub(in crate::router) async fn read_from_node(
     s: &Shared,
     uid: &str,
-    path: &str,
+    tail: &str,
 ) -> Result<Value, ApiError> {
-    let base = some_node(s, uid)?;
-    Ok(s.nodes
-        .call(&base, reqwest::Method::GET, path, None)
-        .await?)
+    let (base, physical) = some_node(s, uid)?;
+    let path = format!("/indexes/{physical}{tail}");
+    match s.nodes.call(&base, reqwest::Method::GET, &path, None).await {
+        Ok(v) => Ok(v),
+        Err(crate::fleet::NodeError::Refused { status, mut body }) => {
+            crate::meili::error::name_client_index(&mut body, &physical, uid);
+            Err(ApiError::Node { status, body })
+        }
+        Err(e) => Err(e.into()),
+    }
 }

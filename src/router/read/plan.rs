@@ -10,6 +10,8 @@ use crate::state::{GroupId, IndexUid, NodeId, ShardId};
 /// The nodes to ask, each with the shards it answers for.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReadPlan {
+    /// The index's name on the nodes (its shard map's physical index).
+    pub physical: String,
     pub nodes: BTreeMap<NodeId, Vec<ShardId>>,
     /// Shards with no live replica anywhere.
     pub unavailable: Vec<ShardId>,
@@ -39,7 +41,10 @@ pub fn plan_read(
         .collect();
     groups.sort();
     groups.dedup();
-    let mut plan = ReadPlan::default();
+    let mut plan = ReadPlan {
+        physical: map.physical().to_string(),
+        ..ReadPlan::default()
+    };
     if groups.is_empty() {
         plan.unavailable = map
             .shards
@@ -99,6 +104,7 @@ mod tests {
                 index: uid,
                 epoch: Epoch(1),
                 shards: assignments,
+                physical: String::new(),
             },
         );
         t

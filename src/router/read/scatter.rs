@@ -52,6 +52,7 @@ pub async fn search(
         let plan = plan_read(topology, index, turn, &avoid, todo.as_deref())
             .ok_or_else(|| ScatterError::UnknownIndex(index.0.clone()))?;
         missing.extend(plan.unavailable);
+        let physical = &plan.physical;
         let calls = plan.nodes.into_iter().map(|(node, shards)| {
             let body = node_body(client, &shards, &paging);
             let base = topology
@@ -59,7 +60,7 @@ pub async fn search(
                 .get(&node)
                 .map(|n| n.address.clone())
                 .unwrap_or_default();
-            async move { (node, shards, nodes.search(&base, &index.0, &body).await) }
+            async move { (node, shards, nodes.search(&base, physical, &body).await) }
         });
         let mut retry = vec![];
         for (node, shards, res) in join_all(calls).await {
@@ -67,8 +68,9 @@ pub async fn search(
                 Ok(answer) => answers.push(answer),
                 Err(NodeError::Refused { status, body }) if status < 500 => {
                     let base = topology.nodes.get(&node).map(|n| n.address.clone());
-                    let (status, body) =
-                        client_filter_error(nodes, base, index, client, status, body).await;
+                    let (status, mut body) =
+                        client_filter_error(nodes, base, physical, client, status, body).await;
+                    crate::meili::error::name_client_index(&mut body, physical, &index.0);
                     return Err(ScatterError::Refused { status, body });
                 }
                 Err(e) => {
@@ -103,7 +105,7 @@ pub async fn search(
 async fn client_filter_error(
     nodes: &NodeClient,
     base: Option<String>,
-    index: &IndexUid,
+    physical: &str,
     client: &Map<String, Value>,
     status: u16,
     body: Value,
@@ -115,7 +117,7 @@ async fn client_filter_error(
         return (status, body);
     }
     let probe = serde_json::json!({"q": "", "limit": 0, "filter": filter});
-    match nodes.search(&base, &index.0, &probe).await {
+    match nodes.search(&base, physical, &probe).await {
         Err(NodeError::Refused { status, body }) if status < 500 => (status, body),
         _ => (status, body),
     }

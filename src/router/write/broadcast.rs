@@ -43,10 +43,18 @@ impl Writer<'_> {
                 .await?);
         };
         let (map, held) = (&open.map, open.held);
-        let task = self.new_uid().await?;
-        if let Some(deleted) = changes.iter().find_map(IndexChange::deleted) {
-            self.record_tombstone(uid, task, deleted).await?;
-        }
+        // A deletion's tombstone names its task, so its uid is taken first;
+        // other changes take theirs once the nodes accepted them, as a
+        // request Meilisearch refuses outright takes no task uid.
+        let deleted = changes.iter().find_map(IndexChange::deleted);
+        let early = match deleted {
+            Some(deleted) => {
+                let task = self.new_uid().await?;
+                self.record_tombstone(uid, task, deleted).await?;
+                Some(task)
+            }
+            None => None,
+        };
         let owners: Vec<NodeId> = map
             .shards
             .iter()
@@ -59,7 +67,7 @@ impl Writer<'_> {
             let base = self.base(&id);
             let mut tasks = vec![];
             for change in changes {
-                let enqueued = nodes.apply(&base, uid, change).await?;
+                let enqueued = nodes.apply(&base, map.physical(), change).await?;
                 tasks.push(NodeTask {
                     node: id.clone(),
                     task_uid: enqueued.task_uid,
@@ -72,7 +80,10 @@ impl Writer<'_> {
         // The first node that answers decides whether the request is valid.
         let results = probe_then_rest(&owners, |status| status < 500, send)
             .await
-            .map_err(|Refused { status, body }| WriteError::Refused { status, body })?;
+            .map_err(|Refused { status, mut body }| {
+                crate::meili::error::name_client_index(&mut body, map.physical(), uid);
+                WriteError::Refused { status, body }
+            })?;
         if crate::router::write::lease::none_sent(results.iter().map(|(_, r)| r)) {
             return Err(crate::router::write::lease::lease_ended().into());
         }
@@ -104,6 +115,10 @@ impl Writer<'_> {
             }
             d.insert(COPIES_KEY.into(), serde_json::json!(copies));
         }
+        let task = match early {
+            Some(t) => t,
+            None => self.new_uid().await?,
+        };
         Ok(self
             .record(task, uid, kind, Outcome::Enqueued(node_tasks), details)
             .await?)

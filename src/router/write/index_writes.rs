@@ -30,13 +30,20 @@ fn node_error_json(e: &NodeError) -> Value {
 
 impl Writer<'_> {
     /// Registers the index with the coordinators, then creates it on every
-    /// node with `_miroir_shard` filterable. If a node refuses, what was made
-    /// is removed again and the creation fails.
+    /// node (under its physical name) with Miroir's attribute settings. If a
+    /// node refuses, what was made is removed again and the creation fails.
     pub async fn create_index(
         &self,
         uid: &str,
         pk: Option<String>,
     ) -> Result<TaskRecord, WriteError> {
+        if crate::meili::reserved::is_reserved_index_uid(uid) {
+            return Err(MeiliError::invalid(
+                "invalid_index_uid",
+                format!("`{uid}` is not a valid index uid: uids containing `__miroir` are reserved by Miroir for its own index generations on the nodes."),
+            )
+            .into());
+        }
         let new = crate::control::NewIndex {
             uid: uid.to_string(),
             primary_key: pk.clone(),
@@ -71,17 +78,18 @@ impl Writer<'_> {
             .iter()
             .flat_map(|a| a.writers().cloned())
             .collect();
+        let physical = map.physical();
         let calls = owners.iter().map(|id| {
             let (base, pk) = (self.base(id), pk.as_deref());
             async move {
-                let t = self.nodes.prepare_index(&base, uid, pk).await?;
+                let t = self.nodes.prepare_index(&base, physical, pk).await?;
                 Ok::<_, NodeError>((id.clone(), base, t))
             }
         });
         let results = join_all(calls).await;
         if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
             let error = node_error_json(e);
-            self.undo_create(uid, &results).await;
+            self.undo_create(uid, physical, &results).await;
             return Err(MeiliError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "miroir_index_creation_failed",
@@ -141,10 +149,11 @@ impl Writer<'_> {
     async fn undo_create(
         &self,
         uid: &str,
+        physical: &str,
         results: &[Result<(NodeId, String, Enqueued), NodeError>],
     ) {
         for (_, base, _) in results.iter().flatten() {
-            let _ = self.nodes.delete_index(base, uid).await;
+            let _ = self.nodes.delete_index(base, physical).await;
         }
         let _ = self.control.delete_index(uid).await;
     }

@@ -14,9 +14,10 @@ use crate::state::{NodeId, NodeTask};
 /// otherwise the Meilisearch-shaped error to fail the task with.
 pub async fn verify(w: &Writer<'_>, uid: &str, tasks: &[NodeTask]) -> Result<(), Value> {
     let nodes: BTreeSet<&NodeId> = tasks.iter().map(|t| &t.node).collect();
+    let physical = &w.physical(uid);
     let reads = nodes.iter().map(|id| async move {
         let base = w.base(id);
-        (*id, w.nodes.settings(&base, uid).await)
+        (*id, w.nodes.settings(&base, physical).await)
     });
     let answers = join_all(reads).await;
     let mut first: Option<(&NodeId, &Value)> = None;

@@ -75,6 +75,15 @@ impl Writer<'_> {
         }
     }
 
+    /// Index `uid`'s name on the nodes, from the cached shard map (the uid
+    /// itself when no map is cached: the first generation's name).
+    pub fn physical(&self, uid: &str) -> String {
+        let t = self.cache.snapshot();
+        t.maps
+            .get(&crate::state::IndexUid(uid.to_string()))
+            .map_or_else(|| uid.to_string(), |m| m.physical().to_string())
+    }
+
     /// A node's URL, from the newest topology (empty if unknown, which fails its call).
     pub fn base(&self, id: &NodeId) -> String {
         let t = self.cache.snapshot();
@@ -169,7 +178,9 @@ impl Writer<'_> {
     pub async fn shard_map(&self, uid: &str) -> Result<Option<ShardMap>, MeiliError> {
         match self.control.get_shard_map(uid).await {
             Ok(m) => Ok(Some(m)),
-            Err(ControlError::NotFound(_)) => Ok(None),
+            // A uid the coordinators refuse names no index (creating it
+            // then says why it is refused).
+            Err(ControlError::NotFound(_) | ControlError::InvalidArgument(_)) => Ok(None),
             Err(e) => Err(coordinators_down(e)),
         }
     }
@@ -328,8 +339,9 @@ impl Writer<'_> {
         let nodes = self.sender(&held).await;
         let calls = per_node.into_iter().map(|(id, docs)| {
             let (base, pk, nodes) = (self.base(&id), &pk, &nodes);
+            let physical = map.physical();
             async move {
-                let r = nodes.write_batch(&base, uid, pk, docs, mode).await;
+                let r = nodes.write_batch(&base, physical, pk, docs, mode).await;
                 (id, r, Instant::now())
             }
         });

@@ -46,29 +46,26 @@ impl CreateIndex {
                 self.uid
             )));
         }
-        let unswept = state.sweeps.pending_for(&self.uid.0);
-        if !unswept.is_empty() {
-            let names: Vec<String> = unswept.iter().map(|n| n.0.clone()).collect();
-            return Err(CommandError::precondition(format!(
-                "index `{}` is still to be deleted from node(s) {}, which were down when it was                  deleted; create it again once they are back (or removed)",
-                self.uid,
-                names.join(", ")
-            )));
-        }
         let shards = self
             .shards
             .unwrap_or(state.settings.int("default_shards") as u32);
         let rf = self
             .replication_factor
             .unwrap_or(state.settings.int("default_replication_factor") as u32);
-        let shard_map = place(state, &self.uid, shards, rf)?;
+        let mut shard_map = place(state, &self.uid, shards, rf)?;
+        // A re-created index lives under a new name on the nodes: nothing
+        // of the old one (a node still to be swept, a late write) shows.
+        let generation = state.generations.get(&self.uid).map_or(1, |g| g + 1);
+        state.generations.insert(self.uid.clone(), generation);
         let index = Index {
             uid: self.uid.clone(),
             primary_key: self.primary_key,
             shards,
             replication_factor: rf,
             created_at_ms: self.created_at_ms,
+            generation,
         };
+        shard_map.physical = index.physical();
         state.indexes.insert(self.uid.clone(), index.clone());
         state.shard_maps.insert(self.uid, shard_map);
         Ok(CommandResponse::Index(index))
@@ -114,6 +111,7 @@ fn place(
         index: uid.clone(),
         epoch: state.next_epoch(),
         shards: assignments,
+        physical: String::new(),
     })
 }
 

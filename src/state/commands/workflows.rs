@@ -28,7 +28,7 @@ impl StartIndexDeletion {
     }
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
-        state.index_mut(&self.uid)?;
+        let physical = state.index_mut(&self.uid)?.physical();
         if let Some(t) = self.task {
             if t.0 >= state.tasks.next_uid || state.tasks.records.contains_key(&t) {
                 return Err(CommandError::precondition(format!(
@@ -42,7 +42,7 @@ impl StartIndexDeletion {
             None => {
                 state
                     .workflows
-                    .start(kind, self.uid.clone(), None, self.at_ms)
+                    .start(kind, self.uid.clone(), physical, None, self.at_ms)
                     .id
             }
         };
@@ -100,7 +100,7 @@ impl AdvanceWorkflow {
             Phase::WaitRouters => fence_epoch = Some(state.next_epoch()),
             Phase::Forget => {
                 for n in &self.swept_later {
-                    state.sweeps.add(n.clone(), &w.index.0);
+                    state.sweeps.add(n.clone(), w.physical());
                 }
             }
             Phase::Done => {
