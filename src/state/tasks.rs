@@ -149,6 +149,19 @@ impl TaskRegistry {
     }
 }
 
+/// Documents a fan-out removed, counted once: every replica group holds
+/// each document once per copy, so a group's total divided by its copies
+/// counts each document once, and the largest group's count is taken (a
+/// group that missed some nodes reports less). `per_group` holds, per
+/// group, (documents its nodes reported, copies of a shard it holds).
+pub fn count_once(per_group: impl IntoIterator<Item = (u64, u64)>) -> u64 {
+    per_group
+        .into_iter()
+        .map(|(total, copies)| total / copies.max(1))
+        .max()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

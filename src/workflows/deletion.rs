@@ -113,9 +113,7 @@ async fn delete_on_nodes<C: Cluster>(c: &C, w: &Workflow) -> Result<(u64, Vec<No
             OnNode::Down => down.push(id),
         }
     }
-    // Each group holds every document `rf` times: the largest group total,
-    // divided by its copies, counts each document once.
-    let deleted = per_group.values().map(|n| n / rf).max().unwrap_or(0);
+    let deleted = crate::state::tasks::count_once(per_group.into_values().map(|n| (n, rf)));
     let down: BTreeSet<NodeId> = down.into_iter().collect();
     Ok((deleted, down.into_iter().collect()))
 }

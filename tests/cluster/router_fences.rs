@@ -156,101 +156,148 @@ async fn fences_wait_for_paused_routers(nodes: Nodes) {
     f.routers[1].resume();
 }
 
-/// An index deleted while another router keeps writing to it is, in the
-/// end, either on every node and known to the coordinators (a later write
-/// created it again, as Meilisearch does) or on no node at all.
-async fn deleted_index_is_not_left_behind_by_writes_in_flight(nodes: Nodes) {
+/// How a test deletes an index.
+#[derive(Clone, Copy)]
+enum Deleter {
+    /// `DELETE /indexes/{uid}` through a second router.
+    Router,
+    /// `miroir-ctl indexes delete` (Admin `DeleteIndex`), which waits for it.
+    Ctl,
+}
+
+/// An index deleted while another router keeps writing to it is gone from
+/// every node: nothing in flight brings the old generation back. A write
+/// after the deletion creates the index again, as Meilisearch does, as a new
+/// generation under another name on the nodes, and that one starts empty:
+/// it holds no document whose write had finished before the deletion began.
+async fn deleted_under_writes(nodes: Nodes, via: Deleter) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    use std::sync::Arc;
     let mut f = Fleet::start_on(nodes, 2, 1).await;
     let writer = f.start_router().await;
     let deleter = f.start_router().await;
     create_index(&f, &writer, "gone", Some("id")).await;
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(AtomicU64::new(0));
+    // The first id of the batch being written.
+    let next = Arc::new(AtomicU64::new(0));
     let load = {
         let (http, url) = (f.http.clone(), format!("{writer}/indexes/gone/documents"));
-        let (stop, accepted) = (stop.clone(), accepted.clone());
+        let (stop, accepted, next) = (stop.clone(), accepted.clone(), next.clone());
         tokio::spawn(async move {
-            let mut next = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let docs: Vec<Value> = (next..next + 5).map(|i| json!({"id": i})).collect();
-                next += 5;
+            while !stop.load(Relaxed) {
+                let first = next.load(Relaxed);
+                let docs: Vec<Value> = (first..first + 5).map(|i| json!({"id": i})).collect();
                 let r = http.post(&url).bearer_auth(KEY).json(&docs).send().await;
                 if r.is_ok_and(|r| r.status().as_u16() == 202) {
-                    accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    accepted.fetch_add(1, Relaxed);
                 }
+                next.store(first + 5, Relaxed);
             }
         })
     };
     eventually("the writer to get going", || async {
-        (accepted.load(std::sync::atomic::Ordering::Relaxed) >= 3).then_some(())
+        (accepted.load(Relaxed) >= 3).then_some(())
     })
     .await;
-    let (status, t) = f
-        .call(Method::DELETE, &format!("{deleter}/indexes/gone"), None)
-        .await;
-    assert_eq!(status, 202, "{t}");
-    assert_eq!(
-        finished(&f, &deleter, &t).await["status"],
-        "succeeded",
-        "{t}"
-    );
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    // Every batch below this one had finished before the deletion began.
+    let finished_before = next.load(Relaxed);
+    match via {
+        Deleter::Router => {
+            let (status, t) = f
+                .call(Method::DELETE, &format!("{deleter}/indexes/gone"), None)
+                .await;
+            assert_eq!(status, 202, "{t}");
+            assert_eq!(
+                finished(&f, &deleter, &t).await["status"],
+                "succeeded",
+                "{t}"
+            );
+        }
+        Deleter::Ctl => {
+            let out = f.cluster.ctl(1, &["indexes", "delete", "gone"]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // Let the writer recreate the index and write to it for a while.
+    let after = accepted.load(Relaxed);
+    eventually("writes after the deletion", || async {
+        (accepted.load(Relaxed) >= after + 3).then_some(())
+    })
+    .await;
+    stop.store(true, Relaxed);
     load.await.unwrap();
 
     let leader = f.cluster.leader().await;
-    // A write after the deletion creates the index again, as a new
-    // generation under another name on the nodes: the old one must be gone.
-    let now = f
+    let map = f
         .cluster
         .admin(leader)
         .await
         .describe_index(f.cluster.req(IndexRef { uid: "gone".into() }))
         .await
-        .ok()
-        .and_then(|d| d.into_inner().shard_map)
-        .map(|m| m.physical_index);
-    assert_ne!(
-        now.as_deref(),
-        Some("gone"),
-        "a new generation has a new name"
-    );
+        .expect("the writes after the deletion created the index again")
+        .into_inner()
+        .shard_map
+        .unwrap();
+    assert_eq!(map.physical_index, "gone__miroir_g2", "a new generation");
     for (id, _, node) in &f.nodes {
+        // A write the node took before the deletion finishes first; the
+        // question is only where the index ends up.
+        eventually("the node to settle", || async {
+            let url = format!("{}/tasks?statuses=enqueued,processing", node.addr);
+            let (_, tasks) = f.call(Method::GET, &url, None).await;
+            (tasks["total"] == 0).then_some(())
+        })
+        .await;
         let (status, _) = f
             .call(Method::GET, &format!("{}/indexes/gone", node.addr), None)
             .await;
         assert_eq!(status, 404, "node {id} still has the deleted generation");
+        let (status, _) = f
+            .call(
+                Method::GET,
+                &format!("{}/indexes/gone__miroir_g2", node.addr),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "node {id} lacks the new generation");
     }
-    let Some(physical) = now else { return };
-    let known = true;
-    for (id, _, node) in &f.nodes {
-        let on_node = eventually("the node to settle", || async {
-            // A write the node took before the deletion finishes first; the
-            // question is only where the index ends up.
-            let (status, _) = f
-                .call(
-                    Method::GET,
-                    &format!("{}/indexes/{physical}", node.addr),
-                    None,
-                )
-                .await;
-            let (_, tasks) = f
-                .call(
-                    Method::GET,
-                    &format!("{}/tasks?statuses=enqueued,processing", node.addr),
-                    None,
-                )
-                .await;
-            (tasks["total"] == 0).then_some(status == 200)
-        })
+    let (_, listed) = f
+        .call(
+            Method::POST,
+            &format!("{writer}/indexes/gone/documents/fetch"),
+            Some(&json!({"limit": 1000, "fields": ["id"]})),
+        )
         .await;
-        assert_eq!(
-            on_node, known,
-            "node {id}: index present = {on_node}, coordinators know it = {known}"
-        );
-    }
+    let ids: Vec<u64> = listed["results"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    assert!(!ids.is_empty(), "{listed}");
+    assert!(
+        ids.iter().all(|&i| i >= finished_before),
+        "the new generation holds documents written before the deletion: {ids:?} (< {finished_before})"
+    );
 }
 
-crate::on_both_nodes!(deleted_index_is_not_left_behind_by_writes_in_flight,);
+async fn deleted_through_a_router_under_writes(nodes: Nodes) {
+    deleted_under_writes(nodes, Deleter::Router).await
+}
+
+async fn deleted_through_ctl_under_writes(nodes: Nodes) {
+    deleted_under_writes(nodes, Deleter::Ctl).await
+}
+
+crate::on_both_nodes!(
+    deleted_through_a_router_under_writes,
+    deleted_through_ctl_under_writes,
+);
 
 /// Write tasks of index `uid` a node has received, whatever became of them.
 async fn write_tasks(f: &Fleet, node: &str, uid: &str) -> u64 {

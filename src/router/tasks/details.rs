@@ -71,17 +71,10 @@ fn deleted_once(recorded: &Value, nodes: &[NodeOutcome]) -> u64 {
         *per_group.entry(n.group).or_default() +=
             n.details["deletedDocuments"].as_u64().unwrap_or(0);
     }
-    per_group
-        .into_iter()
-        .map(|(g, total)| {
-            let copies = recorded[COPIES_KEY][g.0.to_string()]
-                .as_u64()
-                .unwrap_or(1)
-                .max(1);
-            total / copies
-        })
-        .max()
-        .unwrap_or(0)
+    crate::state::tasks::count_once(per_group.into_iter().map(|(g, total)| {
+        let copies = recorded[COPIES_KEY][g.0.to_string()].as_u64();
+        (total, copies.unwrap_or(1))
+    }))
 }
 
 #[cfg(test)]
