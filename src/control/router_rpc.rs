@@ -138,6 +138,20 @@ impl ControlClient {
         .map(|_| ())
     }
 
+    /// Takes the tasks workflows finished that no router has fired webhooks for.
+    pub async fn take_workflow_finished(&self) -> Result<Vec<TaskRecord>, ControlError> {
+        let r = self
+            .call(|ch| {
+                let r = self.request(pb::TakeWorkflowFinishedRequest { max: 0 });
+                async move { RouterClient::new(ch).take_workflow_finished(r).await }
+            })
+            .await?;
+        r.tasks
+            .into_iter()
+            .map(|t| TaskRecord::try_from(t).map_err(ControlError::malformed))
+            .collect()
+    }
+
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, ControlError> {
         self.call(|ch| {
             let r = self.request(pb::ListWebhooksRequest {});

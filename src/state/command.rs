@@ -9,7 +9,7 @@ use super::commands::{
     AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
     DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
     RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole, SetNodeState,
-    SetPrimaryKey, StartIndexDeletion, SweepDone,
+    SetPrimaryKey, StartIndexDeletion, SweepDone, TakeWorkflowFinished,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -17,6 +17,7 @@ use super::index::Index;
 use super::node::Node;
 use super::settings::Setting;
 use super::shard_map::ShardMap;
+use super::tasks::TaskRecord;
 use super::ClusterState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +44,7 @@ pub enum Command {
     RecordTombstone(RecordTombstone),
     PurgeTombstones(PurgeTombstones),
     SetCopyRole(SetCopyRole),
+    TakeWorkflowFinished(TakeWorkflowFinished),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -87,6 +89,8 @@ pub enum CommandResponse {
     TasksDeleted(u32),
     /// Expired tombstones dropped.
     TombstonesPurged(u64),
+    /// Task records handed out (tasks workflows finished, for webhooks).
+    Tasks(Vec<TaskRecord>),
     Batch(Vec<CommandResult>),
 }
 
@@ -119,6 +123,7 @@ impl Command {
             Command::RecordTombstone(c) => c.validate(),
             Command::PurgeTombstones(c) => c.validate(),
             Command::SetCopyRole(c) => c.validate(),
+            Command::TakeWorkflowFinished(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -154,6 +159,7 @@ impl Command {
             Command::RecordTombstone(c) => c.apply(state),
             Command::PurgeTombstones(c) => c.apply(state),
             Command::SetCopyRole(c) => c.apply(state),
+            Command::TakeWorkflowFinished(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -78,6 +78,10 @@ pub struct ClusterState {
     /// index is deleted, so a re-created index gets a new physical name.
     #[serde(default)]
     pub generations: BTreeMap<IndexUid, u32>,
+    /// Tasks a workflow finished whose webhooks no router has fired yet
+    /// (a router takes them with `TakeWorkflowFinished`).
+    #[serde(default)]
+    pub webhook_outbox: std::collections::BTreeSet<TaskUid>,
     /// Every delete, kept for `tombstone_retention_s` (I4).
     #[serde(default)]
     pub tombstones: tombstones::Tombstones,

@@ -13,18 +13,7 @@ use miroir::pb::v1::{AwaitRoutersRequest, FenceIndexRequest, IndexRef, SetConfig
 
 /// A short lease, so that tests see it run out.
 async fn short_lease(f: &Fleet) {
-    let leader = f.cluster.leader().await;
-    let req = SetConfigRequest {
-        key: "lease_ms".into(),
-        value: "1000".into(),
-        expect_version: None,
-    };
-    f.cluster
-        .admin(leader)
-        .await
-        .set_config(f.cluster.req(req))
-        .await
-        .unwrap();
+    f.set_config("lease_ms", "1000").await;
 }
 
 async fn add(f: &Fleet, router: &str, uid: &str, ids: std::ops::Range<u64>) -> (u16, Value) {

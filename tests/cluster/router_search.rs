@@ -173,18 +173,7 @@ async fn node_failure_falls_back_or_degrades(nodes: Nodes) {
     );
     // With the `fail` policy, the same search is refused instead; routers
     // take the policy with their next lease renewal.
-    let leader = f.cluster.leader().await;
-    let fail = SetConfigRequest {
-        key: "unavailable_shard_policy".into(),
-        value: "fail".into(),
-        expect_version: None,
-    };
-    f.cluster
-        .admin(leader)
-        .await
-        .set_config(f.cluster.req(fail))
-        .await
-        .unwrap();
+    f.set_config("unavailable_shard_policy", "fail").await;
     let refused = eventually("the router to follow the fail policy", || async {
         let (status, body) = f.call(Method::POST, &url, Some(&json!({"q": ""}))).await;
         (status == 503).then_some(body)

@@ -100,12 +100,23 @@ async fn webhooks_fire_once_per_task(nodes: Nodes) {
         uids.iter().all(|u| seen.contains_key(u)).then_some(())
     })
     .await;
+    // An index deletion, which the coordinator leader finishes: one router
+    // takes it from the coordinators and fires its webhook.
+    let (_, t) = f
+        .call(Method::DELETE, &format!("{b}/indexes/hooked"), None)
+        .await;
+    let deletion = t["taskUid"].as_u64().unwrap();
+    eventually("the deletion to be delivered", || async {
+        deliveries(&got).contains_key(&deletion).then_some(())
+    })
+    .await;
+    uids.push(deletion);
     // One more task after those: by the time it is delivered, a second
-    // delivery of the first three would have had every chance to happen.
+    // delivery of the earlier ones would have had every chance to happen.
     let (_, t) = f
         .call(
             Method::POST,
-            &format!("{b}/indexes/hooked/documents"),
+            &format!("{a}/indexes/hooked/documents"),
             Some(&json!([{"id": 3}])),
         )
         .await;
@@ -127,6 +138,12 @@ async fn webhooks_fire_once_per_task(nodes: Nodes) {
     let failed = all.iter().find(|t| t["uid"] == uids[2]).unwrap();
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"]["code"], "invalid_document_id");
+    let deleted = all.iter().find(|t| t["uid"] == deletion).unwrap();
+    assert_eq!(
+        (&deleted["type"], &deleted["status"]),
+        (&json!("indexDeletion"), &json!("succeeded")),
+        "{deleted}"
+    );
     let (headers, _) = got.lock().unwrap()[0].clone();
     assert_eq!(headers["authorization"], "Bearer s3cret");
     assert_eq!(headers["x-test"], "1");

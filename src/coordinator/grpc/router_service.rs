@@ -372,6 +372,31 @@ impl Router for RouterService {
         Ok(Response::new(RecordTombstoneResponse {}))
     }
 
+    async fn take_workflow_finished(
+        &self,
+        req: Request<TakeWorkflowFinishedRequest>,
+    ) -> Result<Response<TakeWorkflowFinishedResponse>, Status> {
+        let max = match req.into_inner().max {
+            0 => 100,
+            n => n.min(1000),
+        };
+        // Most of the time there is nothing: answer from the applied state
+        // then, without a commit (the next call sees what was missed).
+        if self.app.state.read(|s| s.webhook_outbox.is_empty()) {
+            return Ok(Response::new(TakeWorkflowFinishedResponse {
+                tasks: vec![],
+            }));
+        }
+        let cmd =
+            Command::TakeWorkflowFinished(crate::state::commands::TakeWorkflowFinished { max });
+        match self.app.propose(cmd).await? {
+            CommandResponse::Tasks(tasks) => Ok(Response::new(TakeWorkflowFinishedResponse {
+                tasks: tasks.iter().map(Into::into).collect(),
+            })),
+            other => Err(Status::internal(format!("unexpected response {other:?}"))),
+        }
+    }
+
     async fn get_task(&self, req: Request<GetTaskRequest>) -> Result<Response<TaskRecord>, Status> {
         let uid = TaskUid(req.into_inner().uid);
         let found = self

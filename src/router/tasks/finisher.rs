@@ -2,7 +2,7 @@
 //! for a client to ask: every router looks, now and then, at the tasks still
 //! enqueued or processing, and asks their nodes. The coordinators let only
 //! one commit finish a task, so its webhooks fire once however many routers
-//! look.
+//! look; tasks a workflow finished are handed to one router for theirs.
 
 use futures::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +45,11 @@ pub async fn run(s: Arc<Shared>, shutdown: CancellationToken) {
             index_uids: vec![],
             statuses: vec![TaskStatus::Enqueued, TaskStatus::Processing],
         };
+        // Tasks the coordinator leader finished (index deletions) get their
+        // webhooks here; other tasks get theirs from the commit finishing them.
+        if let Ok(done) = s.control.take_workflow_finished().await {
+            crate::router::tasks::webhooks::fire(s.control.clone(), s.nodes.http(), done);
+        }
         let Ok(open) = list_page(&s.control, req).await else {
             busy = false;
             continue;

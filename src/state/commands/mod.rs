@@ -18,5 +18,5 @@ pub use roles::SetCopyRole;
 pub use routers::ClaimRouterId;
 pub use tasks::{AllocateTaskIds, CommitTasks, DeleteTasks};
 pub use tombstones::{purge_due, PurgeTombstones, RecordTombstone};
-pub use webhooks::{DeleteWebhook, PutWebhook};
+pub use webhooks::{DeleteWebhook, PutWebhook, TakeWorkflowFinished};
 pub use workflows::{AdvanceWorkflow, RecordWorkflowError, StartIndexDeletion, SweepDone};

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::state::command::{CommandResponse, CommandResult};
 use crate::state::error::CommandError;
 use crate::state::webhooks::{Webhook, MAX_WEBHOOKS};
-use crate::state::ClusterState;
+use crate::state::{ClusterState, TaskUid};
 
 /// Creates or replaces the webhook `uuid`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,5 +80,33 @@ mod tests {
         let mut bad = put("x");
         bad.webhook.url = "ftp://nope".into();
         assert!(bad.validate().is_err());
+    }
+}
+
+/// Hands a router the tasks workflows finished, for their webhooks, and
+/// forgets them: each is taken once, by one router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakeWorkflowFinished {
+    pub max: u32,
+}
+
+impl TakeWorkflowFinished {
+    pub fn validate(&self) -> Result<(), CommandError> {
+        Ok(())
+    }
+
+    pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        let taken: Vec<TaskUid> = state
+            .webhook_outbox
+            .iter()
+            .take(self.max.max(1) as usize)
+            .copied()
+            .collect();
+        let mut records = vec![];
+        for t in taken {
+            state.webhook_outbox.remove(&t);
+            records.extend(state.tasks.records.get(&t).cloned());
+        }
+        Ok(CommandResponse::Tasks(records))
     }
 }

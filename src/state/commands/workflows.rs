@@ -115,6 +115,10 @@ impl AdvanceWorkflow {
                         r.status = TaskStatus::Succeeded;
                         r.finished_at_ms = Some(self.at_ms);
                         r.details = json!({"deletedDocuments": w.deleted_documents}).to_string();
+                        // Routers fire webhooks; one of them takes these.
+                        if !state.webhooks.is_empty() {
+                            state.webhook_outbox.insert(*t);
+                        }
                     }
                 }
             }
