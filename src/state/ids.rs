@@ -33,9 +33,11 @@ pub struct Epoch(pub u64);
 pub struct TaskUid(pub u64);
 
 const NODE_ID_MAX: usize = 128;
-/// Meilisearch allows 400 bytes; Miroir keeps room for the generation
-/// suffix of its physical index names (`__miroir_g` and a number).
-const INDEX_UID_MAX: usize = 380;
+/// Meilisearch's limit.
+const INDEX_UID_MAX: usize = 400;
+/// For new indexes, room is kept for the generation suffix of their
+/// physical names (`__miroir_g` and a number).
+const NEW_INDEX_UID_MAX: usize = 380;
 
 impl NodeId {
     /// Node ids are short, printable and free of separators used by the CLI.
@@ -55,15 +57,27 @@ impl NodeId {
 }
 
 impl IndexUid {
-    /// Meilisearch's rule (1 to 400 bytes of `a-zA-Z0-9`, `-` and `_`),
-    /// with room for Miroir's generation suffix, which no uid may contain.
-    pub fn parse(s: &str) -> Result<Self, CommandError> {
+    /// The uid of a new index: Meilisearch's rule, with room for Miroir's
+    /// generation suffix, which no uid may contain. (Checked at creation
+    /// only, so that an index made under older rules stays reachable.)
+    pub fn parse_new(s: &str) -> Result<Self, CommandError> {
         if crate::meili::reserved::is_reserved_index_uid(s) {
             return Err(CommandError::invalid(format!(
                 "invalid index uid `{s}`: uids containing `__miroir` are reserved by Miroir \
                  for its own index generations on the nodes"
             )));
         }
+        if s.len() > NEW_INDEX_UID_MAX {
+            return Err(CommandError::invalid(format!(
+                "invalid index uid `{s}`: a new index uid has at most {NEW_INDEX_UID_MAX} \
+                 characters (Miroir keeps room for its generation suffix)"
+            )));
+        }
+        Self::parse(s)
+    }
+
+    /// Meilisearch's rule: 1 to 400 bytes of `a-zA-Z0-9`, `-` and `_`.
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
         let ok = !s.is_empty()
             && s.len() <= INDEX_UID_MAX
             && s.bytes()
@@ -101,9 +115,15 @@ mod tests {
         assert!(IndexUid::parse("").is_err());
         assert!(IndexUid::parse("has space").is_err());
         assert!(IndexUid::parse("é").is_err());
-        assert!(IndexUid::parse(&"a".repeat(380)).is_ok());
-        assert!(IndexUid::parse(&"a".repeat(381)).is_err());
-        assert!(IndexUid::parse("movies__miroir_g2").is_err());
+        assert!(IndexUid::parse(&"a".repeat(400)).is_ok());
+        assert!(IndexUid::parse(&"a".repeat(401)).is_err());
+        assert!(IndexUid::parse_new(&"a".repeat(380)).is_ok());
+        assert!(IndexUid::parse_new(&"a".repeat(381)).is_err());
+        assert!(IndexUid::parse_new("movies__miroir_g2").is_err());
+        assert!(
+            IndexUid::parse("movies__miroir_g2").is_ok(),
+            "existing indexes stay reachable"
+        );
     }
 
     /// Node ids refuse separators and empty strings.

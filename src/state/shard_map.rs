@@ -112,6 +112,23 @@ pub struct ShardCopy {
     pub role: Role,
 }
 
+impl ShardCopy {
+    /// Copies from read and write lists, as maps were kept before roles: a
+    /// copy read is serving, one only written is filling.
+    pub fn from_lists(read: &[NodeId], write: Vec<NodeId>) -> Vec<ShardCopy> {
+        write
+            .into_iter()
+            .map(|node| {
+                let role = match read.contains(&node) {
+                    true => Role::Serving,
+                    false => Role::Filling,
+                };
+                ShardCopy { node, role }
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StoredAssignment")]
 pub struct ShardAssignment {
@@ -129,21 +146,17 @@ struct StoredAssignment {
     #[serde(default)]
     copies: Option<Vec<ShardCopy>>,
     #[serde(default)]
+    read: Vec<NodeId>,
+    #[serde(default)]
     write: Vec<NodeId>,
     fence: Fence,
 }
 
 impl From<StoredAssignment> for ShardAssignment {
     fn from(s: StoredAssignment) -> Self {
-        let copies = s.copies.unwrap_or_else(|| {
-            s.write
-                .into_iter()
-                .map(|node| ShardCopy {
-                    node,
-                    role: Role::Serving,
-                })
-                .collect()
-        });
+        let copies = s
+            .copies
+            .unwrap_or_else(|| ShardCopy::from_lists(&s.read, s.write));
         ShardAssignment {
             shard: s.shard,
             copies,
@@ -303,13 +316,16 @@ mod tests {
         assert!(!all_filling.acknowledged(one_group, &acked(&["f"]), false));
     }
 
-    /// Maps stored before roles existed read back with every copy serving.
+    /// Maps stored before roles existed read back with every copy read
+    /// serving, and one only written filling.
     #[test]
     fn old_assignments_read_back_serving() {
         let old = r#"{"shard":3,"read":["a"],"write":["a","b"],"fence":"open"}"#;
         let a: ShardAssignment = serde_json::from_str(old).unwrap();
-        assert_eq!(a.copies.len(), 2);
-        assert!(a.copies.iter().all(|c| c.role == Role::Serving));
+        assert_eq!(
+            a.copies,
+            vec![copy("a", Role::Serving), copy("b", Role::Filling)]
+        );
         let again: ShardAssignment =
             serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
         assert_eq!(again, a);

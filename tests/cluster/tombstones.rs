@@ -99,6 +99,18 @@ async fn every_delete_leaves_its_tombstone(nodes: Nodes) {
         .map(|t| t["version"].as_u64().unwrap())
         .collect();
     assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    // A filter the nodes refuse deletes nothing, and leaves no tombstone.
+    let router = url_router(&f.routers[0].addr);
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/gone/documents/delete"),
+            Some(&json!({"filter": "nope = 1"})),
+        )
+        .await;
+    if t["taskUid"].is_u64() {
+        assert_eq!(finished(&f, &router, &t).await["status"], "failed", "{t}");
+    }
     let listed = newest(&f, "gone");
     assert_eq!(listed.len(), 4, "{listed:?}");
     let stats = ctl_json(&f, &["tombstones", "stats"]);

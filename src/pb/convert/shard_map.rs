@@ -38,6 +38,11 @@ impl TryFrom<v1::ShardMap> for ShardMap {
     type Error = CommandError;
 
     fn try_from(m: v1::ShardMap) -> Result<Self, CommandError> {
+        let nodes = |ids: &[String]| {
+            ids.iter()
+                .map(|n| NodeId::parse(n))
+                .collect::<Result<Vec<_>, _>>()
+        };
         let copies = |copies: Vec<v1::ShardCopy>| {
             copies
                 .into_iter()
@@ -55,7 +60,11 @@ impl TryFrom<v1::ShardMap> for ShardMap {
             .map(|a| {
                 Ok(ShardAssignment {
                     shard: ShardId(a.shard),
-                    copies: copies(a.copies)?,
+                    // A coordinator from before roles sends only the lists.
+                    copies: match a.copies.is_empty() {
+                        false => copies(a.copies)?,
+                        true => ShardCopy::from_lists(&nodes(&a.read)?, nodes(&a.write)?),
+                    },
                     fence: Fence::parse(&a.fence)?,
                 })
             })

@@ -117,8 +117,10 @@ pub fn strip_reserved(hit: &mut Value, keep_score: bool) {
         if !keep_score {
             obj.remove("_rankingScore");
         }
-        if let Some(Value::Object(f)) = obj.get_mut("_formatted") {
-            f.retain(|k, _| !crate::meili::reserved::is_reserved(k));
+        for part in ["_formatted", "_matchesPosition"] {
+            if let Some(Value::Object(f)) = obj.get_mut(part) {
+                f.retain(|k, _| !crate::meili::reserved::is_reserved(k));
+            }
         }
     }
 }

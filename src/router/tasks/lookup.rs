@@ -82,7 +82,11 @@ pub async fn refreshed(w: &Writer<'_>, uid: TaskUid) -> Result<TaskRecord, Meili
             t.finished_at_ms = Some(now_ms());
         }
         t.status = status;
-        t.error = error.map(|e| e.to_string());
+        let physical = w.physical(&t.index_uid);
+        t.error = error.map(|mut e| {
+            crate::meili::error::name_client_index(&mut e, &physical, &t.index_uid);
+            e.to_string()
+        });
         // Best effort: a failed update is recomputed on the next lookup.
         let _ = w.commit_tasks(vec![t.clone()]).await;
     }

@@ -46,7 +46,13 @@ impl Writer<'_> {
         // A deletion's tombstone names its task, so its uid is taken first;
         // other changes take theirs once the nodes accepted them, as a
         // request Meilisearch refuses outright takes no task uid.
-        let deleted = changes.iter().find_map(IndexChange::deleted);
+        let mut deleted = changes.iter().find_map(IndexChange::deleted);
+        if let Some(Deleted::Filter(f)) = &deleted {
+            // A filter the nodes refuse deletes nothing: no tombstone for it.
+            if !self.filter_accepted(map, f).await {
+                deleted = None;
+            }
+        }
         let early = match deleted {
             Some(deleted) => {
                 let task = self.new_uid().await?;
@@ -122,6 +128,23 @@ impl Writer<'_> {
         Ok(self
             .record(task, uid, kind, Outcome::Enqueued(node_tasks), details)
             .await?)
+    }
+
+    /// Whether one of the index's nodes accepts `filter` (JSON text) in a
+    /// search that returns nothing: the same rules as a delete by filter,
+    /// without deleting. A node that cannot be asked counts as accepting
+    /// (a tombstone too many deletes nothing that was not asked deleted).
+    async fn filter_accepted(&self, map: &crate::state::ShardMap, filter: &str) -> bool {
+        let Some(node) = map.shards.iter().flat_map(|a| a.readers()).next() else {
+            return true;
+        };
+        let filter: Value = serde_json::from_str(filter).unwrap_or(Value::Null);
+        let probe = serde_json::json!({"q": "", "limit": 0, "filter": filter});
+        let asked = self
+            .nodes
+            .search(&self.base(node), map.physical(), &probe)
+            .await;
+        !matches!(asked, Err(NodeError::Refused { status, .. }) if status < 500)
     }
 
     /// Commits a deletion's tombstone, at a version of this router's clock,

@@ -323,8 +323,10 @@ impl Writer<'_> {
                 .map_err(|e| MeiliError::invalid(e.code(), e.to_string()))?;
         };
         let (map, held) = (&open.map, open.held);
+        // The version first: a clock refusal should not spend a task uid.
+        let version = self.lease.clock.next()?;
         let task = self.new_uid().await?;
-        stamp_version(&mut placed, self.lease.clock.next()?);
+        stamp_version(&mut placed, version);
         let mut per_node: BTreeMap<NodeId, Vec<Value>> = BTreeMap::new();
         for (shard, doc) in &placed {
             for n in map.shards[shard.0 as usize].writers() {

@@ -26,7 +26,7 @@ pub struct CreateIndex {
 
 impl CreateIndex {
     pub fn validate(&self) -> Result<(), CommandError> {
-        IndexUid::parse(&self.uid.0)?;
+        IndexUid::parse_new(&self.uid.0)?;
         if let Some(pk) = &self.primary_key {
             validate_primary_key(pk)?;
         }
@@ -156,7 +156,11 @@ impl DeleteIndex {
     }
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
-        state.index_mut(&self.uid)?;
+        let generation = state.index_mut(&self.uid)?.generation;
+        // Remembered, so that the uid's next creation gets a new name on the
+        // nodes (indexes made before generations were counted have none).
+        let last = state.generations.entry(self.uid.clone()).or_default();
+        *last = (*last).max(generation);
         state.indexes.remove(&self.uid);
         state.shard_maps.remove(&self.uid);
         state.tombstones.forget(&self.uid);
