@@ -37,8 +37,27 @@ async fn get_index(
 
 /// An index as one node describes it. A node that has received no document
 /// yet may not know the primary key the coordinators fixed: theirs is shown.
+/// A node that lacks the index, or does not answer, does not make the index
+/// vanish: the coordinators' record describes it, and the disagreement is
+/// logged and counted (`miroir_router_index_disagreements_total`).
 async fn describe(s: &Shared, uid: &str) -> Result<Value, ApiError> {
-    let mut v = read_from_node(s, uid, "").await?;
+    let mut v = match read_from_node(s, uid, "").await {
+        Ok(v) => v,
+        // Not an index the coordinators know: Meilisearch's 404.
+        Err(ApiError::Meili(e)) if e.code == "index_not_found" => return Err(ApiError::Meili(e)),
+        Err(node) => {
+            let Ok(d) = s.control.describe_index(uid).await else {
+                return Err(node);
+            };
+            tracing::warn!(
+                index = uid,
+                "a node holding the index could not describe it; the coordinators' record is shown"
+            );
+            metrics::counter!("miroir_router_index_disagreements_total").increment(1);
+            let at = crate::meili::stamp::rfc3339(u128::from(d.index.created_at_ms) * 1_000_000);
+            json!({"uid": uid, "createdAt": at, "updatedAt": at, "primaryKey": d.index.primary_key})
+        }
+    };
     // The node names its physical index; the client knows its own uid.
     v["uid"] = Value::from(uid);
     if v["primaryKey"].is_null() {
@@ -82,7 +101,22 @@ async fn update_index(
     Path(uid): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let body = json_body(&body)?;
+    let mut body = json_body(&body)?;
+    // Meilisearch 1.50 renames an index with `{"uid": "new"}`; passed to the
+    // nodes it would leave them out of step with the coordinators' map.
+    match body.get("uid") {
+        Some(Value::String(new)) if *new != uid => {
+            return Ok(crate::router::api::unsupported::unsupported(
+                "Miroir does not yet support renaming an index with `PATCH /indexes/{uid}`: the index's shards live on many nodes under one shard map, and a rename needs a fenced flip of that map. Create an index under the new uid and write the documents to it.",
+            ));
+        }
+        Some(_) => {
+            if let Some(o) = body.as_object_mut() {
+                o.remove("uid");
+            }
+        }
+        None => {}
+    }
     if let Some(pk) = body.get("primaryKey").and_then(Value::as_str) {
         writer(&s).set_primary_key(&uid, pk).await?;
     }
