@@ -11,7 +11,7 @@ export MEILI_BIN
 # Without a binary, the real-node tests are skipped by name (and listed by `meili-check`).
 SKIP_MEILI := $(if $(MEILI_BIN),,--skip ::meilisearch)
 
-.PHONY: all build test test-steps meili-check cluster-test-meili lint unit cluster-test bench bench-smoke deps deps-bench deps-jepsen jepsen jepsen-smoke jepsen-unit demo demo-stop fmt clean help
+.PHONY: all build test test-steps meili-check cluster-test-meili lint unit cluster-test bench bench-smoke deps deps-bench deps-jepsen jepsen jepsen-smoke jepsen-unit sdk-test demo demo-stop fmt clean help
 
 all: build
 
@@ -77,6 +77,10 @@ jepsen: deps-jepsen ## Partition suite, full: every workload against every nemes
 jepsen-smoke: deps-jepsen ## Partition suite, short: one mixed run and one unsafe switch (~2 min)
 	$(CARGO) build --bins --workspace
 	jepsen/suite.sh smoke
+
+sdk-test: ## The official Meilisearch Python SDK's test suite against one real node and through a router over three
+	$(CARGO) build --bins
+	scripts/sdk-test.sh
 
 bench: deps-bench ## Benchmarks, full size: coordinators against etcd, routers against one Meilisearch node (devnodes without a binary)
 	$(CARGO) bench --bench coordinator
