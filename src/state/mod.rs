@@ -4,28 +4,31 @@
 //! machine feeds it committed [`Command`]s in log order.
 //!
 //! # Layout
-//! - [`ids`]: typed identifiers; [`task_kind`]: what a task does, by Meilisearch's names.
-//! - [`node`], [`index`], [`shard_map`], [`settings`], [`tasks`], [`webhooks`], [`routers`]: the
-//!   records and their rules.
+//! - [`ids`]: typed identifiers.
+//! - [`node`], [`index`], [`shard_map`], [`settings`], [`workflows`]: the records and their rules.
+//! - [`tasks`]: the task registry, what a task does ([`task_kind`]) and webhooks ([`webhooks`]).
+//! - [`documents`]: document versions ([`version`]) and tombstones ([`tombstones`]).
+//! - [`routers`]: router-id claims and the owed lease length ([`lease_ceiling`]).
 //! - [`command`]: the Raft log payload; [`commands`]: one file per command family.
 //! - [`error`]: why a command was refused.
 
 pub mod command;
 pub mod commands;
+pub mod documents;
 pub mod error;
 pub mod ids;
 pub mod index;
-pub mod lease_ceiling;
 pub mod node;
 pub mod routers;
 pub mod settings;
 pub mod shard_map;
-pub mod task_kind;
 pub mod tasks;
-pub mod tombstones;
-pub mod version;
-pub mod webhooks;
 pub mod workflows;
+
+// The paths these modules had before they were grouped.
+pub use documents::{tombstones, version};
+pub use routers::lease_ceiling;
+pub use tasks::{kind as task_kind, webhooks};
 
 use std::collections::BTreeMap;
 

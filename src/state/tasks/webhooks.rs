@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::CommandError;
+use crate::state::error::CommandError;
 
 /// As many as Meilisearch allows.
 pub const MAX_WEBHOOKS: usize = 20;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::CommandError;
+use crate::state::error::CommandError;
 
 /// Stored under the same camelCase names, so records written when the kind
 /// was a plain string read back unchanged.

@@ -1,13 +1,16 @@
 //! The task registry: Miroir task uids handed to routers in blocks, and the
 //! records that map each Miroir task onto the per-node Meilisearch tasks.
 
+pub mod kind;
+pub mod webhooks;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::CommandError;
-use super::ids::{NodeId, TaskUid};
-use super::task_kind::TaskKind;
+use crate::state::error::CommandError;
+use crate::state::ids::{NodeId, TaskUid};
+use crate::state::tasks::kind::TaskKind;
 
 /// Largest block a router may take at once.
 pub const MAX_BLOCK: u32 = 100_000;
@@ -83,7 +86,7 @@ pub struct TaskRecord {
     pub details: String,
     /// The workflow that finishes this task (routers leave it to the leader).
     #[serde(default)]
-    pub workflow: Option<super::workflows::WorkflowId>,
+    pub workflow: Option<crate::state::workflows::WorkflowId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::CommandError;
-use super::ids::{IndexUid, TaskUid};
-use super::version::Version;
+use crate::state::error::CommandError;
+use crate::state::ids::{IndexUid, TaskUid};
+use crate::state::version::Version;
 
 /// Most ids one tombstone holds (Meilisearch's payload limit allows more,
 /// but a delete that large is better sent as a filter).

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::CommandError;
-use super::version::Version;
+use crate::state::error::CommandError;
+use crate::state::version::Version;
 
 /// Claims kept; the oldest is forgotten beyond this (routers started with a
 /// random id leave one behind per start).
@@ -22,7 +22,7 @@ pub struct Claim {
     /// Orders claims, so the oldest can be forgotten first.
     pub seq: u64,
     /// The lowest document version this instance may issue (see
-    /// [`super::version::ClockGrant::floor_for_claim`]).
+    /// [`crate::state::version::ClockGrant::floor_for_claim`]).
     #[serde(default)]
     pub floor: Version,
 }
