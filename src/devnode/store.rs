@@ -204,6 +204,7 @@ impl Store {
                 documents,
                 primary_key,
                 merge,
+                skip_creation,
             } => {
                 let index = self
                     .indexes
@@ -230,7 +231,9 @@ impl Store {
                 index.primary_key = Some(pk);
                 let n = documents.len();
                 for (id, doc) in ids.into_iter().zip(documents) {
-                    index.upsert(id, doc, merge);
+                    if !skip_creation || index.ids.contains_key(&id) {
+                        index.upsert(id, doc, merge);
+                    }
                 }
                 index.updated_at = now;
                 details.insert("indexedDocuments".into(), json!(n));
@@ -301,6 +304,8 @@ pub enum TaskOp {
         documents: Vec<Document>,
         primary_key: Option<String>,
         merge: bool,
+        /// `skipCreation`: documents whose id is not there yet are left out.
+        skip_creation: bool,
     },
     DocumentDeletionByIds(Vec<String>),
     DocumentDeletionByFilter(Value),

@@ -2,6 +2,7 @@
 //! time, restricted to the shards asked for (a node holds several shards, and with RF > 1 copies
 //! of shards it is not asked about).
 
+use crate::meili::document_params::DocumentsWrite;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
@@ -36,11 +37,26 @@ impl NodeClient {
         docs: Vec<Value>,
         mode: WriteMode,
     ) -> Result<Enqueued, NodeError> {
+        let query = DocumentsWrite::default();
+        self.write_batch_as(base, index, &query.node_query(primary_key), docs, mode)
+            .await
+    }
+
+    /// [`Self::write_batch`] with the node's query string given (`primaryKey`, `skipCreation`),
+    /// as [`DocumentsWrite::node_query`] makes it.
+    pub async fn write_batch_as(
+        &self,
+        base: &str,
+        index: &str,
+        node_query: &str,
+        docs: Vec<Value>,
+        mode: WriteMode,
+    ) -> Result<Enqueued, NodeError> {
         let method = match mode {
             WriteMode::Replace => Method::POST,
             WriteMode::Update => Method::PUT,
         };
-        let path = format!("/indexes/{index}/documents?primaryKey={primary_key}");
+        let path = format!("/indexes/{index}/documents?{node_query}");
         let reply = self
             .call(base, method, &path, Some(&Value::Array(docs)))
             .await?;

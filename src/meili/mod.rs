@@ -13,6 +13,7 @@
 //! - [`task_filter`]: the filters of the task routes, parsed with Meilisearch's errors.
 //! - [`stamp`]: timestamps, durations and identifiers as Meilisearch prints them.
 
+pub mod document_params;
 pub mod error;
 pub mod federation;
 pub mod keys;

@@ -2,6 +2,15 @@
 
 use crate::meili::MeiliError;
 
+/// A parameter the route does not take, refused as Meilisearch does (`bad_request`).
+pub fn unknown(name: &str, allowed: &[&str]) -> MeiliError {
+    let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+    MeiliError::bad_request(format!(
+        "Unknown parameter `{name}`: expected one of {}",
+        list.join(", ")
+    ))
+}
+
 /// One query parameter's value as a positive integer, with Meilisearch's error under `code`.
 pub fn positive_integer(name: &str, code: &'static str, value: &str) -> Result<u64, MeiliError> {
     value.parse().map_err(|_| {

@@ -9,13 +9,27 @@ use super::error::MeiliError;
 /// One document: a JSON object.
 pub type Document = Map<String, Value>;
 
-/// Parses a document payload according to its content type.
+const ACCEPTED: &str =
+    "Accepted values for the Content-Type header are: `application/json`, `application/x-ndjson`, `text/csv`";
+
+/// Parses a document payload according to its content type; a CSV delimiter is
+/// taken only with `text/csv`, as in Meilisearch.
 pub fn documents(
     bytes: &[u8],
     content_type: Option<&str>,
-    csv_delimiter: u8,
+    csv_delimiter: Option<u8>,
 ) -> Result<Vec<Document>, MeiliError> {
-    let ct = content_type.unwrap_or("application/json");
+    let unsupported = |code: &'static str, message: String| {
+        let mut e = MeiliError::invalid(code, message);
+        e.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        e
+    };
+    let Some(ct) = content_type else {
+        return Err(unsupported(
+            "missing_content_type",
+            format!("A Content-Type header is missing. {ACCEPTED}"),
+        ));
+    };
     let format = if ct.starts_with("application/json") {
         "json"
     } else if ct.starts_with("application/x-ndjson") {
@@ -23,13 +37,23 @@ pub fn documents(
     } else if ct.starts_with("text/csv") {
         "csv"
     } else {
-        let mut e = MeiliError::invalid(
+        return Err(unsupported(
             "invalid_content_type",
-            format!("The Content-Type `{ct}` is invalid. Accepted values for the Content-Type header are: `application/json`, `application/x-ndjson`, `text/csv`"),
-        );
-        e.status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return Err(e);
+            format!("The Content-Type `{ct}` is invalid. {ACCEPTED}"),
+        ));
     };
+    if csv_delimiter.is_some() && format != "csv" {
+        let named = if format == "json" {
+            "application/json"
+        } else {
+            "application/x-ndjson"
+        };
+        return Err(unsupported(
+            "invalid_content_type",
+            format!("The Content-Type `{named}` does not support the use of a csv delimiter. The csv delimiter can only be used with the Content-Type `text/csv`."),
+        ));
+    }
+    let csv_delimiter = csv_delimiter.unwrap_or(b',');
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(MeiliError::invalid(
             "missing_payload",
@@ -169,6 +193,7 @@ mod tests {
     use super::*;
 
     fn parse_payload(b: (&str, &str), delimiter: u8) -> Result<Vec<Document>, MeiliError> {
+        let delimiter = (b.0 == "text/csv").then_some(delimiter);
         documents(b.1.as_bytes(), Some(b.0), delimiter)
     }
 
@@ -194,5 +219,16 @@ mod tests {
         );
         let single = parse_payload(body("application/json", r#"{"id": "x"}"#), b',');
         assert_eq!(single.map(|d| d.len()).ok(), Some(1));
+    }
+
+    /// Recorded from Meilisearch 1.50: no content type, and a delimiter with JSON.
+    #[test]
+    fn content_types_are_checked_as_meilisearch_does() {
+        let e = documents(b"[]", None, None).unwrap_err();
+        assert_eq!((e.code, e.status.as_u16()), ("missing_content_type", 415));
+        assert_eq!(e.message, "A Content-Type header is missing. Accepted values for the Content-Type header are: `application/json`, `application/x-ndjson`, `text/csv`");
+        let e = documents(b"[]", Some("application/json"), Some(b';')).unwrap_err();
+        assert_eq!(e.code, "invalid_content_type");
+        assert_eq!(e.message, "The Content-Type `application/json` does not support the use of a csv delimiter. The csv delimiter can only be used with the Content-Type `text/csv`.");
     }
 }

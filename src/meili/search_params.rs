@@ -94,13 +94,7 @@ pub fn from_params(params: &[(String, String)]) -> Result<Value, MeiliError> {
                 v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.into())).collect(),
             ),
             f if FIELDS.contains(&f) => Value::String(v.clone()),
-            _ => {
-                let list: Vec<String> = FIELDS.iter().map(|f| format!("`{f}`")).collect();
-                return Err(MeiliError::bad_request(format!(
-                    "Unknown parameter `{k}`: expected one of {}",
-                    list.join(", ")
-                )));
-            }
+            _ => return Err(crate::meili::params::unknown(k, &FIELDS)),
         };
         obj.insert(k.clone(), value);
     }

@@ -3,7 +3,7 @@
 //! devnode's alike.
 
 pub use crate::meili::params::number;
-use crate::meili::params::positive_integer;
+use crate::meili::params::{positive_integer, unknown};
 use crate::meili::{stamp, MeiliError};
 
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
@@ -77,14 +77,6 @@ pub struct TaskFilter {
     pub dates: Vec<(&'static str, u64)>,
     /// Whether any filter was given, if only `*`.
     pub given: bool,
-}
-
-fn unknown(name: &str, allowed: &[&str]) -> MeiliError {
-    let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
-    MeiliError::bad_request(format!(
-        "Unknown parameter `{name}`: expected one of {}",
-        list.join(", ")
-    ))
 }
 
 fn numbers(name: &str, code: &'static str, v: &str) -> Result<Option<Vec<u64>>, MeiliError> {

@@ -41,5 +41,6 @@ pub(in crate::router) fn writer(s: &Shared) -> Writer<'_> {
         lease: &s.lease,
         unsafe_switches: s.unsafe_switches,
         pause_points: s.pause_points,
+        custom_metadata: None,
     }
 }

@@ -12,6 +12,7 @@ mod minority;
 mod node_rules;
 mod roles;
 mod router_admin;
+mod router_document_params;
 mod router_fences;
 mod router_indexes;
 mod router_keys;

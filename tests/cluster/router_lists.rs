@@ -123,7 +123,93 @@ async fn long_listings_page_without_overlap_or_gaps(nodes: Nodes) {
     assert_eq!(seen, (0..n).collect::<Vec<_>>());
 }
 
+/// A listing sorted by several keys is one order across shards (numbers
+/// before strings both ways, documents without the key last), in every page,
+/// past `SORTED_UP_TO` too; sort keys the client did not ask to see are not shown.
+async fn listings_sorted_by_several_keys(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 3).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "sorted", Some("id")).await;
+    let (_, t) = f
+        .call(
+            Method::PATCH,
+            &format!("{router}/indexes/sorted/settings"),
+            Some(&json!({"sortableAttributes": ["r", "t"]})),
+        )
+        .await;
+    finished(&f, &router, &t).await;
+    let n = miroir::router::api::listings::SORTED_UP_TO + 200;
+    let doc = |i: u64| match i % 10 {
+        0 => json!({"id": i}),
+        1 => json!({"id": i, "r": "x"}),
+        _ => json!({"id": i, "r": i % 7, "t": format!("t{:04}", (i * 31) % 1000)}),
+    };
+    add_documents(&f, &router, "sorted", (0..n).map(doc).collect()).await;
+    // The expected order, written out from the rules.
+    let mut want: Vec<Value> = (0..n).map(doc).collect();
+    let rank = |d: &Value| match &d["r"] {
+        Value::Number(x) => (0, -(x.as_i64().unwrap())),
+        Value::String(_) => (1, 0),
+        _ => (2, 0),
+    };
+    want.sort_by_key(|d| (rank(d), d["t"].as_str().map(String::from), d["id"].as_u64()));
+    let want: Vec<u64> = want.iter().map(|d| d["id"].as_u64().unwrap()).collect();
+
+    let mut got = vec![];
+    for offset in (0..n).step_by(250) {
+        let body =
+            json!({"sort": ["r:desc", "t:asc"], "offset": offset, "limit": 250, "fields": ["id"]});
+        let (status, page) = f
+            .call(
+                Method::POST,
+                &format!("{router}/indexes/sorted/documents/fetch"),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], n);
+        for d in page["results"].as_array().unwrap() {
+            assert_eq!(
+                d.as_object().unwrap().len(),
+                1,
+                "only the asked fields: {d}"
+            );
+            got.push(d["id"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(got, want);
+    // GET takes the rules comma-separated.
+    let (_, page) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/sorted/documents?sort=r:desc,t:asc&limit=5&offset=3"),
+            None,
+        )
+        .await;
+    let ids: Vec<u64> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, want[3..8]);
+    // A key that is not sortable: the node's error, as Meilisearch words it.
+    let (status, e) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/sorted/documents/fetch"),
+            Some(&json!({"sort": ["id:asc"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (400, Some("invalid_document_sort")),
+        "{e}"
+    );
+}
+
 crate::on_both_nodes!(
     listings_span_all_shards_once,
     long_listings_page_without_overlap_or_gaps,
+    listings_sorted_by_several_keys,
 );

@@ -32,18 +32,21 @@ async fn add(
 ) -> Answer {
     valid_uid(&uid)?;
     node.authorize(&headers, "documents.add", Some(&uid))?;
-    let delimiter = param(&params, "csvDelimiter")
-        .and_then(|d| d.bytes().next())
-        .unwrap_or(b',');
-    let documents = payload::documents(&body.bytes, body.content_type.as_deref(), delimiter)?;
-    let primary_key = param(&params, "primaryKey").map(String::from);
+    let query = crate::meili::document_params::DocumentsWrite::parse(&params)?;
+    let documents = payload::documents(
+        &body.bytes,
+        body.content_type.as_deref(),
+        query.csv_delimiter,
+    )?;
     Ok(node.enqueue(
         &uid,
         TaskOp::DocumentAddition {
             documents,
-            primary_key,
+            primary_key: query.primary_key,
             merge,
+            skip_creation: query.skip_creation,
         },
+        // Routers keep customMetadata on their own tasks and never send it.
         None,
     ))
 }
@@ -68,20 +71,31 @@ pub async fn update(
     add(node, headers, uid, params, body, true).await
 }
 
-/// Listing shared by `GET /documents` and `POST /documents/fetch`.
-fn listing(
-    node: &Shared,
-    uid: &str,
+/// What `GET /documents` and `POST /documents/fetch` both ask for.
+struct Listing {
     offset: usize,
     limit: usize,
     fields: Option<Vec<String>>,
-    filter: &Value,
+    filter: Value,
     ids: Option<Vec<String>>,
-) -> Answer {
+    sort: Vec<String>,
+}
+
+/// Listing shared by `GET /documents` and `POST /documents/fetch`.
+fn listing(node: &Shared, uid: &str, l: Listing) -> Answer {
+    let Listing {
+        offset,
+        limit,
+        fields,
+        filter,
+        ids,
+        sort,
+    } = l;
     let state = node.lock();
     let index = state.store.index(uid)?;
-    let parsed = filter::parse_value(filter, "invalid_document_filter", Some(&index.filterable()))?;
-    let matching: Vec<&Document> = index
+    let keys = crate::devnode::search::sort::document_sort_keys(index, &sort)?;
+    let parsed = filter::parse_value(&filter, "invalid_document_filter", Some(&index.filterable()))?;
+    let mut matching: Vec<&Document> = index
         .documents()
         .map(|(_, d)| d)
         .filter(|d| parsed.as_ref().is_none_or(|f| f.matches(d)))
@@ -94,6 +108,12 @@ fn listing(
             })
         })
         .collect();
+    // A stable sort: equal documents keep their insertion order, as in Meilisearch.
+    matching.sort_by(|a, b| {
+        keys.iter().fold(std::cmp::Ordering::Equal, |o, (f, asc)| {
+            o.then_with(|| crate::devnode::search::sort::compare_field(a, b, f, *asc))
+        })
+    });
     let results: Vec<Value> = matching
         .iter()
         .skip(offset)
@@ -133,14 +153,18 @@ pub async fn list(
         .map(|f| Value::String(f.into()))
         .unwrap_or(Value::Null);
     let ids = csv_list(param(&params, "ids"));
+    let sort = csv_list(param(&params, "sort")).unwrap_or_default();
     listing(
         &node,
         &uid,
-        offset,
-        limit,
-        csv_list(param(&params, "fields")),
-        &filter,
-        ids,
+        Listing {
+            offset,
+            limit,
+            fields: csv_list(param(&params, "fields")),
+            filter,
+            ids,
+            sort,
+        },
     )
 }
 
@@ -160,6 +184,7 @@ pub async fn fetch(
     let mut limit = 20;
     let mut fields = None;
     let mut ids = None;
+    let mut sort = vec![];
     for (k, v) in obj {
         let uint = |code| {
             v.as_u64()
@@ -186,7 +211,8 @@ pub async fn fetch(
             "limit" => limit = uint("invalid_document_limit")?,
             "fields" => fields = strings("invalid_document_fields")?,
             "ids" => ids = strings("invalid_document_ids")?,
-            "filter" | "retrieveVectors" | "sort" => {}
+            "sort" => sort = strings("invalid_document_sort")?.unwrap_or_default(),
+            "filter" | "retrieveVectors" => {}
             other => {
                 return Err(MeiliError::bad_request(format!(
                     "Unknown field `{other}`: expected one of `offset`, `limit`, `fields`, `retrieveVectors`, `ids`, `filter`, `sort`"
@@ -195,7 +221,15 @@ pub async fn fetch(
         }
     }
     let filter = obj.get("filter").cloned().unwrap_or(Value::Null);
-    listing(&node, &uid, offset, limit, fields, &filter, ids)
+    let l = Listing {
+        offset,
+        limit,
+        fields,
+        filter,
+        ids,
+        sort,
+    };
+    listing(&node, &uid, l)
 }
 
 pub async fn get_one(

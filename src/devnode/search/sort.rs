@@ -10,8 +10,36 @@ use crate::devnode::settings;
 use crate::devnode::store::{Document, Index};
 use crate::meili::error::MeiliError;
 
-/// `attr:asc|desc` pairs, each sortable, with Meilisearch's errors.
+/// `attr:asc|desc` pairs of a search, each sortable, with Meilisearch's errors.
 pub fn sort_keys(index: &Index, sort: &[String]) -> Result<Vec<(String, bool)>, MeiliError> {
+    let keys = parse_keys(index, sort, "invalid_search_sort")?;
+    if !keys.is_empty()
+        && !settings::list(&index.settings, "rankingRules")
+            .iter()
+            .any(|r| r == "sort")
+    {
+        return Err(MeiliError::invalid(
+            "invalid_search_sort",
+            "You must specify where `sort` is listed in the rankingRules setting to use the sort parameter at search time.",
+        )
+        .in_index(&index.uid));
+    }
+    Ok(keys)
+}
+
+/// The `sort` of a documents listing: sortable keys, no ranking rule needed.
+pub fn document_sort_keys(
+    index: &Index,
+    sort: &[String],
+) -> Result<Vec<(String, bool)>, MeiliError> {
+    parse_keys(index, sort, "invalid_document_sort")
+}
+
+fn parse_keys(
+    index: &Index,
+    sort: &[String],
+    code: &'static str,
+) -> Result<Vec<(String, bool)>, MeiliError> {
     let sortable = settings::list(&index.settings, "sortableAttributes");
     let mut out = Vec::new();
     for s in sort {
@@ -20,7 +48,7 @@ pub fn sort_keys(index: &Index, sort: &[String]) -> Result<Vec<(String, bool)>, 
             Some((f, "desc")) => (f, false),
             _ => {
                 return Err(MeiliError::invalid(
-                    "invalid_search_sort",
+                    code,
                     format!("Invalid syntax for the sort parameter: expected expression ending by `:asc` or `:desc`, found `{s}`."),
                 ))
             }
@@ -34,24 +62,17 @@ pub fn sort_keys(index: &Index, sort: &[String]) -> Result<Vec<(String, bool)>, 
                     sortable.join(", ")
                 )
             };
-            return Err(MeiliError::invalid(
-                "invalid_search_sort",
+            let e = MeiliError::invalid(
+                code,
                 format!("Attribute `{field}` is not sortable. {available}"),
-            )
-            .in_index(&index.uid));
+            );
+            // Searches name the index; documents listings do not.
+            return Err(match code {
+                "invalid_search_sort" => e.in_index(&index.uid),
+                _ => e,
+            });
         }
         out.push((field.to_string(), asc));
-    }
-    if !out.is_empty()
-        && !settings::list(&index.settings, "rankingRules")
-            .iter()
-            .any(|r| r == "sort")
-    {
-        return Err(MeiliError::invalid(
-            "invalid_search_sort",
-            "You must specify where `sort` is listed in the rankingRules setting to use the sort parameter at search time.",
-        )
-        .in_index(&index.uid));
     }
     Ok(out)
 }
@@ -84,6 +105,9 @@ pub fn compare_field(a: &Document, b: &Document, field: &str, asc: bool) -> Orde
         })
     };
     match (key(a), key(b)) {
+        // Numbers before strings in either direction, as in Meilisearch.
+        (Some(Key::Num(_)), Some(Key::Str(_))) => Ordering::Less,
+        (Some(Key::Str(_)), Some(Key::Num(_))) => Ordering::Greater,
         (Some(x), Some(y)) => {
             let o = x.partial_cmp(&y).unwrap_or(Ordering::Equal);
             if asc {

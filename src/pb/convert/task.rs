@@ -22,6 +22,7 @@ impl From<&TaskRecord> for v1::TaskRecord {
             finished_at_ms: t.finished_at_ms,
             details: t.details.clone(),
             workflow: t.workflow.map(|w| w.0),
+            custom_metadata: t.custom_metadata.clone(),
         }
     }
 }
@@ -52,6 +53,7 @@ impl TryFrom<v1::TaskRecord> for TaskRecord {
             finished_at_ms: t.finished_at_ms,
             details: t.details,
             workflow: t.workflow.map(crate::state::workflows::WorkflowId),
+            custom_metadata: t.custom_metadata,
         })
     }
 }

@@ -116,6 +116,7 @@ mod tests {
             finished_at_ms: Some(1_500),
             details: r#"{"receivedDocuments":2,"indexedDocuments":2}"#.into(),
             workflow: None,
+            custom_metadata: None,
         };
         let v = view(&t);
         let b = batch(&v);

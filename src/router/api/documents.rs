@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::IndexChange;
+use crate::meili::document_params::custom_metadata_only;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::strip_reserved;
@@ -46,21 +47,18 @@ async fn write_documents(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let param = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let query = crate::meili::document_params::DocumentsWrite::parse(&q)?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let delimiter = param("csvDelimiter")
-        .and_then(|d| d.bytes().next())
-        .unwrap_or(b',');
-    let docs = crate::meili::payload::documents(&body, content_type, delimiter)?
+    let docs = crate::meili::payload::documents(&body, content_type, query.csv_delimiter)?
         .into_iter()
         .map(Value::Object)
         .collect();
     let replace = method == axum::http::Method::POST;
-    let pk = param("primaryKey");
+    let w = writer(&s).with_metadata(query.custom_metadata.clone());
     Ok(task_reply(
-        writer(&s).write_documents(&uid, pk, docs, replace).await,
+        w.write_documents(&uid, &query, docs, replace).await,
     ))
 }
 
@@ -98,52 +96,73 @@ async fn get_document(
     Ok(Json(doc))
 }
 
-/// A deletion every node of the index carries out, recorded as one `documentDeletion` task.
+/// A deletion every node of the index carries out, recorded as one `documentDeletion` task
+/// (with the client's `customMetadata`, the one parameter deletions take).
 async fn delete_on_every_node(
     s: &Shared,
     uid: &str,
+    metadata: Option<String>,
     change: IndexChange,
     details: Value,
-) -> Response {
-    task_reply(
+) -> Result<Response, ApiError> {
+    Ok(task_reply(
         writer(s)
+            .with_metadata(metadata)
             .broadcast(uid, TaskKind::DocumentDeletion, &[change], details)
             .await,
-    )
+    ))
 }
 
 async fn delete_document(
     State(s): State<Arc<Shared>>,
     Path((uid, id)): Path<(String, String)>,
-) -> Response {
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let metadata = custom_metadata_only(&q)?;
     let details = json!({"providedIds": 1, "deletedDocuments": null});
-    delete_on_every_node(&s, &uid, IndexChange::DeleteDocument(id), details).await
+    delete_on_every_node(&s, &uid, metadata, IndexChange::DeleteDocument(id), details).await
 }
 
 async fn delete_batch(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    let metadata = custom_metadata_only(&q)?;
     let body = json_body(&body)?;
     let n = body.as_array().map_or(0, Vec::len);
     let details = json!({"providedIds": n, "deletedDocuments": null});
-    Ok(delete_on_every_node(&s, &uid, IndexChange::DeleteBatch(body), details).await)
+    delete_on_every_node(&s, &uid, metadata, IndexChange::DeleteBatch(body), details).await
 }
 
 async fn delete_by_filter(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    let metadata = custom_metadata_only(&q)?;
     let body = json_body(&body)?;
     let filter = body.get("filter").map(Value::to_string);
     let details = json!({"providedIds": 0, "deletedDocuments": null, "originalFilter": filter});
-    Ok(delete_on_every_node(&s, &uid, IndexChange::DeleteByFilter(body), details).await)
+    delete_on_every_node(
+        &s,
+        &uid,
+        metadata,
+        IndexChange::DeleteByFilter(body),
+        details,
+    )
+    .await
 }
 
 /// `DELETE /indexes/{uid}/documents`: every document, on every node.
-async fn delete_all(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
+async fn delete_all(
+    State(s): State<Arc<Shared>>,
+    Path(uid): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let metadata = custom_metadata_only(&q)?;
     let details = json!({"deletedDocuments": null});
-    delete_on_every_node(&s, &uid, IndexChange::DeleteAllDocuments, details).await
+    delete_on_every_node(&s, &uid, metadata, IndexChange::DeleteAllDocuments, details).await
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::fleet::{with_shards, Page};
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
-use crate::router::read::merge::strip_reserved;
+use crate::router::read::merge::{cmp_hits, strip_reserved, SortRule};
 use crate::router::read::plan::plan_read;
 use crate::router::reply::{json_object, no_reachable_copy, ApiError};
 use crate::router::tasks::lookup::lookup;
@@ -69,12 +69,31 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
     let pk = crate::router::primary_key::current(&s.control, &s.cache, uid)
         .await?
         .unwrap_or_default();
-    let mut fields = client.get("fields").cloned();
-    if let Some(Value::Array(f)) = &mut fields {
-        if !f.iter().any(|v| v == "*" || *v == pk) {
-            f.push(Value::from(pk.clone()));
+    let sort: Vec<SortRule> = match client.get("sort") {
+        Some(Value::Array(rules)) => rules
+            .iter()
+            .filter_map(|r| r.as_str().and_then(SortRule::parse))
+            .collect(),
+        _ => vec![],
+    };
+    // The primary key and the sort fields are what the merge orders by: each
+    // node returns them, and those the client did not ask for are removed.
+    let asked: Option<Vec<Value>> = match client.get("fields") {
+        Some(Value::Array(f)) if !f.iter().any(|v| v == "*") => Some(f.clone()),
+        _ => None,
+    };
+    let merged_by: Vec<&str> = std::iter::once(pk.as_str())
+        .chain(sort.iter().map(|r| r.field.as_str()))
+        .collect();
+    let fields = asked.as_ref().map(|f| {
+        let mut f = f.clone();
+        for k in &merged_by {
+            if !f.iter().any(|v| v == k) {
+                f.push(Value::from(*k));
+            }
         }
-    }
+        Value::Array(f)
+    });
     // Nodes in a fixed order (the plan's), so that every page agrees.
     let nodes: Vec<(String, Vec<crate::state::ShardId>)> = plan
         .nodes
@@ -101,7 +120,13 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
         parts.push(p?);
     }
     let total: u64 = parts.iter().map(|p| p.total).sum();
-    let docs: Vec<Value> = if total <= SORTED_UP_TO {
+    let docs: Vec<Value> = if !sort.is_empty() {
+        // Each node sorted its own documents; its first `window` hold
+        // whatever of it falls in the window.
+        let mut all: Vec<Value> = parts.into_iter().flat_map(|p| p.docs).collect();
+        all.sort_by(|a, b| cmp_hits(a, b, &sort, Some(&pk)));
+        all.into_iter().skip(offset).take(limit).collect()
+    } else if total <= SORTED_UP_TO {
         // Small enough to sort whole: read the rest of any node cut short.
         for (i, p) in parts.iter_mut().enumerate() {
             if (p.docs.len() as u64) < p.total {
@@ -114,16 +139,16 @@ async fn fetch(s: &Shared, uid: &str, client: Map<String, Value>) -> Result<Valu
     } else {
         node_by_node(parts, offset, window)
     };
-    let wanted_pk = match client.get("fields") {
-        Some(Value::Array(f)) => f.iter().any(|v| v == "*" || *v == pk),
-        _ => true,
-    };
     let results: Vec<Value> = docs
         .into_iter()
         .map(|mut d| {
             strip_reserved(&mut d, false);
-            if !wanted_pk {
-                d.as_object_mut().map(|o| o.remove(&pk));
+            if let (Some(asked), Some(o)) = (&asked, d.as_object_mut()) {
+                for k in &merged_by {
+                    if !asked.iter().any(|v| v == k) {
+                        o.remove(*k);
+                    }
+                }
             }
             d
         })
@@ -185,7 +210,10 @@ pub async fn list_documents(
     for (k, v) in q {
         let value = match k.as_str() {
             "offset" | "limit" => v.parse::<u64>().map(Value::from).unwrap_or(Value::from(v)),
-            "fields" => Value::Array(v.split(',').map(|f| Value::from(f.trim())).collect()),
+            "retrieveVectors" => v.parse::<bool>().map(Value::from).unwrap_or(Value::from(v)),
+            "fields" | "sort" | "ids" => {
+                Value::Array(v.split(',').map(|f| Value::from(f.trim())).collect())
+            }
             _ => Value::from(v),
         };
         client.insert(k, value);

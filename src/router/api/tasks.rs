@@ -102,6 +102,7 @@ async fn forget(
         finished_at_ms: Some(now_ms()),
         details: details.to_string(),
         workflow: None,
+        custom_metadata: None,
     };
     w.commit_tasks(vec![t.clone()])
         .await
@@ -205,6 +206,7 @@ async fn cancel(
         finished_at_ms: finished,
         details: details.to_string(),
         workflow: None,
+        custom_metadata: None,
     };
     w.commit_tasks(vec![t.clone()])
         .await

@@ -67,19 +67,21 @@ fn score(hit: &Value) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Meilisearch's order for sort values: numbers before strings, missing last.
-fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+/// Meilisearch's order for sort values: numbers before strings (in either
+/// direction), each in its own order, reversed for `desc`.
+fn cmp_values(a: Option<&Value>, b: Option<&Value>, descending: bool) -> Ordering {
+    let flip = |o: Ordering| if descending { o.reverse() } else { o };
     match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .unwrap_or(0.0)
-            .total_cmp(&y.as_f64().unwrap_or(0.0)),
-        (Some(Value::String(x)), Some(Value::String(y))) => x.to_lowercase().cmp(&y.to_lowercase()),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => flip(
+            x.as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        ),
+        (Some(Value::String(x)), Some(Value::String(y))) => {
+            flip(x.to_lowercase().cmp(&y.to_lowercase()))
+        }
         (Some(Value::Number(_)), Some(Value::String(_))) => Ordering::Less,
         (Some(Value::String(_)), Some(Value::Number(_))) => Ordering::Greater,
-        (Some(Value::Null) | None, Some(Value::Null) | None) => Ordering::Equal,
-        (Some(Value::Null) | None, _) => Ordering::Greater,
-        (_, Some(Value::Null) | None) => Ordering::Less,
         _ => Ordering::Equal,
     }
 }
@@ -88,7 +90,9 @@ fn field<'a>(hit: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(hit, |v, part| v.get(part))
 }
 
-fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule], tie: Option<&str>) -> Ordering {
+/// Hits (or documents) in the order of `sort`, then by ranking score, then by `tie` (the
+/// primary key), as every router and every page must agree on one order.
+pub fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule], tie: Option<&str>) -> Ordering {
     for rule in sort {
         let (x, y) = (field(a, &rule.field), field(b, &rule.field));
         let missing = |v: Option<&Value>| matches!(v, None | Some(Value::Null));
@@ -97,15 +101,14 @@ fn cmp_hits(a: &Value, b: &Value, sort: &[SortRule], tie: Option<&str>) -> Order
             (true, true) => Ordering::Equal,
             (true, false) => Ordering::Greater,
             (false, true) => Ordering::Less,
-            (false, false) if rule.descending => cmp_values(y, x),
-            (false, false) => cmp_values(x, y),
+            (false, false) => cmp_values(x, y, rule.descending),
         };
         if ord != Ordering::Equal {
             return ord;
         }
     }
     score(b).total_cmp(&score(a)).then_with(|| match tie {
-        Some(k) => cmp_values(field(a, k), field(b, k)),
+        Some(k) => cmp_values(field(a, k), field(b, k), false),
         None => Ordering::Equal,
     })
 }
@@ -319,6 +322,29 @@ mod tests {
         let out = merge(vec![a, b], &desc, "");
         assert_eq!(ids(&out), vec![4, 1, 3, 2]);
         assert!(out["hits"][0].get("_rankingScore").is_some());
+    }
+
+    /// Numbers come before strings in both directions, missing values last:
+    /// the order Meilisearch 1.50 gave for these documents.
+    #[test]
+    fn mixed_types_sort_as_meilisearch_does() {
+        let docs = [
+            json!({"id": 1, "r": 2, "t": "b"}),
+            json!({"id": 2, "r": "x"}),
+            json!({"id": 3}),
+            json!({"id": 4, "r": 2, "t": "a"}),
+            json!({"id": 5, "r": 10}),
+        ];
+        let order = |rules: &[&str]| {
+            let rules: Vec<SortRule> = rules.iter().map(|r| SortRule::parse(r).unwrap()).collect();
+            let mut d = docs.to_vec();
+            d.sort_by(|a, b| cmp_hits(a, b, &rules, Some("id")));
+            d.iter()
+                .map(|x| x["id"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(&["r:desc", "t:asc"]), [5, 4, 1, 2, 3]);
+        assert_eq!(order(&["r:asc"]), [1, 4, 5, 2, 3]);
     }
 
     /// Page mode reports exhaustive totals and slices the right page.

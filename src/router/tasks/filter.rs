@@ -162,6 +162,7 @@ mod tests {
             finished_at_ms: (status == "succeeded").then_some(at + 10),
             details: "{}".into(),
             workflow: None,
+            custom_metadata: None,
         }
     }
 

@@ -11,16 +11,27 @@ use crate::state::{NodeTask, TaskRecord, TaskStatus};
 
 /// What a client sees right after a write: Meilisearch's summarized task.
 pub fn summary(t: &TaskRecord) -> Value {
-    json!({
-        "taskUid": t.uid,
-        // Tasks about no index (cancelations) show null, as in Meilisearch.
-        "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
-        // Meilisearch answers every accepted write with "enqueued", even one
-        // whose task fails at once.
-        "status": "enqueued",
-        "type": t.kind.as_str(),
-        "enqueuedAt": rfc3339(t.enqueued_at_ms),
-    })
+    with_metadata(
+        t,
+        json!({
+            "taskUid": t.uid,
+            // Tasks about no index (cancelations) show null, as in Meilisearch.
+            "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
+            // Meilisearch answers every accepted write with "enqueued", even one
+            // whose task fails at once.
+            "status": "enqueued",
+            "type": t.kind.as_str(),
+            "enqueuedAt": rfc3339(t.enqueued_at_ms),
+        }),
+    )
+}
+
+/// Meilisearch shows `customMetadata` only on tasks that were given one.
+fn with_metadata(t: &TaskRecord, mut v: Value) -> Value {
+    if let (Some(m), Some(o)) = (&t.custom_metadata, v.as_object_mut()) {
+        o.insert("customMetadata".into(), Value::String(m.clone()));
+    }
+    v
 }
 
 /// A task as `GET /tasks/{uid}` shows it.
@@ -32,23 +43,26 @@ pub fn view(t: &TaskRecord) -> Value {
         .and_then(|e| serde_json::from_str(e).ok())
         .unwrap_or(Value::Null);
     let finished = t.finished_at_ms.map(rfc3339);
-    json!({
-        "uid": t.uid,
-        "batchUid": t.uid,
-        // Tasks about no index (cancelations) show null, as in Meilisearch.
-        "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
-        "status": t.status.as_str(),
-        "type": t.kind.as_str(),
-        "canceledBy": null,
-        "details": details,
-        "error": error,
-        "duration": t
-            .finished_at_ms
-            .map(|f| stamp::iso_duration(Duration::from_millis(f.saturating_sub(t.enqueued_at_ms)))),
-        "enqueuedAt": rfc3339(t.enqueued_at_ms),
-        "startedAt": finished.as_ref().map(|_| rfc3339(t.enqueued_at_ms)),
-        "finishedAt": finished,
-    })
+    with_metadata(
+        t,
+        json!({
+            "uid": t.uid,
+            "batchUid": t.uid,
+            // Tasks about no index (cancelations) show null, as in Meilisearch.
+            "indexUid": (!t.index_uid.is_empty()).then_some(&t.index_uid),
+            "status": t.status.as_str(),
+            "type": t.kind.as_str(),
+            "canceledBy": null,
+            "details": details,
+            "error": error,
+            "duration": t
+                .finished_at_ms
+                .map(|f| stamp::iso_duration(Duration::from_millis(f.saturating_sub(t.enqueued_at_ms)))),
+            "enqueuedAt": rfc3339(t.enqueued_at_ms),
+            "startedAt": finished.as_ref().map(|_| rfc3339(t.enqueued_at_ms)),
+            "finishedAt": finished,
+        }),
+    )
 }
 
 /// The Miroir task's status from its node tasks: failed as soon as one

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::control::{ControlClient, ControlError};
 use crate::fleet::{NodeClient, WriteMode};
+use crate::meili::document_params::DocumentsWrite;
 use crate::meili::MeiliError;
 use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
@@ -31,6 +32,8 @@ pub struct Writer<'a> {
     pub lease: &'a crate::router::write::lease::LeaseHolder,
     pub unsafe_switches: crate::router::unsafe_switches::UnsafeSwitches,
     pub pause_points: crate::router::unsafe_switches::PausePoints,
+    /// The client's `customMetadata`, kept on the task this write records.
+    pub custom_metadata: Option<String>,
 }
 
 /// How a new task starts: refused outright (with Meilisearch's error), or
@@ -64,6 +67,12 @@ impl From<MeiliError> for WriteError {
 pub(crate) use crate::router::primary_key::coordinators_down;
 
 impl Writer<'_> {
+    /// This writer, recording `customMetadata` on its task.
+    pub fn with_metadata(mut self, custom_metadata: Option<String>) -> Self {
+        self.custom_metadata = custom_metadata;
+        self
+    }
+
     /// The node client a write planned under `held` sends with: no request
     /// leaves once that lease has ended, and each gets only the time it has
     /// left (I2). Passes the test-only pause point first.
@@ -154,6 +163,7 @@ impl Writer<'_> {
             finished_at_ms: finished,
             details: details.to_string(),
             workflow: None,
+            custom_metadata: self.custom_metadata.clone(),
         };
         let sent = !t.node_tasks.is_empty();
         self.commit_tasks(vec![t.clone()])
@@ -266,10 +276,11 @@ impl Writer<'_> {
     pub async fn write_documents(
         &self,
         uid: &str,
-        query_pk: Option<String>,
+        query: &DocumentsWrite,
         docs: Vec<Value>,
         replace: bool,
     ) -> Result<TaskRecord, WriteError> {
+        let query_pk = query.primary_key.clone();
         let kind = TaskKind::DocumentAdditionOrUpdate;
         let mut map = self.writing_map(uid).await?;
         if map.is_none() {
@@ -338,12 +349,15 @@ impl Writer<'_> {
         } else {
             WriteMode::Update
         };
+        let node_query = query.node_query(&pk);
         let nodes = self.sender(&held).await;
         let calls = per_node.into_iter().map(|(id, docs)| {
-            let (base, pk, nodes) = (self.base(&id), &pk, &nodes);
+            let (base, node_query, nodes) = (self.base(&id), &node_query, &nodes);
             let physical = map.physical();
             async move {
-                let r = nodes.write_batch(&base, physical, pk, docs, mode).await;
+                let r = nodes
+                    .write_batch_as(&base, physical, node_query, docs, mode)
+                    .await;
                 (id, r, Instant::now())
             }
         });

@@ -59,6 +59,7 @@ impl StartIndexDeletion {
                 finished_at_ms: None,
                 details: json!({"deletedDocuments": null}).to_string(),
                 workflow: Some(id),
+                custom_metadata: None,
             };
             state.tasks.records.insert(t, record);
         }

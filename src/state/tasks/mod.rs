@@ -87,6 +87,9 @@ pub struct TaskRecord {
     /// The workflow that finishes this task (routers leave it to the leader).
     #[serde(default)]
     pub workflow: Option<crate::state::workflows::WorkflowId>,
+    /// The client's `customMetadata`, shown with the task wherever it appears.
+    #[serde(default)]
+    pub custom_metadata: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +184,7 @@ mod tests {
             finished_at_ms: None,
             details: "{}".into(),
             workflow: None,
+            custom_metadata: None,
         }
     }
 
