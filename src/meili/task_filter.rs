@@ -79,6 +79,16 @@ pub struct TaskFilter {
     pub given: bool,
 }
 
+/// `reverse` of a task or batch listing: exactly `true` or `false`.
+pub fn reverse(v: &str) -> Result<bool, MeiliError> {
+    v.parse().map_err(|_| {
+        MeiliError::invalid(
+            "invalid_task_reverse",
+            format!("Invalid value in parameter `reverse`: could not parse `{v}` as a boolean, expected either `true` or `false`"),
+        )
+    })
+}
+
 fn numbers(name: &str, code: &'static str, v: &str) -> Result<Option<Vec<u64>>, MeiliError> {
     let items: Vec<&str> = v.split(',').map(str::trim).collect();
     if items.contains(&"*") {
@@ -208,6 +218,16 @@ mod tests {
             .unwrap()
             .0
             .is_empty());
+    }
+
+    /// Recorded from Meilisearch 1.50 (`GET /tasks?reverse=TRUE`; batches give the same code).
+    #[test]
+    fn reverse_is_strictly_true_or_false() {
+        assert!(reverse("true").unwrap());
+        assert!(!reverse("false").unwrap());
+        let e = reverse("TRUE").unwrap_err();
+        assert_eq!(e.code, "invalid_task_reverse");
+        assert_eq!(e.message, "Invalid value in parameter `reverse`: could not parse `TRUE` as a boolean, expected either `true` or `false`");
     }
 
     /// An unknown parameter gets the list Meilisearch 1.50 gives, in its order (recorded from a

@@ -208,7 +208,72 @@ async fn listings_sorted_by_several_keys(nodes: Nodes) {
     );
 }
 
+/// `reverse=true` lists tasks and batches oldest first, `from` the lowest uid
+/// shown; deleting a task still running deletes it once it has finished, as
+/// Meilisearch runs a deletion after the tasks before it.
+async fn task_listings_reverse_and_deletions_wait(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "t", Some("id")).await;
+    let mut uids = vec![];
+    for i in 0..4 {
+        let done = add_documents(&f, &router, "t", vec![json!({"id": i})]).await;
+        uids.push(done["uid"].as_u64().unwrap());
+    }
+    let page = |q: String| {
+        let f = &f;
+        let url = format!("{router}/{q}");
+        async move {
+            let (status, p) = f.call(Method::GET, &url, None).await;
+            assert_eq!(status, 200, "{p}");
+            let got: Vec<u64> = p["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["uid"].as_u64().unwrap())
+                .collect();
+            (got, p["from"].clone(), p["next"].clone())
+        }
+    };
+    let (got, from, next) = page(format!("tasks?reverse=true&limit=2&from={}", uids[1])).await;
+    assert_eq!(got, uids[1..3]);
+    assert_eq!((from, next), (json!(uids[1]), json!(uids[3])));
+    let (got, _, _) = page("batches?reverse=true&types=documentAdditionOrUpdate".into()).await;
+    assert_eq!(got, uids);
+    let (status, e) = f
+        .call(Method::GET, &format!("{router}/tasks?reverse=yes"), None)
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (400, Some("invalid_task_reverse"))
+    );
+
+    // A big addition, deleted by uid at once: gone when the deletion shows.
+    let docs: Vec<Value> = (100..3100)
+        .map(|i| json!({"id": i, "text": "some words"}))
+        .collect();
+    let (_, added) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/t/documents"),
+            Some(&Value::from(docs)),
+        )
+        .await;
+    let uid = added["taskUid"].as_u64().unwrap();
+    let (status, del) = f
+        .call(Method::DELETE, &format!("{router}/tasks?uids={uid}"), None)
+        .await;
+    assert_eq!(status, 202, "{del}");
+    let del = finished(&f, &router, &del).await;
+    assert_eq!(del["details"]["deletedTasks"], 1, "{del}");
+    let (status, _) = f
+        .call(Method::GET, &format!("{router}/tasks/{uid}"), None)
+        .await;
+    assert_eq!(status, 404);
+}
+
 crate::on_both_nodes!(
+    task_listings_reverse_and_deletions_wait,
     listings_span_all_shards_once,
     long_listings_page_without_overlap_or_gaps,
     listings_sorted_by_several_keys,

@@ -359,7 +359,117 @@ async fn multi_search_and_facet_search(nodes: Nodes) {
     assert!(merged["hits"][0].get("_rankingScore").is_none());
 }
 
+/// Facet values merged across shards come in Meilisearch's order: case aside
+/// by default, by count once the index's faceting setting says so.
+async fn facet_values_in_the_index_order(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 3).await;
+    let router = f.start_router().await;
+    crate::router_writes::create_index(&f, &router, "films", Some("id")).await;
+    let settings = |body: Value| {
+        let (f, router) = (&f, router.clone());
+        async move {
+            let url = format!("{router}/indexes/films/settings");
+            let (_, t) = f.call(Method::PATCH, &url, Some(&body)).await;
+            let done = crate::router_writes::finished(f, &router, &t).await;
+            assert_eq!(done["status"], "succeeded", "{done}");
+        }
+    };
+    settings(json!({"filterableAttributes": ["genre"]})).await;
+    let genres = ["action", "Sci Fi", "cartoon", "action", "cartoon", "action"];
+    let docs: Vec<Value> = (0..30)
+        .map(|i| json!({"id": i, "genre": genres[i % genres.len()]}))
+        .collect();
+    crate::router_writes::add_documents(&f, &router, "films", docs).await;
+    let facets = || async {
+        let (status, v) = f
+            .call(
+                Method::POST,
+                &format!("{router}/indexes/films/facet-search"),
+                Some(&json!({"facetName": "genre"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v["facetHits"].clone()
+    };
+    assert_eq!(
+        facets().await,
+        json!([{"value": "action", "count": 15}, {"value": "cartoon", "count": 10}, {"value": "Sci Fi", "count": 5}])
+    );
+    settings(json!({"faceting": {"sortFacetValuesBy": {"genre": "count"}}})).await;
+    let more: Vec<Value> = (30..60)
+        .map(|i| json!({"id": i, "genre": "Sci Fi"}))
+        .collect();
+    crate::router_writes::add_documents(&f, &router, "films", more).await;
+    assert_eq!(
+        facets().await,
+        json!([{"value": "Sci Fi", "count": 35}, {"value": "action", "count": 15}, {"value": "cartoon", "count": 10}])
+    );
+}
+
+/// `distinct` shows each value once across shards, from the search or from
+/// the index's setting; documents without the attribute all stay; the total
+/// loses the duplicates.
+async fn distinct_across_shards(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 3).await;
+    let router = f.start_router().await;
+    crate::router_writes::create_index(&f, &router, "films", Some("id")).await;
+    let settings = |body: Value| {
+        let (f, router) = (&f, router.clone());
+        async move {
+            let url = format!("{router}/indexes/films/settings");
+            let (_, t) = f.call(Method::PATCH, &url, Some(&body)).await;
+            let done = crate::router_writes::finished(f, &router, &t).await;
+            assert_eq!(done["status"], "succeeded", "{done}");
+        }
+    };
+    settings(json!({"filterableAttributes": ["genre"], "sortableAttributes": ["id"]})).await;
+    // 40 documents over 8 shards: 4 genres (in any case), and 8 with none.
+    let genres = ["action", "Drama", "drama", "comedy", "horror"];
+    let docs: Vec<Value> = (0..40u64)
+        .map(|i| match i % 5 {
+            4 if i % 10 == 4 => json!({"id": i}),
+            k => json!({"id": i, "genre": genres[k as usize]}),
+        })
+        .collect();
+    crate::router_writes::add_documents(&f, &router, "films", docs).await;
+    let search = |body: Value| {
+        let (f, url) = (&f, format!("{router}/indexes/films/search"));
+        async move {
+            let (status, v) = f.call(Method::POST, &url, Some(&body)).await;
+            assert_eq!(status, 200, "{v}");
+            v
+        }
+    };
+    let check = |v: &Value| {
+        let hits = v["hits"].as_array().unwrap();
+        let mut genres: Vec<String> = hits
+            .iter()
+            .filter_map(|h| h["genre"].as_str().map(str::to_lowercase))
+            .collect();
+        let with = genres.len();
+        genres.sort();
+        genres.dedup();
+        assert_eq!((with, genres.len()), (4, 4), "each genre once: {v}");
+        assert_eq!(hits.len() - with, 4, "every document without a genre: {v}");
+        // The first of each genre by id is the one kept.
+        assert_eq!(hits[0]["id"], 0, "{v}");
+        assert!(hits.iter().all(|h| h.get("_miroir_shard").is_none()));
+    };
+    let v = search(json!({"distinct": "genre", "sort": ["id:asc"], "limit": 50})).await;
+    check(&v);
+    assert_eq!(v["estimatedTotalHits"], 8, "{v}");
+    // From the index's setting, and with the attribute not asked for.
+    settings(json!({"distinctAttribute": "genre"})).await;
+    let v = search(json!({"sort": ["id:asc"], "limit": 50})).await;
+    check(&v);
+    let v = search(json!({"sort": ["id:asc"], "limit": 50, "attributesToRetrieve": ["id"]})).await;
+    assert_eq!(v["hits"].as_array().unwrap().len(), 8, "{v}");
+    assert!(v["hits"][0].get("genre").is_none(), "{v}");
+}
+
 crate::on_both_nodes!(
+    distinct_across_shards,
+    facet_values_in_the_index_order,
     get_search_keeps_every_parameter,
     two_groups_count_each_document_once,
     two_copies_count_each_document_once,

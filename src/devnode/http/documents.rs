@@ -94,7 +94,11 @@ fn listing(node: &Shared, uid: &str, l: Listing) -> Answer {
     let state = node.lock();
     let index = state.store.index(uid)?;
     let keys = crate::devnode::search::sort::document_sort_keys(index, &sort)?;
-    let parsed = filter::parse_value(&filter, "invalid_document_filter", Some(&index.filterable()))?;
+    let parsed = filter::parse_value(
+        &filter,
+        "invalid_document_filter",
+        Some(&index.filterable()),
+    )?;
     let mut matching: Vec<&Document> = index
         .documents()
         .map(|(_, d)| d)

@@ -92,10 +92,29 @@ async fn facet_search(
             (shards, r)
         }
     });
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    // The index's facet order (`faceting.sortFacetValuesBy`), read from one of the nodes asked.
+    let order = async {
+        let (node, _) = plan.nodes.iter().next()?;
+        let path = format!("/indexes/{}/settings/faceting", plan.physical);
+        let v = s
+            .nodes
+            .call(&t.nodes[node].address, Method::GET, &path, None)
+            .await
+            .ok()?;
+        let by = &v["sortFacetValuesBy"];
+        let facet = client
+            .get("facetName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        by.get(facet).or_else(|| by.get("*")).cloned()
+    };
+    let (answers, order) = futures::join!(join_all(calls), order);
+    // Values are grouped as Meilisearch normalizes them (case aside), each
+    // shown as the first node to answer spelled it.
+    let mut counts: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut took = 0;
     let mut missing: Vec<String> = plan.unavailable.iter().map(|s| s.0.to_string()).collect();
-    for (shards, r) in join_all(calls).await {
+    for (shards, r) in answers {
         match r {
             Ok(v) => {
                 took = took.max(v["processingTimeMs"].as_u64().unwrap_or(0));
@@ -103,7 +122,8 @@ async fn facet_search(
                     let value = hit["value"]
                         .as_str()
                         .map_or_else(|| hit["value"].to_string(), str::to_string);
-                    *counts.entry(value).or_default() += hit["count"].as_u64().unwrap_or(0);
+                    let entry = counts.entry(value.to_lowercase()).or_insert((value, 0));
+                    entry.1 += hit["count"].as_u64().unwrap_or(0);
                 }
             }
             Err(crate::fleet::NodeError::Refused { status, body }) => {
@@ -116,12 +136,17 @@ async fn facet_search(
     if !missing.is_empty() && s.lease.fails_on_missing_shards() {
         return Err(crate::router::reply::shards_unavailable(&uid, &missing).into());
     }
-    let by_count = client
-        .get("sortFacetValuesBy")
-        .is_some_and(|v| v == "count");
-    let mut hits: Vec<(String, u64)> = counts.into_iter().collect();
+    let by_count = order.is_some_and(|v| v == "count")
+        || client
+            .get("sortFacetValuesBy")
+            .is_some_and(|v| v == "count");
+    // In normalized (lower-case) order, or by count and then so.
+    let mut hits: Vec<(String, u64)> = counts.into_values().collect();
     if by_count {
-        hits.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        hits.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| a.0.to_lowercase().cmp(&b.0.to_lowercase()))
+        });
     }
     let facet_hits: Vec<Value> = hits
         .into_iter()

@@ -25,7 +25,8 @@ use crate::router::tasks::lookup::refreshed;
 use crate::router::write::writer::{coordinators_down, Writer};
 use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
 
-/// How long a cancel waits for the nodes to carry it out before answering.
+/// How long a cancel waits for the nodes to carry it out, and a deletion for
+/// the tasks it matched to finish, before answering.
 const WAIT: Duration = Duration::from_secs(5);
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -58,10 +59,14 @@ async fn delete_tasks(
     ))
 }
 
+/// A deletion matching more running tasks than this does not wait for them.
+const WAIT_FOR_AT_MOST: usize = 100;
+
 /// Task uids forgotten per coordinator commit.
 const DELETE_CHUNK: usize = 1000;
 
-/// Forgets the finished records `filter` matches and records the deletion.
+/// Forgets the finished records `filter` matches (once those still running
+/// have finished, or `WAIT` ran out) and records the deletion.
 async fn forget(
     w: &Writer<'_>,
     filter: &TaskFilter,
@@ -70,13 +75,36 @@ async fn forget(
     let uid = w.new_uid().await?;
     let enqueued_at = now_ms();
     let found = scan(w, filter, None, usize::MAX).await?;
-    // Unfinished tasks are not deleted, as in Meilisearch.
-    let done: Vec<TaskUid> = found
-        .tasks
-        .iter()
-        .filter(|t| t.status.is_final())
-        .map(|t| t.uid)
-        .collect();
+    let mut done: Vec<TaskUid> = vec![];
+    let mut running: Vec<TaskUid> = vec![];
+    for t in &found.tasks {
+        match t.status.is_final() {
+            true => done.push(t.uid),
+            false => running.push(t.uid),
+        }
+    }
+    // Meilisearch runs a deletion after the tasks enqueued before it, so the
+    // ones still running are waited for (a while); any still unfinished then
+    // are not deleted, as in Meilisearch.
+    // (Only a few: a broad deletion does not poll every running task.)
+    let deadline = Instant::now() + WAIT;
+    while !running.is_empty() && running.len() <= WAIT_FOR_AT_MOST {
+        let mut still = vec![];
+        for uid in running {
+            match refreshed(w, uid).await {
+                Ok(t) if t.status.is_final() => done.push(uid),
+                Ok(_) => still.push(uid),
+                // Gone meanwhile (another deletion): nothing to delete.
+                Err(e) if e.code == "task_not_found" => {}
+                Err(e) => return Err(e),
+            }
+        }
+        running = still;
+        if running.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut deleted = 0u64;
     for chunk in done.chunks(DELETE_CHUNK) {
         let n = w

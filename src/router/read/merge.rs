@@ -20,6 +20,9 @@ pub struct Paging {
     /// The primary key: equal hits are ordered by it, so that every router
     /// and every page agree on one order.
     pub tie_key: Option<String>,
+    /// The search's `distinct` attribute: each of its values shown once
+    /// across shards, as each node shows it once within its own.
+    pub distinct: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +171,37 @@ fn number(x: f64) -> Value {
     }
 }
 
+/// Keeps the best-placed hit of each value of `attr` (hits already in order):
+/// a hit goes if any of its values was shown, as Meilisearch's distinct does;
+/// hits without the attribute all stay.
+fn distinct(hits: Vec<Value>, attr: &str) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    hits.into_iter()
+        .filter(|h| {
+            let values: Vec<String> = match field(h, attr) {
+                Some(Value::Array(a)) => a.iter().filter_map(distinct_key).collect(),
+                Some(v) => distinct_key(v).into_iter().collect(),
+                None => vec![],
+            };
+            if values.iter().any(|v| seen.contains(v)) {
+                return false;
+            }
+            seen.extend(values);
+            true
+        })
+        .collect()
+}
+
+/// A value as facets compare it (strings without case).
+fn distinct_key(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(format!("s:{}", s.to_lowercase())),
+        Value::Number(n) => Some(format!("n:{}", n.as_f64().unwrap_or(0.0))),
+        Value::Bool(b) => Some(format!("b:{b}")),
+        _ => None,
+    }
+}
+
 /// Merges the nodes' answers (each asked for [`Paging::per_node_window`] hits
 /// with ranking scores shown) into one Meilisearch answer.
 pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
@@ -200,6 +234,12 @@ pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
         }
     }
     hits.sort_by(|a, b| cmp_hits(a, b, &paging.sort, paging.tie_key.as_deref()));
+    if let Some(attr) = &paging.distinct {
+        let before = hits.len();
+        hits = distinct(hits, attr);
+        // Totals lose the duplicates seen; those beyond every node's window stay counted.
+        total = total.saturating_sub((before - hits.len()) as u64);
+    }
     let (skip, take) = paging.window();
     let mut page: Vec<Value> = hits.into_iter().skip(skip).take(take).collect();
     page.iter_mut()

@@ -7,9 +7,11 @@
 //! - [`scatter`]: one search over many nodes, with replica fallback.
 //! - [`search`]: one search over every shard, as every search route runs it.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
+//! - [`distinct`]: the index's distinct attribute, which merged answers apply across shards.
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
 //! - [`one_node`]: reads any one node of an index answers (its description, its settings).
 
+pub mod distinct;
 pub mod federation;
 pub mod merge;
 pub mod one_node;

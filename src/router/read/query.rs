@@ -75,6 +75,11 @@ pub fn paging(body: &Map<String, Value>) -> Result<Paging, ParamError> {
         sort,
         show_ranking_score,
         tie_key: None,
+        // A malformed one is the nodes' to refuse.
+        distinct: body
+            .get("distinct")
+            .and_then(Value::as_str)
+            .map(String::from),
     })
 }
 
@@ -94,7 +99,12 @@ pub fn node_body(client: &Map<String, Value>, shards: &[ShardId], paging: &Pagin
         body.insert("limit".into(), Value::from(window));
     }
     if let Some(Value::Array(attrs)) = body.get_mut("attributesToRetrieve") {
-        let merged_by = paging.sort.iter().map(|r| &r.field).chain(&paging.tie_key);
+        let merged_by = paging
+            .sort
+            .iter()
+            .map(|r| &r.field)
+            .chain(&paging.tie_key)
+            .chain(&paging.distinct);
         for name in merged_by {
             let f = Value::from(name.clone());
             if !attrs.contains(&f) && !attrs.contains(&Value::from("*")) {

@@ -34,16 +34,26 @@ pub struct Gathered {
     pub missing: Vec<ShardId>,
 }
 
+/// What the router knows of the index that the merge orders and deduplicates by.
+#[derive(Debug, Clone, Default)]
+pub struct MergeKeys {
+    /// The primary key: equal hits are ordered by it.
+    pub tie: Option<String>,
+    /// The index's distinct attribute, for a search that names none.
+    pub distinct: Option<String>,
+}
+
 pub async fn search(
     nodes: &NodeClient,
     topology: &Topology,
     index: &IndexUid,
     client: &Map<String, Value>,
     turn: usize,
-    tie_key: Option<String>,
+    keys: MergeKeys,
 ) -> Result<Gathered, ScatterError> {
     let mut paging = paging(client)?;
-    paging.tie_key = tie_key;
+    paging.tie_key = keys.tie;
+    paging.distinct = paging.distinct.or(keys.distinct);
     let mut avoid: Vec<NodeId> = vec![];
     let mut todo: Option<Vec<ShardId>> = None;
     let mut answers = vec![];

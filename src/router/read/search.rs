@@ -36,21 +36,31 @@ pub async fn run_search(
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
     // Ties are ordered by primary key once it is known; a search never waits
     // long for the coordinators to say it (reads must outlive them).
-    let pk = tokio::time::timeout(
-        std::time::Duration::from_millis(300),
-        crate::router::primary_key::current(&s.control, &s.cache, uid),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .flatten();
+    let pk = async {
+        tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            crate::router::primary_key::current(&s.control, &s.cache, uid),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+    };
+    // A search's own `distinct` wins over the index's setting, as in Meilisearch.
+    let distinct = async {
+        match client.get("distinct") {
+            Some(_) => None,
+            None => s.distinct.setting(s, uid).await,
+        }
+    };
+    let (pk, distinct) = futures::join!(pk, distinct);
     match scatter::search(
         &s.nodes,
         &topology,
         &IndexUid(uid.to_string()),
         client,
         turn,
-        pk,
+        scatter::MergeKeys { tie: pk, distinct },
     )
     .await
     {

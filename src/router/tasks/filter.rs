@@ -70,12 +70,34 @@ async fn list(
 }
 
 /// A listing route's page: the query string's filters, `limit` (20 by
-/// default) and `from`, and the matching records; with the limit used.
+/// default), `from` and `reverse` (oldest first, `from` the lowest uid
+/// shown), and the matching records; with the limit used.
 pub async fn listed(w: &Writer<'_>, q: &[(String, String)]) -> Result<(Found, u64), MeiliError> {
-    let (filter, rest) = TaskFilter::parse(q, &["limit", "from"])?;
+    let (filter, rest) = TaskFilter::parse(q, &["limit", "from", "reverse"])?;
     let limit = number(&rest, "limit", "invalid_task_limit")?.unwrap_or(20);
     let from = number(&rest, "from", "invalid_task_from")?;
-    Ok((scan(w, &filter, from, limit as usize).await?, limit))
+    let reverse = match rest.iter().find(|(k, _)| *k == "reverse") {
+        Some((_, v)) => crate::meili::task_filter::reverse(v)?,
+        None => false,
+    };
+    if !reverse {
+        return Ok((scan(w, &filter, from, limit as usize).await?, limit));
+    }
+    // The coordinators page newest first: oldest first is one scan, turned round.
+    let all = scan(w, &filter, None, usize::MAX).await?;
+    let mut window = all
+        .tasks
+        .into_iter()
+        .rev()
+        .filter(|t| from.is_none_or(|from| t.uid.0 >= from));
+    let tasks: Vec<TaskRecord> = window.by_ref().take(limit as usize).collect();
+    let next = window.next().map(|t| t.uid.0);
+    let found = Found {
+        tasks,
+        total: all.total,
+        next,
+    };
+    Ok((found, limit))
 }
 
 /// One record, `None` if the coordinators do not have it.
