@@ -5,18 +5,24 @@ use serde_json::{Map, Value};
 
 use crate::meili::error::{wrong_type, MeiliError};
 
-/// The runtime-togglable features Meilisearch 1.50 lists, all off at start.
-const FEATURES: [&str; 10] = [
+/// The runtime-togglable features Meilisearch 1.50 lists (`GET /experimental-features`), all off
+/// at start.
+const FEATURES: [&str; 15] = [
     "metrics",
     "logsRoute",
     "editDocumentsByFunction",
     "containsFilter",
+    "dynamicSearchRules",
     "network",
     "getTaskDocumentsRoute",
+    "taskQueueCompactionRoute",
     "compositeEmbedders",
     "chatCompletions",
     "multimodal",
-    "vectorStoreSetting",
+    "foreignKeys",
+    "disableDocumentsFetchQueue",
+    "legacySearch",
+    "renderRoute",
 ];
 
 pub struct Features(pub(in crate::devnode) Map<String, Value>);
@@ -33,6 +39,10 @@ impl Default for Features {
 }
 
 impl Features {
+    pub fn enabled(&self, name: &str) -> bool {
+        self.0.get(name) == Some(&Value::Bool(true))
+    }
+
     /// Applies a PATCH body; nothing changes unless all of it is valid.
     pub fn update(&mut self, body: &Value) -> Result<Value, MeiliError> {
         let Value::Object(obj) = body else {

@@ -265,6 +265,12 @@ impl Store {
                 index.updated_at = now;
                 details.insert("deletedDocuments".into(), json!(doomed.len()));
             }
+            TaskOp::Compaction => {
+                // Nothing on disk to compact: the sizes say so.
+                self.index_mut(uid)?;
+                details.insert("preCompactionSize".into(), json!("0 B"));
+                details.insert("postCompactionSize".into(), json!("0 B"));
+            }
             TaskOp::DocumentClear => {
                 let index = self.index_mut(uid)?;
                 let n = index.clear();
@@ -311,6 +317,7 @@ pub enum TaskOp {
     DocumentDeletionByFilter(Value),
     DocumentClear,
     SettingsUpdate(Map<String, Value>),
+    Compaction,
 }
 
 impl TaskOp {
@@ -325,6 +332,7 @@ impl TaskOp {
                 "documentDeletion"
             }
             TaskOp::DocumentClear => "documentDeletion",
+            TaskOp::Compaction => "indexCompaction",
             TaskOp::SettingsUpdate(_) => "settingsUpdate",
         }
     }
@@ -346,6 +354,7 @@ impl TaskOp {
                 json!({"providedIds": 0, "deletedDocuments": null, "originalFilter": f.to_string()})
             }
             TaskOp::SettingsUpdate(_) => json!({}),
+            TaskOp::Compaction => json!({"preCompactionSize": null, "postCompactionSize": null}),
         };
         v.as_object().cloned().unwrap_or_default()
     }

@@ -41,6 +41,8 @@ pub enum IndexChange {
     /// `POST /indexes/{uid}/documents/delete` with this body (`{"filter": ...}`).
     DeleteByFilter(Value),
     DeleteAllDocuments,
+    /// `POST /indexes/{uid}/compact`: the node rewrites its copy's files smaller.
+    Compact,
 }
 
 impl IndexChange {
@@ -72,6 +74,7 @@ impl IndexChange {
                 (Method::POST, at("/documents/delete"), Some(body))
             }
             IndexChange::DeleteAllDocuments => (Method::DELETE, at("/documents"), None),
+            IndexChange::Compact => (Method::POST, at("/compact"), None),
         }
     }
 

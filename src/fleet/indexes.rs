@@ -56,9 +56,10 @@ impl NodeClient {
     }
 
     /// `GET /indexes/{index}/stats` of one node (its copies only).
+    /// `GET /indexes/{index}/stats` of one node, sizes in bytes, each internal database's too.
     pub async fn index_stats(&self, base: &str, index: &str) -> Result<Value, NodeError> {
-        self.call(base, Method::GET, &format!("/indexes/{index}/stats"), None)
-            .await
+        let path = format!("/indexes/{index}/stats?showInternalDatabaseSizes=true");
+        self.call(base, Method::GET, &path, None).await
     }
 
     /// `GET /stats` of one node.

@@ -23,6 +23,7 @@ pub mod primary_key;
 pub mod reserved;
 pub mod search_params;
 pub mod stamp;
+pub mod stats_params;
 pub mod task_filter;
 
 pub use error::MeiliError;

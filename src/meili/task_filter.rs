@@ -7,7 +7,7 @@ use crate::meili::params::{positive_integer, unknown};
 use crate::meili::{stamp, MeiliError};
 
 const STATUSES: [&str; 5] = ["enqueued", "processing", "succeeded", "failed", "canceled"];
-const TYPES: [&str; 14] = [
+const TYPES: [&str; 18] = [
     "documentAdditionOrUpdate",
     "documentEdition",
     "documentDeletion",
@@ -22,6 +22,10 @@ const TYPES: [&str; 14] = [
     "snapshotCreation",
     "export",
     "upgradeDatabase",
+    "indexCompaction",
+    "networkTopologyChange",
+    "dsrUpdate",
+    "dsrClear",
 ];
 /// The filters every task route takes, with the code a bad value gets.
 const FILTERS: [(&str, &str); 11] = [

@@ -17,6 +17,7 @@ mod router_fences;
 mod router_indexes;
 mod router_keys;
 mod router_lists;
+mod router_routes;
 mod router_search;
 mod router_service;
 mod router_transcript;

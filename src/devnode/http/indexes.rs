@@ -322,3 +322,14 @@ pub async fn multi_search(State(node): State<Shared>, headers: HeaderMap, body: 
     })?;
     Ok(Json(answer).into_response())
 }
+
+/// `POST /indexes/{uid}/compact`.
+pub async fn compact(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+) -> Answer {
+    valid_uid(&uid)?;
+    node.authorize(&headers, "indexes.compact", Some(&uid))?;
+    Ok(node.enqueue(&uid, TaskOp::Compaction, None))
+}

@@ -38,6 +38,7 @@ pub fn router(node: Shared) -> Router {
             "/experimental-features",
             get(features::get).patch(features::patch),
         )
+        .route("/network", get(features::network))
         .route("/multi-search", post(indexes::multi_search))
         .route("/indexes", get(indexes::list).post(indexes::create))
         .route(
@@ -47,6 +48,7 @@ pub fn router(node: Shared) -> Router {
                 .delete(indexes::delete),
         )
         .route("/indexes/{uid}/stats", get(indexes::stats))
+        .route("/indexes/{uid}/compact", post(indexes::compact))
         .route(
             "/indexes/{uid}/search",
             get(indexes::search_get).post(indexes::search_post),

@@ -26,6 +26,19 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/indexes/{uid}",
             get(get_index).patch(update_index).delete(delete_index),
         )
+        .route("/indexes/{uid}/compact", axum::routing::post(compact_index))
+}
+
+/// `POST /indexes/{uid}/compact`: every copy compacted by its node, as one
+/// `indexCompaction` task (its sizes are the first node's copy's).
+async fn compact_index(State(s): State<Arc<Shared>>, Path(uid): Path<String>) -> Response {
+    let change = [crate::fleet::IndexChange::Compact];
+    let details = json!({"preCompactionSize": null, "postCompactionSize": null});
+    task_reply(
+        writer(&s)
+            .broadcast(&uid, TaskKind::IndexCompaction, &change, details)
+            .await,
+    )
 }
 
 async fn get_index(

@@ -12,6 +12,7 @@ use futures::future::join_all;
 use serde_json::{json, Map, Value};
 
 use crate::fleet::{with_shards, Page};
+use crate::meili::stats_params::StatsParams;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::merge::{cmp_hits, strip_reserved, SortRule};
@@ -224,7 +225,7 @@ pub async fn list_documents(
 /// Stats of one index, counting each document once: documents are counted
 /// on one replica of each shard (a filtered count). A replica group holds
 /// every document exactly RF times, so field counts are its nodes' sums / RF.
-async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
+async fn stats_of(s: &Shared, uid: &str, shown: StatsParams) -> Result<Value, ApiError> {
     let mut body = Map::new();
     body.insert("limit".into(), json!(0));
     let counted = fetch(s, uid, body).await?;
@@ -266,6 +267,7 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
     };
     let answers = join_all(bases.iter().map(|b| s.nodes.index_stats(b, &physical))).await;
     let mut fields: Map<String, Value> = Map::new();
+    let mut internal: Map<String, Value> = Map::new();
     let mut indexing = false;
     let (mut raw, mut embeddings, mut embedded) = (0u64, 0u64, 0u64);
     for a in answers.into_iter().flatten() {
@@ -273,6 +275,7 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
         raw += a["rawDocumentDbSize"].as_u64().unwrap_or(0);
         embeddings += a["numberOfEmbeddings"].as_u64().unwrap_or(0);
         embedded += a["numberOfEmbeddedDocuments"].as_u64().unwrap_or(0);
+        add_counts(&mut internal, &a["internalDatabaseSizes"]);
         for (k, v) in a["fieldDistribution"].as_object().into_iter().flatten() {
             if crate::meili::reserved::is_reserved(k) {
                 continue;
@@ -286,25 +289,48 @@ async fn stats_of(s: &Shared, uid: &str) -> Result<Value, ApiError> {
     }
     let documents = counted["total"].as_u64().unwrap_or(0);
     let raw = raw / rf;
-    Ok(json!({
+    let mut out = json!({
         "numberOfDocuments": documents,
-        "rawDocumentDbSize": raw,
-        "avgDocumentSize": raw.checked_div(documents).unwrap_or(0),
+        "rawDocumentDbSize": shown.size(raw),
+        "avgDocumentSize": shown.size(raw.checked_div(documents).unwrap_or(0)),
         "isIndexing": indexing,
         "numberOfEmbeddings": embeddings / rf,
         "numberOfEmbeddedDocuments": embedded / rf,
         "fieldDistribution": fields,
-    }))
+    });
+    if shown.internal_sizes {
+        // One replica group's databases, per copy: what one Meilisearch would hold.
+        let sizes: Map<String, Value> = internal
+            .into_iter()
+            .map(|(k, v)| (k, shown.size(v.as_u64().unwrap_or(0) / rf)))
+            .collect();
+        out["internalDatabaseSizes"] = Value::Object(sizes);
+    }
+    Ok(out)
+}
+
+/// Adds a node's counts (`{name: n}`) into `into`.
+fn add_counts(into: &mut Map<String, Value>, from: &Value) {
+    for (k, v) in from.as_object().into_iter().flatten() {
+        let sum = into.get(k).and_then(Value::as_u64).unwrap_or(0) + v.as_u64().unwrap_or(0);
+        into.insert(k.clone(), json!(sum));
+    }
 }
 
 async fn index_stats(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(stats_of(&s, &uid).await?))
+    let shown = StatsParams::parse(&q)?;
+    Ok(Json(stats_of(&s, &uid, shown).await?))
 }
 
-async fn global_stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+async fn global_stats(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let shown = StatsParams::parse(&q)?;
     let uids: Vec<String> = s
         .cache
         .snapshot()
@@ -314,7 +340,7 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiEr
         .collect();
     let mut indexes = Map::new();
     for uid in uids {
-        let stats = stats_of(&s, &uid).await?;
+        let stats = stats_of(&s, &uid, shown).await?;
         indexes.insert(uid, stats);
     }
     // Disk use is the fleet's (every copy takes space); the last update is the latest any node saw.
@@ -338,7 +364,7 @@ async fn global_stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiEr
         }
     }
     Ok(Json(
-        json!({"databaseSize": size, "usedDatabaseSize": used, "lastUpdate": last, "indexes": indexes}),
+        json!({"databaseSize": shown.size(size), "usedDatabaseSize": shown.size(used), "lastUpdate": last, "indexes": indexes}),
     ))
 }
 

@@ -8,6 +8,7 @@
 //! - [`settings`]: index settings, whole and one by one.
 //! - [`listings`]: listings across shards: documents, stats, tasks.
 //! - [`multi_search`]: multi-search and facet search.
+//! - [`fields`]: `/indexes/{uid}/fields`, merged over one copy of every shard.
 //! - [`keys`]: `/keys`, the same keys on every node.
 //! - [`features`]: `/experimental-features`, the same on every node.
 //! - [`batches`]: `/batches`, one batch per Miroir task.
@@ -22,6 +23,7 @@ pub mod batches;
 pub mod body_limit;
 pub mod documents;
 pub mod features;
+pub mod fields;
 pub mod indexes;
 pub mod keys;
 pub mod listings;
@@ -62,6 +64,7 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .merge(crate::router::api::batches::routes())
         .merge(crate::router::api::tasks::routes())
         .merge(crate::router::api::unsupported::routes())
+        .merge(fields::routes())
         .layer(axum::middleware::from_fn_with_state(
             shared.max_payload_bytes,
             crate::router::api::body_limit::limit,

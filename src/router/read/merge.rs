@@ -211,7 +211,25 @@ pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
     let mut stats = Map::new();
     let mut took = 0u64;
     let mut any_facets = false;
+    let mut semantic: Option<u64> = None;
+    // The slowest node's, as the time it took is the search's.
+    let mut performance: Option<(u64, Value)> = None;
     for mut p in parts {
+        if let Some(n) = p.get("semanticHitCount").and_then(Value::as_u64) {
+            *semantic.get_or_insert(0) += n;
+        }
+        if let Some(d) = p.get_mut("performanceDetails").map(Value::take) {
+            let t = p
+                .get("processingTimeMs")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if performance
+                .as_ref()
+                .is_none_or(|(slowest, _)| t >= *slowest)
+            {
+                performance = Some((t, d));
+            }
+        }
         if let Some(Value::Array(h)) = p.get_mut("hits").map(Value::take) {
             hits.extend(h);
         }
@@ -273,6 +291,16 @@ pub fn merge(parts: Vec<Value>, paging: &Paging, query: &str) -> Value {
         stats.retain(|k, _| !crate::meili::reserved::is_reserved(k));
         out.insert("facetDistribution".into(), Value::Object(facets));
         out.insert("facetStats".into(), Value::Object(stats));
+    }
+    if let Some(n) = semantic {
+        // The semantic hits among those shown: each node counted its own
+        // window, so the sum is capped at the page (exact for a purely
+        // semantic search, an upper bound for a hybrid one).
+        let shown = out["hits"].as_array().map_or(0, Vec::len) as u64;
+        out.insert("semanticHitCount".into(), Value::from(n.min(shown)));
+    }
+    if let Some((_, d)) = performance {
+        out.insert("performanceDetails".into(), d);
     }
     out.insert("requestUid".into(), Value::from(stamp::uuid_v7()));
     Value::Object(out)

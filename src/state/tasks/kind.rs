@@ -22,10 +22,11 @@ pub enum TaskKind {
     TaskDeletion,
     DumpCreation,
     SnapshotCreation,
+    IndexCompaction,
 }
 
 impl TaskKind {
-    pub const ALL: [TaskKind; 12] = [
+    pub const ALL: [TaskKind; 13] = [
         TaskKind::DocumentAdditionOrUpdate,
         TaskKind::DocumentEdition,
         TaskKind::DocumentDeletion,
@@ -38,6 +39,7 @@ impl TaskKind {
         TaskKind::TaskDeletion,
         TaskKind::DumpCreation,
         TaskKind::SnapshotCreation,
+        TaskKind::IndexCompaction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +56,7 @@ impl TaskKind {
             TaskKind::TaskDeletion => "taskDeletion",
             TaskKind::DumpCreation => "dumpCreation",
             TaskKind::SnapshotCreation => "snapshotCreation",
+            TaskKind::IndexCompaction => "indexCompaction",
         }
     }
 

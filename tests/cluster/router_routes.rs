@@ -1,0 +1,144 @@
+//! Meilisearch routes beyond search and documents through a router: compaction on every copy,
+//! `/fields` merged over the shards, stats parameters, `/network` as a Meilisearch in no
+//! network answers it, and the routes a router refuses, each with its reason.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::router_writes::{add_documents, create_index, finished};
+
+async fn index_with_fields(f: &mut Fleet) -> String {
+    let router = f.start_router().await;
+    create_index(f, &router, "docs", Some("id")).await;
+    // Each field on a few documents only, so no one shard holds every field.
+    let docs: Vec<Value> = (0..24u64)
+        .map(|i| {
+            let mut d = json!({"id": i});
+            d[format!("f{}", i % 6)] = json!(i);
+            d
+        })
+        .collect();
+    add_documents(f, &router, "docs", docs).await;
+    router
+}
+
+/// Compaction runs on every copy as one task; stats take Meilisearch's
+/// parameters; /network answers as a node does; refused routes say why.
+async fn compaction_stats_network_and_refusals(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 3).await;
+    let router = index_with_fields(&mut f).await;
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/compact"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &t["type"]),
+        (202, &json!("indexCompaction")),
+        "{t}"
+    );
+    let done = finished(&f, &router, &t).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["details"]["postCompactionSize"].is_string(), "{done}");
+
+    let (status, st) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/docs/stats?sizeFormat=human&showInternalDatabaseSizes=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{st}");
+    assert_eq!(st["numberOfDocuments"], 24);
+    assert!(
+        st["rawDocumentDbSize"]
+            .as_str()
+            .is_some_and(|s| s.ends_with('B')),
+        "{st}"
+    );
+    assert!(st["internalDatabaseSizes"].is_object(), "{st}");
+    let (status, e) = f
+        .call(Method::GET, &format!("{router}/stats?sizeFormat=big"), None)
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (400, Some("invalid_stats_size_format"))
+    );
+    let (_, st) = f.call(Method::GET, &format!("{router}/stats"), None).await;
+    assert!(st["databaseSize"].is_u64(), "{st}");
+
+    // No network feature: the node's answer, as Meilisearch gives it.
+    let (status, n) = f
+        .call(Method::GET, &format!("{router}/network"), None)
+        .await;
+    assert_eq!(
+        (status, n["code"].as_str()),
+        (400, Some("feature_not_enabled")),
+        "{n}"
+    );
+    for (method, path) in [
+        (Method::PATCH, "/network"),
+        (Method::POST, "/dumps"),
+        (Method::POST, "/snapshots"),
+        (Method::POST, "/indexes/docs/documents/edit"),
+        (Method::GET, "/dynamic-search-rules"),
+        (Method::POST, "/swap-indexes"),
+    ] {
+        let (status, e) = f
+            .call(method.clone(), &format!("{router}{path}"), Some(&json!({})))
+            .await;
+        assert_eq!(status, 400, "{path}: {e}");
+        assert_eq!(e["code"], "miroir_unsupported_feature", "{path}: {e}");
+        assert!(e["message"].as_str().unwrap().len() > 60, "a reason: {e}");
+    }
+}
+
+crate::on_both_nodes!(compaction_stats_network_and_refusals);
+
+/// `/fields` lists every field of every shard once, in name order, paged
+/// over the merged list, without Miroir's reserved fields. (Real nodes only:
+/// the devnode does not imitate this route.)
+#[tokio::test(flavor = "multi_thread")]
+async fn fields_merged_across_shards() {
+    let mut f = Fleet::start_on(Nodes::meilisearch(), 1, 3).await;
+    let router = index_with_fields(&mut f).await;
+    let fields = |body: Value| {
+        let (f, url) = (&f, format!("{router}/indexes/docs/fields"));
+        async move {
+            let (status, v) = f.call(Method::POST, &url, Some(&body)).await;
+            assert_eq!(status, 200, "{v}");
+            let names: Vec<String> = v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap().to_string())
+                .collect();
+            (names, v["total"].clone())
+        }
+    };
+    let (names, total) = fields(json!({"limit": 100})).await;
+    assert_eq!(names, ["f0", "f1", "f2", "f3", "f4", "f5", "id"]);
+    assert_eq!(total, 7);
+    let (names, total) = fields(json!({"offset": 2, "limit": 3})).await;
+    assert_eq!(
+        (names, total),
+        (vec!["f2".into(), "f3".into(), "f4".into()], json!(7))
+    );
+    let (names, _) = fields(json!({"filter": {"attributePatterns": ["f1*"]}})).await;
+    assert_eq!(names, ["f1"]);
+    let (status, e) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/docs/fields"),
+            Some(&json!({"offset": -1})),
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (400, Some("invalid_index_offset")),
+        "{e}"
+    );
+}
