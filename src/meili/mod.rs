@@ -25,5 +25,6 @@ pub mod search_params;
 pub mod stamp;
 pub mod stats_params;
 pub mod task_filter;
+pub mod tenant_token;
 
 pub use error::MeiliError;

@@ -126,6 +126,9 @@ pub struct RouterArgs {
     /// quorum, so a write can be acknowledged by copies no one reads.
     #[arg(long, env = "MIROIR_UNSAFE_COUNT_EVERY_COPY", hide = true)]
     pub unsafe_count_every_copy: bool,
+    /// TEST ONLY, UNSAFE: admit tenant tokens without their search rules' filters.
+    #[arg(long, env = "MIROIR_UNSAFE_IGNORE_TENANT_RULES", hide = true)]
+    pub unsafe_ignore_tenant_rules: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +176,7 @@ pub async fn run(
         unchecked_versions: args.unsafe_unchecked_versions,
         skip_tombstones: args.unsafe_skip_tombstones,
         count_every_copy: args.unsafe_count_every_copy,
+        ignore_tenant_rules: args.unsafe_ignore_tenant_rules,
     };
     let pause_points = unsafe_switches::PausePoints {
         before_send: Duration::from_millis(args.test_pause_before_send_ms),

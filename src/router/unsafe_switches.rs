@@ -24,6 +24,9 @@ pub struct UnsafeSwitches {
     /// Count filling and behind copies toward quorum (breaks I1: a write
     /// acknowledged by copies no one reads).
     pub count_every_copy: bool,
+    /// Admit tenant tokens without adding their search rules' filters, so a
+    /// tenant sees every document of the indexes it may search.
+    pub ignore_tenant_rules: bool,
 }
 
 impl UnsafeSwitches {
@@ -34,6 +37,7 @@ impl UnsafeSwitches {
             || self.unchecked_versions
             || self.skip_tombstones
             || self.count_every_copy
+            || self.ignore_tenant_rules
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::fleet::with_shards;
 use crate::meili::MeiliError;
+use crate::router::auth::tenant::{restrict, Tenant};
 use crate::router::context::Shared;
 use crate::router::read::plan::plan_read;
 use crate::router::read::search::run_search;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<Arc<Shared>> {
 
 async fn multi_search(
     State(s): State<Arc<Shared>>,
+    tenant: Tenant,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body = json_object(&body)?;
@@ -35,7 +37,8 @@ async fn multi_search(
         return Err(MeiliError::invalid("missing_queries", "Missing field `queries`").into());
     };
     if let Some(fed) = body.get("federation").filter(|f| !f.is_null()) {
-        let (answer, missing) = crate::router::read::federation::search(&s, fed, queries).await?;
+        let (answer, missing) =
+            crate::router::read::federation::search(&s, fed, queries, &tenant).await?;
         return Ok(degraded(Json(answer).into_response(), &missing));
     }
     let mut results = vec![];
@@ -58,6 +61,7 @@ async fn multi_search(
             )
             .into());
         };
+        restrict(&tenant, &uid, &mut q);
         let (mut answer, gaps) = run_search(&s, &uid, &q).await?;
         answer["indexUid"] = Value::from(uid);
         results.push(answer);
@@ -73,9 +77,11 @@ async fn multi_search(
 async fn facet_search(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
+    tenant: Tenant,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let client = json_object(&body)?;
+    let mut client = json_object(&body)?;
+    restrict(&tenant, &uid, &mut client);
     let t = s.cache.snapshot();
     let plan = plan_read(&t, &IndexUid(uid.clone()), 0, &[], None)
         .ok_or_else(|| MeiliError::index_not_found(&uid))?;

@@ -7,10 +7,12 @@
 //! - [`access`]: the action and index each route needs, and what a key grants.
 //! - [`key_cache`]: the keys looked up recently, trusted for a few seconds.
 //! - [`key_nodes`]: the nodes that hold keys, in the order to ask them.
+//! - [`tenant`]: tenant tokens: verified, checked, and their filters added to searches.
 
 pub mod access;
 pub mod key_cache;
 pub mod key_nodes;
+pub mod tenant;
 
 use std::sync::Arc;
 
@@ -50,6 +52,15 @@ pub async fn check(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Re
     let Some(need) = need else {
         return MeiliError::invalid_key().into_response();
     };
+    // Only searches take tenant tokens; a token that is none is tried as a key.
+    if need.action == "search" && crate::meili::tenant_token::looks_like_token(&token) {
+        if let Some(claimed) = crate::meili::tenant_token::Claimed::read(&token) {
+            return match tenant::admit(&s, claimed, &need, req, s.max_payload_bytes).await {
+                Ok(req) => next.run(req).await,
+                Err(resp) => resp,
+            };
+        }
+    }
     let key = match lookup(&s, &token).await {
         Ok(Some(k)) => k,
         Ok(None) => return MeiliError::invalid_key().into_response(),
@@ -127,21 +138,35 @@ fn plausible(token: &str) -> bool {
 
 /// The key `token` is, from the cache or a node; `None` if no node knows it.
 async fn lookup(s: &Shared, token: &str) -> Result<Option<Arc<ApiKey>>, MeiliError> {
-    if let Some(hit) = s.api_keys.get(token) {
+    // A uid also finds its key: only the key's own value counts.
+    fetch_key(s, token, token, |k| k.key == token).await
+}
+
+/// The key whose uid is `uid` (a tenant token's parent), from the cache or a node.
+async fn lookup_uid(s: &Shared, uid: &str) -> Result<Option<Arc<ApiKey>>, MeiliError> {
+    // Cached apart from key values: no key value contains a colon.
+    fetch_key(s, &format!("uid:{uid}"), uid, |k| k.uid == uid).await
+}
+
+/// `GET /keys/{id}` on a node, kept under `cached_as` when `found` accepts the answer.
+async fn fetch_key(
+    s: &Shared,
+    cached_as: &str,
+    id: &str,
+    found: impl Fn(&ApiKey) -> bool,
+) -> Result<Option<Arc<ApiKey>>, MeiliError> {
+    if let Some(hit) = s.api_keys.get(cached_as) {
         return Ok(hit);
     }
-    if !plausible(token) {
+    if !plausible(id) {
         return Ok(None);
     }
-    let path = format!("/keys/{token}");
+    let (token, path) = (cached_as, format!("/keys/{id}"));
     let mut last = String::from("no node is registered");
     for (id, base) in key_nodes(s).await? {
         match s.nodes.call(&base, Method::GET, &path, None).await {
             Ok(v) => {
-                // A uid also finds its key: only the key's own value counts.
-                let key = ApiKey::from_json(&v)
-                    .filter(|k| k.key == token)
-                    .map(Arc::new);
+                let key = ApiKey::from_json(&v).filter(|k| found(k)).map(Arc::new);
                 s.api_keys.put(token, key.clone());
                 return Ok(key);
             }

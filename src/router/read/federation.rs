@@ -63,6 +63,7 @@ pub async fn search(
     s: &Shared,
     fed: &Value,
     queries: &[Value],
+    tenant: &crate::router::auth::tenant::Tenant,
 ) -> Result<(Value, Vec<String>), ApiError> {
     let started = Instant::now();
     let (offset, limit) = federation::window(fed)?;
@@ -71,7 +72,9 @@ pub async fn search(
     let mut seen = std::collections::HashSet::new();
     let (mut total, mut missing) = (0u64, vec![]);
     for (i, q) in parsed.iter().enumerate() {
-        let (answer, gaps) = run_search(s, &q.index, &q.body).await?;
+        let mut body = q.body.clone();
+        crate::router::auth::tenant::restrict(tenant, &q.index, &mut body);
+        let (answer, gaps) = run_search(s, &q.index, &body).await?;
         missing.extend(gaps);
         total += answer["estimatedTotalHits"].as_u64().unwrap_or(0);
         let hits = answer["hits"].as_array().cloned().unwrap_or_default();
