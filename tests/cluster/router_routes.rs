@@ -142,3 +142,102 @@ async fn fields_merged_across_shards() {
         "{e}"
     );
 }
+
+/// `similar` over shards: the reference document's neighbours from every
+/// shard, by score, without the document itself, as one node gives them;
+/// Meilisearch's errors for an unknown id. (Real nodes only: the devnode
+/// does not imitate vector search.)
+#[tokio::test(flavor = "multi_thread")]
+async fn similar_documents_merged_by_score() {
+    let mut f = Fleet::start_on(Nodes::meilisearch(), 1, 3).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "vec", Some("id")).await;
+    let (_, t) = f
+        .call(
+            Method::PATCH,
+            &format!("{router}/indexes/vec/settings"),
+            Some(&json!({"embedders": {"manual": {"source": "userProvided", "dimensions": 2}}})),
+        )
+        .await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    // Angles spread over a quarter circle: the nearest to id 0 are 1, 2, 3...
+    let docs: Vec<Value> = (0..24u64)
+        .map(|i| {
+            let a = i as f64 * 0.06;
+            json!({"id": i, "_vectors": {"manual": [a.cos(), a.sin()]}})
+        })
+        .collect();
+    add_documents(&f, &router, "vec", docs).await;
+    let (status, v) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/vec/similar"),
+            Some(&json!({"id": 0, "embedder": "manual", "limit": 5, "offset": 1, "showRankingScore": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let ids: Vec<u64> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3, 4, 5, 6], "{v}");
+    assert_eq!(
+        (&v["id"], &v["estimatedTotalHits"]),
+        (&json!("0"), &json!(23)),
+        "{v}"
+    );
+    assert!(v["hits"][0]["_rankingScore"].as_f64().unwrap() < 1.0, "{v}");
+    let (status, e) = f
+        .call(
+            Method::GET,
+            &format!("{router}/indexes/vec/similar?id=999&embedder=manual"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (400, Some("not_found_similar_id")),
+        "{e}"
+    );
+}
+
+/// `render-template` is rendered by a node: inline, and with a document of an
+/// index given by id (from the node holding its shard). (Real nodes only.)
+#[tokio::test(flavor = "multi_thread")]
+async fn templates_rendered_by_a_node() {
+    let mut f = Fleet::start_on(Nodes::meilisearch(), 1, 3).await;
+    let router = index_with_fields(&mut f).await;
+    let (status, _) = f
+        .call(
+            Method::PATCH,
+            &format!("{router}/experimental-features"),
+            Some(&json!({"renderRoute": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let render = |body: Value| {
+        let (f, url) = (&f, format!("{router}/render-template"));
+        async move { f.call(Method::POST, &url, Some(&body)).await }
+    };
+    let (status, v) = render(json!({
+        "template": {"kind": "inlineDocumentTemplate", "inline": "Rendered on {{doc.id}}"},
+        "input": {"kind": "inlineDocument", "inline": {"id": "42"}},
+    }))
+    .await;
+    assert_eq!(
+        (status, &v["rendered"]),
+        (200, &json!("Rendered on 42")),
+        "{v}"
+    );
+    for id in ["5", "17"] {
+        let (status, v) = render(json!({
+            "template": {"kind": "inlineDocumentTemplate", "inline": "n={{doc.f5}}"},
+            "input": {"kind": "indexDocument", "indexUid": "docs", "id": id},
+        }))
+        .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["rendered"], json!(format!("n={id}")), "{v}");
+    }
+}

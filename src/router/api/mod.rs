@@ -5,6 +5,8 @@
 //! - [`search`]: `/indexes/{uid}/search`, by POST and by GET.
 //! - [`documents`]: document writes (JSON, NDJSON, CSV), one document, deletions.
 //! - [`indexes`]: `/indexes` and `/indexes/{uid}`: creation, description, update, deletion.
+//! - [`similar`]: `/indexes/{uid}/similar`, by the reference document's vector on every shard.
+//! - [`render`]: `/render-template`, rendered by a node holding what the template names.
 //! - [`settings`]: index settings, whole and one by one.
 //! - [`listings`]: listings across shards: documents, stats, tasks.
 //! - [`multi_search`]: multi-search and facet search.
@@ -28,8 +30,10 @@ pub mod indexes;
 pub mod keys;
 pub mod listings;
 pub mod multi_search;
+pub mod render;
 pub mod search;
 pub mod settings;
+pub mod similar;
 pub mod tasks;
 pub mod unsupported;
 pub mod webhooks;
@@ -65,6 +69,8 @@ pub fn routes(shared: Arc<Shared>) -> Router {
         .merge(crate::router::api::tasks::routes())
         .merge(crate::router::api::unsupported::routes())
         .merge(fields::routes())
+        .merge(similar::routes())
+        .merge(render::routes())
         .layer(axum::middleware::from_fn_with_state(
             shared.max_payload_bytes,
             crate::router::api::body_limit::limit,
