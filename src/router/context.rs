@@ -19,8 +19,8 @@ pub struct Shared {
     pub master_key: Option<String>,
     /// API keys recently looked up on the nodes.
     pub api_keys: crate::router::auth::key_cache::KeyCache,
-    /// Indexes' distinct attributes, recently read from their nodes.
-    pub distinct: crate::router::read::distinct::DistinctCache,
+    /// What searches must know of indexes' settings, recently read from their nodes.
+    pub facts: crate::router::read::index_facts::FactsCache,
     /// The lease writes are sent under.
     pub lease: Arc<crate::router::write::lease::LeaseHolder>,
     /// Bodies larger than this are refused with `payload_too_large`.

@@ -220,7 +220,7 @@ pub async fn run(
         ids: Default::default(),
         router_id,
         api_keys: Default::default(),
-        distinct: Default::default(),
+        facts: Default::default(),
         lease,
         max_payload_bytes: args.max_payload_bytes,
         unsafe_switches,

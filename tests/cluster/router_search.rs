@@ -479,3 +479,36 @@ crate::on_both_nodes!(
     search_errors_look_like_meilisearch,
     multi_search_and_facet_search,
 );
+
+/// Miroir's own fields are never searched: with every attribute searchable
+/// (the default), a query for a shard number matches no document by its
+/// shard, while the client's fields are searched as before. (Real nodes: the
+/// router learns the client's fields from the nodes' `/fields`.)
+#[tokio::test(flavor = "multi_thread")]
+async fn shard_numbers_are_not_searchable_words() {
+    let mut f = Fleet::start_on(Nodes::meilisearch(), 1, 3).await;
+    let router = f.start_router().await;
+    crate::router_writes::create_index(&f, &router, "words", Some("id")).await;
+    let docs: Vec<Value> = (100..140)
+        .map(|i| json!({"id": i, "title": format!("hello number {i}")}))
+        .collect();
+    crate::router_writes::add_documents(&f, &router, "words", docs).await;
+    let url = format!("{router}/indexes/words/search");
+    // (Not 1: every id starts with it.)
+    for shard in ["0", "2", "3", "5", "7"] {
+        let (status, v) = f.call(Method::POST, &url, Some(&json!({"q": shard}))).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v["estimatedTotalHits"], 0,
+            "q={shard} matched by shard: {v}"
+        );
+    }
+    let (_, v) = f
+        .call(Method::POST, &url, Some(&json!({"q": "hello 117"})))
+        .await;
+    assert_eq!(v["hits"][0]["id"], 117, "{v}");
+    // The client's own attributesToSearchOn is kept as it is.
+    let body = json!({"q": "hello", "attributesToSearchOn": ["title"], "limit": 0});
+    let (_, v) = f.call(Method::POST, &url, Some(&body)).await;
+    assert_eq!(v["estimatedTotalHits"], 40, "{v}");
+}

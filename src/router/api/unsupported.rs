@@ -27,6 +27,9 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/chats", any(chats))
         .route("/chats/{*rest}", any(chats))
         .route("/logs/{*rest}", any(logs))
+        .route("/metrics", get(metrics))
+        .route("/tasks/compact", post(task_queue_compaction))
+        .route("/tasks/{uid}/documents", get(task_documents))
 }
 
 /// 400 `miroir_unsupported_feature`, like federated multi-search: the request
@@ -91,4 +94,16 @@ async fn chats() -> Response {
 
 async fn logs() -> Response {
     unsupported("Miroir does not stream or reconfigure node logs through a router: each node and each router logs on its own; read them where each process runs.")
+}
+
+async fn metrics() -> Response {
+    unsupported("A router serves its Prometheus metrics on its own address (--metrics-listen), not on the Meilisearch API; each node serves its own.")
+}
+
+async fn task_queue_compaction() -> Response {
+    unsupported("Miroir's tasks are kept by the coordinators, which keep only the newest task_retention records on their own (miroir-ctl config set task_retention N); node task queues are the nodes' own.")
+}
+
+async fn task_documents() -> Response {
+    unsupported("A Miroir task's documents were split over several nodes' tasks and are not kept together; read the documents through a router instead.")
 }

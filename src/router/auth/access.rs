@@ -69,6 +69,7 @@ pub fn need(method: &Method, path: &str) -> Option<Need> {
         ("GET", ["tasks"]) => ("tasks.get", Global),
         ("DELETE", ["tasks"]) => ("tasks.delete", Global),
         ("POST", ["tasks", "cancel"]) => ("tasks.cancel", Global),
+        ("POST", ["tasks", "compact"]) => ("tasks.compact", Global),
         ("GET", ["tasks", _]) => ("tasks.get", Global),
         ("GET", ["batches"] | ["batches", _]) => ("tasks.get", Global),
         ("GET", ["keys"] | ["keys", _]) => ("keys.get", Global),
@@ -84,6 +85,7 @@ pub fn need(method: &Method, path: &str) -> Option<Need> {
         ("POST", ["export"]) => ("export", Global),
         // It reads a document and an index's settings; Meilisearch asks for both.
         ("POST", ["render-template"]) => ("documents.get", Global),
+        ("GET", ["metrics"]) => ("metrics.get", Global),
         ("GET", ["webhooks", ..]) => ("webhooks.get", Global),
         ("POST", ["webhooks"]) => ("webhooks.create", Global),
         ("PATCH", ["webhooks", _]) => ("webhooks.update", Global),

@@ -7,12 +7,12 @@
 //! - [`scatter`]: one search over many nodes, with replica fallback.
 //! - [`search`]: one search over every shard, as every search route runs it.
 //! - [`merge`]: one Meilisearch answer from many nodes' answers.
-//! - [`distinct`]: the index's distinct attribute, which merged answers apply across shards.
+//! - [`index_facts`]: the index settings searches must know (distinct attribute, searchable fields).
 //! - [`federation`]: federated multi-search, merged by weighted ranking score.
 //! - [`one_node`]: reads any one node of an index answers (its description, its settings).
 
-pub mod distinct;
 pub mod federation;
+pub mod index_facts;
 pub mod merge;
 pub mod one_node;
 pub mod plan;

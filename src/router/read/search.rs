@@ -46,14 +46,19 @@ pub async fn run_search(
         .and_then(Result::ok)
         .flatten()
     };
+    let (pk, facts) = futures::join!(pk, s.facts.get(s, uid));
     // A search's own `distinct` wins over the index's setting, as in Meilisearch.
-    let distinct = async {
-        match client.get("distinct") {
-            Some(_) => None,
-            None => s.distinct.setting(s, uid).await,
-        }
+    let distinct = match client.get("distinct") {
+        Some(_) => None,
+        None => facts.distinct,
     };
-    let (pk, distinct) = futures::join!(pk, distinct);
+    // With every attribute searchable, the search names the client's, so
+    // that Miroir's fields (a shard number, a version) never match a query.
+    let mut client = client.clone();
+    if let (None, Some(fields)) = (client.get("attributesToSearchOn"), facts.search_on) {
+        client.insert("attributesToSearchOn".into(), Value::from(fields));
+    }
+    let client = &client;
     match scatter::search(
         &s.nodes,
         &topology,
