@@ -129,4 +129,29 @@ async fn custom_metadata_and_skip_creation(nodes: Nodes) {
     assert_eq!(ids(&f, &router).await, vec![0, 1, 2, 4, 5, 6, 7]);
 }
 
-crate::on_both_nodes!(custom_metadata_and_skip_creation);
+/// A batch of no documents (an empty array; what an SDK sends when it wraps
+/// a CSV in JSON quotes, a CSV of headers only) succeeds with none, as in
+/// Meilisearch, even on an index without a primary key yet. (It used to be
+/// refused as if the lease had ended, since no node call was made.)
+async fn empty_batches_succeed(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "empty", None).await;
+    let (status, t) = f
+        .call(
+            Method::POST,
+            &format!("{router}/indexes/empty/documents"),
+            Some(&json!([])),
+        )
+        .await;
+    assert_eq!(status, 202, "{t}");
+    let done = finished(&f, &router, &t).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        done["details"],
+        json!({"receivedDocuments": 0, "indexedDocuments": 0}),
+        "{done}"
+    );
+}
+
+crate::on_both_nodes!(custom_metadata_and_skip_creation, empty_batches_succeed);

@@ -153,9 +153,17 @@ pub(crate) fn lease_ended() -> crate::meili::MeiliError {
 
 /// Whether every node call of a write was held back by [`lease_ended`].
 pub(crate) fn none_sent<'r, T: 'r>(
-    mut results: impl Iterator<Item = &'r Result<T, crate::fleet::NodeError>>,
+    results: impl Iterator<Item = &'r Result<T, crate::fleet::NodeError>>,
 ) -> bool {
-    results.all(|r| matches!(r, Err(crate::fleet::NodeError::NotSent { .. })))
+    // At least one request was meant to leave (no requests is not a lease ending).
+    let mut any = false;
+    for r in results {
+        any = true;
+        if !matches!(r, Err(crate::fleet::NodeError::NotSent { .. })) {
+            return false;
+        }
+    }
+    any
 }
 
 /// Keeps a lease until shutdown.

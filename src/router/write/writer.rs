@@ -291,6 +291,14 @@ impl Writer<'_> {
         let map = map.ok_or_else(|| MeiliError::index_not_found(uid))?;
         let received = docs.len();
         let details = json!({"receivedDocuments": received, "indexedDocuments": null});
+        if docs.is_empty() {
+            // Nothing to send (an empty array, a CSV of headers only): the task
+            // succeeds with no documents, as in Meilisearch, and no key is needed.
+            let task = self.new_uid().await?;
+            return Ok(self
+                .record(task, uid, kind, Outcome::Enqueued(vec![]), details)
+                .await?);
+        }
         let pk = match self
             .resolve_primary_key(uid, map.epoch.0, query_pk, &docs)
             .await?
