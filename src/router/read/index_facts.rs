@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::router::context::Shared;
-use crate::router::read::one_node::some_node;
+use crate::fleet::NodeClient;
 
 pub const TTL: Duration = Duration::from_secs(2);
 /// A search never waits longer than this for the settings (reads must outlive slow nodes).
@@ -38,21 +37,20 @@ pub struct FactsCache {
 }
 
 impl FactsCache {
-    /// Index `uid`'s facts; the last known (or none) when no node answers in time.
-    pub async fn get(&self, s: &Shared, uid: &str) -> IndexFacts {
-        let Ok((base, physical)) = some_node(s, uid) else {
-            return IndexFacts::default();
-        };
+    /// The facts of the index named `physical` on the nodes, asked of the node at `base`; the
+    /// last known (or none) when it does not answer in time.
+    pub async fn get(&self, nodes: &NodeClient, base: &str, physical: &str) -> IndexFacts {
         let known = {
             let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            map.get(&physical).cloned()
+            map.get(physical).cloned()
         };
+        let physical = physical.to_string();
         if let Some((at, facts)) = &known {
             if at.elapsed() < TTL {
                 return facts.clone();
             }
         }
-        let asked = tokio::time::timeout(ASK_FOR_AT_MOST, ask(s, &base, &physical)).await;
+        let asked = tokio::time::timeout(ASK_FOR_AT_MOST, ask(nodes, base, &physical)).await;
         let Ok(Some(facts)) = asked else {
             return known.map(|(_, f)| f).unwrap_or_default();
         };
@@ -63,10 +61,9 @@ impl FactsCache {
     }
 }
 
-async fn ask(s: &Shared, base: &str, physical: &str) -> Option<IndexFacts> {
+async fn ask(nodes: &NodeClient, base: &str, physical: &str) -> Option<IndexFacts> {
     let path = format!("/indexes/{physical}/settings");
-    let settings = s
-        .nodes
+    let settings = nodes
         .call(base, reqwest::Method::GET, &path, None)
         .await
         .ok()?;
@@ -80,8 +77,7 @@ async fn ask(s: &Shared, base: &str, physical: &str) -> Option<IndexFacts> {
             let body = json!({"offset": 0, "limit": EVERY_FIELD, "filter": {"searchable": true}});
             let path = format!("/indexes/{physical}/fields");
             // A node without the route (older, or the devnode) leaves searches as they are.
-            match s
-                .nodes
+            match nodes
                 .call(base, reqwest::Method::POST, &path, Some(&body))
                 .await
             {

@@ -46,7 +46,13 @@ pub async fn run_search(
         .and_then(Result::ok)
         .flatten()
     };
-    let (pk, facts) = futures::join!(pk, s.facts.get(s, uid));
+    let facts = async {
+        match crate::router::read::one_node::some_node(s, uid) {
+            Ok((base, physical)) => s.facts.get(&s.nodes, &base, &physical).await,
+            Err(_) => Default::default(),
+        }
+    };
+    let (pk, facts) = futures::join!(pk, facts);
     // A search's own `distinct` wins over the index's setting, as in Meilisearch.
     let distinct = match client.get("distinct") {
         Some(_) => None,
