@@ -459,8 +459,14 @@ async fn distinct_across_shards(nodes: Nodes) {
     check(&v);
     assert_eq!(v["estimatedTotalHits"], 8, "{v}");
     // From the index's setting, and with the attribute not asked for.
+    // The router trusts what it last read of the setting for up to 2 s
+    // (index_facts::TTL), so the change shows within that.
     settings(json!({"distinctAttribute": "genre"})).await;
-    let v = search(json!({"sort": ["id:asc"], "limit": 50})).await;
+    let v = crate::util::eventually("the router to apply the new distinct attribute", || async {
+        let v = search(json!({"sort": ["id:asc"], "limit": 50})).await;
+        (v["hits"].as_array().unwrap().len() == 8).then_some(v)
+    })
+    .await;
     check(&v);
     let v = search(json!({"sort": ["id:asc"], "limit": 50, "attributesToRetrieve": ["id"]})).await;
     assert_eq!(v["hits"].as_array().unwrap().len(), 8, "{v}");
