@@ -98,12 +98,7 @@ fn skip_creation(v: &str) -> Result<bool, MeiliError> {
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::meili::params::pairs as q;
 
     /// Messages recorded from Meilisearch 1.50.
     #[test]

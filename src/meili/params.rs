@@ -46,6 +46,15 @@ pub fn number<K: AsRef<str>>(
         .transpose()
 }
 
+/// A query string's pairs, for tests.
+#[cfg(test)]
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,12 +67,7 @@ impl StatsParams {
 mod tests {
     use super::*;
 
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::meili::params::pairs as q;
 
     /// Messages and sizes recorded from Meilisearch 1.50.
     #[test]

@@ -365,15 +365,7 @@ async fn facet_values_in_the_index_order(nodes: Nodes) {
     let mut f = Fleet::start_on(nodes, 1, 3).await;
     let router = f.start_router().await;
     crate::router_writes::create_index(&f, &router, "films", Some("id")).await;
-    let settings = |body: Value| {
-        let (f, router) = (&f, router.clone());
-        async move {
-            let url = format!("{router}/indexes/films/settings");
-            let (_, t) = f.call(Method::PATCH, &url, Some(&body)).await;
-            let done = crate::router_writes::finished(f, &router, &t).await;
-            assert_eq!(done["status"], "succeeded", "{done}");
-        }
-    };
+    let settings = |body: Value| crate::router_writes::set_settings(&f, &router, "films", body);
     settings(json!({"filterableAttributes": ["genre"]})).await;
     let genres = ["action", "Sci Fi", "cartoon", "action", "cartoon", "action"];
     let docs: Vec<Value> = (0..30)
@@ -413,15 +405,7 @@ async fn distinct_across_shards(nodes: Nodes) {
     let mut f = Fleet::start_on(nodes, 1, 3).await;
     let router = f.start_router().await;
     crate::router_writes::create_index(&f, &router, "films", Some("id")).await;
-    let settings = |body: Value| {
-        let (f, router) = (&f, router.clone());
-        async move {
-            let url = format!("{router}/indexes/films/settings");
-            let (_, t) = f.call(Method::PATCH, &url, Some(&body)).await;
-            let done = crate::router_writes::finished(f, &router, &t).await;
-            assert_eq!(done["status"], "succeeded", "{done}");
-        }
-    };
+    let settings = |body: Value| crate::router_writes::set_settings(&f, &router, "films", body);
     settings(json!({"filterableAttributes": ["genre"], "sortableAttributes": ["id"]})).await;
     // 40 documents over 8 shards: 4 genres (in any case), and 8 with none.
     let genres = ["action", "Drama", "drama", "comedy", "horror"];

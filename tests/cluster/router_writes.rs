@@ -49,6 +49,15 @@ pub async fn add_documents(f: &Fleet, router: &str, uid: &str, docs: Vec<Value>)
     done
 }
 
+/// Changes index `uid`'s settings through `router` and waits for the task to succeed.
+pub async fn set_settings(f: &Fleet, router: &str, uid: &str, body: Value) {
+    let url = format!("{router}/indexes/{uid}/settings");
+    let (status, t) = f.call(Method::PATCH, &url, Some(&body)).await;
+    assert_eq!(status, 202, "{t}");
+    let done = finished(f, router, &t).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+}
+
 pub async fn total(f: &Fleet, router: &str, uid: &str) -> u64 {
     let (status, body) = f
         .call(

@@ -2,6 +2,7 @@
 //! one file per resource. Here: the route table, health, version and task lookup.
 //!
 //! # Layout
+//! Route files are grouped in [`reads`], [`writes`] and [`admin`]; each is re-exported here.
 //! - [`search`]: `/indexes/{uid}/search`, by POST and by GET.
 //! - [`documents`]: document writes (JSON, NDJSON, CSV), one document, deletions.
 //! - [`indexes`]: `/indexes` and `/indexes/{uid}`: creation, description, update, deletion.
@@ -20,23 +21,16 @@
 //! - [`body_limit`]: Meilisearch's payload size limit on request bodies.
 //! - [`all_nodes`]: reads from any node and changes every node carries out (keys, features).
 
-pub mod all_nodes;
-pub mod batches;
+pub mod admin;
 pub mod body_limit;
-pub mod documents;
-pub mod features;
-pub mod fields;
-pub mod indexes;
-pub mod keys;
-pub mod listings;
-pub mod multi_search;
-pub mod render;
-pub mod search;
-pub mod settings;
-pub mod similar;
-pub mod tasks;
+pub mod reads;
 pub mod unsupported;
-pub mod webhooks;
+pub mod writes;
+
+// Each route file is also reachable under its own name.
+pub use admin::{all_nodes, batches, features, keys, tasks, webhooks};
+pub use reads::{fields, listings, multi_search, render, search, similar};
+pub use writes::{documents, indexes, settings};
 
 use std::sync::Arc;
 

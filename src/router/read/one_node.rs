@@ -31,10 +31,21 @@ pub(in crate::router) async fn read_from_node(
 ) -> Result<Value, ApiError> {
     let (base, physical) = some_node(s, uid)?;
     let path = format!("/indexes/{physical}{tail}");
-    match s.nodes.call(&base, reqwest::Method::GET, &path, None).await {
+    let answer = s.nodes.call(&base, reqwest::Method::GET, &path, None).await;
+    node_answer(answer, &physical, uid)
+}
+
+/// A node's answer as the client's: a refusal is passed on with the client's
+/// index uid in place of the physical name, any other failure is the router's.
+pub(in crate::router) fn node_answer(
+    answer: Result<Value, crate::fleet::NodeError>,
+    physical: &str,
+    uid: &str,
+) -> Result<Value, ApiError> {
+    match answer {
         Ok(v) => Ok(v),
         Err(crate::fleet::NodeError::Refused { status, mut body }) => {
-            crate::meili::error::name_client_index(&mut body, &physical, uid);
+            crate::meili::error::name_client_index(&mut body, physical, uid);
             Err(ApiError::Node { status, body })
         }
         Err(e) => Err(e.into()),

@@ -48,18 +48,11 @@ async fn render(
             }
         }
     }
-    match s
+    let answer = s
         .nodes
         .call(&base, Method::POST, "/render-template", Some(&body))
-        .await
-    {
-        Ok(v) => Ok(Json(v)),
-        Err(crate::fleet::NodeError::Refused { status, mut body }) => {
-            if let Some(uid) = &named {
-                crate::meili::error::name_client_index(&mut body, &physical, uid);
-            }
-            Err(ApiError::Node { status, body })
-        }
-        Err(e) => Err(e.into()),
-    }
+        .await;
+    // Without an index named, `physical` and the uid are both empty: nothing to rename.
+    let uid = named.as_deref().unwrap_or_default();
+    crate::router::read::one_node::node_answer(answer, &physical, uid).map(Json)
 }

@@ -62,14 +62,7 @@ async fn list_fields(
     });
     let mut fields: BTreeMap<String, Value> = BTreeMap::new();
     for answer in join_all(calls).await {
-        let answer = match answer {
-            Ok(v) => v,
-            Err(crate::fleet::NodeError::Refused { status, mut body }) => {
-                crate::meili::error::name_client_index(&mut body, &plan.physical, &uid);
-                return Err(ApiError::Node { status, body });
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let answer = crate::router::read::one_node::node_answer(answer, &plan.physical, &uid)?;
         for f in answer["results"].as_array().into_iter().flatten() {
             let Some(name) = f["name"].as_str() else {
                 continue;

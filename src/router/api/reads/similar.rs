@@ -195,12 +195,6 @@ async fn node_call(
     physical: &str,
     uid: &str,
 ) -> Result<Value, ApiError> {
-    match s.nodes.call(base, method, path, body).await {
-        Ok(v) => Ok(v),
-        Err(crate::fleet::NodeError::Refused { status, mut body }) => {
-            crate::meili::error::name_client_index(&mut body, physical, uid);
-            Err(ApiError::Node { status, body })
-        }
-        Err(e) => Err(e.into()),
-    }
+    let answer = s.nodes.call(base, method, path, body).await;
+    crate::router::read::one_node::node_answer(answer, physical, uid)
 }
