@@ -128,14 +128,9 @@ impl FromRequest<Shared> for Body {
 impl Body {
     /// The body as JSON, for routes that only take JSON.
     pub fn json(&self) -> Result<Value, MeiliError> {
-        if self.bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(MeiliError::invalid(
-                "missing_payload",
-                "A json payload is missing.",
-            ));
-        }
+        let empty = self.bytes.iter().all(u8::is_ascii_whitespace);
         match &self.content_type {
-            Some(ct) if !ct.starts_with("application/json") => {
+            Some(ct) if !empty && !ct.starts_with("application/json") => {
                 let mut e = MeiliError::invalid(
                     "invalid_content_type",
                     format!("The Content-Type `{ct}` is invalid. Accepted values for the Content-Type header are: `application/json`"),
@@ -145,11 +140,6 @@ impl Body {
             }
             _ => {}
         }
-        serde_json::from_slice(&self.bytes).map_err(|e| {
-            MeiliError::invalid(
-                "malformed_payload",
-                format!("The json payload provided is malformed. `{e}`."),
-            )
-        })
+        crate::meili::error::json_body(&self.bytes)
     }
 }

@@ -164,6 +164,12 @@ impl MeiliError {
         self
     }
 
+    /// The same error in other words (its code and status kept).
+    pub fn with_message(mut self, message: String) -> Self {
+        self.message = message;
+        self
+    }
+
     /// The same error with another code (filters report `invalid_search_filter` or `invalid_document_filter`).
     pub fn with_code(mut self, code: &'static str) -> Self {
         self.code = code;
@@ -212,13 +218,35 @@ pub fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// "Invalid value type at `.field`: expected X, but found Y: `value`".
+/// "Invalid value type at `.field`: expected X, but found Y: `value`"
+/// (Meilisearch shows no value after `null`).
 pub fn wrong_type(code: &'static str, path: &str, expected: &str, found: &Value) -> MeiliError {
+    let shown = match found {
+        Value::Null => String::new(),
+        v => format!(": `{v}`"),
+    };
     MeiliError::invalid(
         code,
         format!(
-            "Invalid value type at `{path}`: expected {expected}, but found {}: `{found}`",
+            "Invalid value type at `{path}`: expected {expected}, but found {}{shown}",
             type_name(found)
         ),
     )
+}
+
+/// A JSON request body (not documents) as Meilisearch reads it: an empty
+/// one is missing, a malformed one is named so.
+pub fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(MeiliError::invalid(
+            "missing_payload",
+            "A json payload is missing.",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        MeiliError::invalid(
+            "malformed_payload",
+            format!("The json payload provided is malformed. `{e}`."),
+        )
+    })
 }

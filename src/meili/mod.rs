@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`error`]: Meilisearch's error responses and their codes.
 //! - [`federation`]: federated multi-search's window, hit order and answer.
+//! - [`index_swap`]: `POST /swap-indexes` and renames: the body, the checks, the task details.
+//! - [`index_uid`]: what Meilisearch accepts as an index uid.
 //! - [`keys`]: what an API key grants (actions and their wildcards, index patterns, expiry).
 //! - [`params`]: query-string parameters (numbers) as Meilisearch reads them.
 //! - [`payload`]: document payloads (JSON, NDJSON, CSV) parsed as Meilisearch does.
@@ -16,6 +18,8 @@
 pub mod document_params;
 pub mod error;
 pub mod federation;
+pub mod index_swap;
+pub mod index_uid;
 pub mod keys;
 pub mod params;
 pub mod payload;

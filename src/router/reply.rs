@@ -89,7 +89,7 @@ pub(in crate::router) fn json_object(body: &[u8]) -> Result<Map<String, Value>, 
 }
 
 pub(in crate::router) fn json_body(body: &[u8]) -> Result<Value, MeiliError> {
-    serde_json::from_slice(body).map_err(|e| MeiliError::malformed("json", e))
+    crate::meili::error::json_body(body)
 }
 
 pub(in crate::router) fn write_error(e: WriteError) -> Response {

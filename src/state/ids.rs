@@ -34,7 +34,7 @@ pub struct TaskUid(pub u64);
 
 const NODE_ID_MAX: usize = 128;
 /// Meilisearch's limit.
-const INDEX_UID_MAX: usize = 400;
+const INDEX_UID_MAX: usize = crate::meili::index_uid::MAX_LEN;
 /// For new indexes, room is kept for the generation suffix of their
 /// physical names (`__miroir_g` and a number).
 const NEW_INDEX_UID_MAX: usize = 380;
@@ -78,10 +78,7 @@ impl IndexUid {
 
     /// Meilisearch's rule: 1 to 400 bytes of `a-zA-Z0-9`, `-` and `_`.
     pub fn parse(s: &str) -> Result<Self, CommandError> {
-        let ok = !s.is_empty()
-            && s.len() <= INDEX_UID_MAX
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let ok = crate::meili::index_uid::is_valid(s);
         if ok {
             Ok(IndexUid(s.to_string()))
         } else {
