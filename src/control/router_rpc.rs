@@ -120,6 +120,31 @@ impl ControlClient {
         TaskRecord::try_from(t).map_err(ControlError::malformed)
     }
 
+    /// Starts an index swap (or, with `rename_by_update`, the rename a
+    /// `PATCH /indexes/{uid}` asks for) with `task` as the client's task,
+    /// which the leader finishes at the flip; the record.
+    pub async fn start_index_swap(
+        &self,
+        swaps: &[crate::meili::index_swap::Swap],
+        task: TaskUid,
+        rename_by_update: bool,
+        primary_key: Option<String>,
+    ) -> Result<TaskRecord, ControlError> {
+        let req = pb::StartIndexSwapRequest {
+            swaps: swaps.iter().map(pb::IndexSwap::from).collect(),
+            task_uid: task.0,
+            rename_by_update,
+            primary_key,
+        };
+        let t = self
+            .call(|ch| {
+                let r = self.request(req.clone());
+                async move { RouterClient::new(ch).start_index_swap(r).await }
+            })
+            .await?;
+        TaskRecord::try_from(t).map_err(ControlError::malformed)
+    }
+
     /// Records a delete as a tombstone; done before the delete reaches any node.
     pub async fn record_tombstone(
         &self,

@@ -114,6 +114,12 @@ pub struct CoordinatorArgs {
     /// show they catch a shared id.
     #[arg(long, env = "MIROIR_UNSAFE_SHARED_ROUTER_IDS", hide = true)]
     pub unsafe_shared_router_ids: bool,
+    /// TEST ONLY, UNSAFE: as leader, let workflows go past their fence
+    /// without waiting for the routers to acknowledge it, so a write a router
+    /// cleared before the fence can land after a swap's flip or a deletion.
+    /// Exists so the tests can show they catch such a write.
+    #[arg(long, env = "MIROIR_UNSAFE_SKIP_ROUTER_WAIT", hide = true)]
+    pub unsafe_skip_router_wait: bool,
     /// TEST ONLY: accept the Admin service's test commands (`SetCopyRole`),
     /// which change a shard map the way only a workflow should.
     #[arg(long, env = "MIROIR_TEST_COMMANDS", hide = true)]
@@ -165,6 +171,8 @@ pub struct UnsafeSwitches {
     pub stale_watches: bool,
     /// Leases go to any process under any id (see `--unsafe-shared-router-ids`).
     pub shared_router_ids: bool,
+    /// Workflows do not wait for routers past a fence (see `--unsafe-skip-router-wait`).
+    pub skip_router_wait: bool,
     /// The Admin service's test commands are accepted (see `--test-commands`).
     pub test_commands: bool,
 }
@@ -232,6 +240,7 @@ impl CoordinatorArgs {
                 local_reads: self.unsafe_local_reads,
                 stale_watches: self.unsafe_stale_watches,
                 shared_router_ids: self.unsafe_shared_router_ids,
+                skip_router_wait: self.unsafe_skip_router_wait,
                 test_commands: self.test_commands,
             },
             workflow_pauses: crate::workflows::PausePoints::parse(&self.test_pause_workflow_phase)

@@ -218,6 +218,18 @@ pub fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// "Invalid value type: expected X, but found Y: `value`", for a whole body.
+pub fn wrong_body_type(expected: &str, found: &Value) -> MeiliError {
+    let shown = match found {
+        Value::Null => String::new(),
+        v => format!(": `{v}`"),
+    };
+    MeiliError::bad_request(format!(
+        "Invalid value type: expected {expected}, but found {}{shown}",
+        type_name(found)
+    ))
+}
+
 /// "Invalid value type at `.field`: expected X, but found Y: `value`"
 /// (Meilisearch shows no value after `null`).
 pub fn wrong_type(code: &'static str, path: &str, expected: &str, found: &Value) -> MeiliError {

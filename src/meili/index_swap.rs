@@ -5,14 +5,15 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::error::{type_name, wrong_type};
+use super::error::wrong_type;
 use super::MeiliError;
 
 /// One pair of a swap: `lhs` and `rhs` exchange names, or, with `rename`,
 /// `lhs` takes the name `rhs` (which must be free).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Swap {
     pub lhs: String,
     pub rhs: String,
@@ -23,14 +24,7 @@ pub struct Swap {
 pub fn parse(body: &[u8]) -> Result<Vec<Swap>, MeiliError> {
     let value = super::error::json_body(body)?;
     let Value::Array(items) = &value else {
-        return Err(MeiliError::bad_request(format!(
-            "Invalid value type: expected an array, but found {}{}",
-            type_name(&value),
-            match &value {
-                Value::Null => String::new(),
-                v => format!(": `{v}`"),
-            }
-        )));
+        return Err(super::error::wrong_body_type("an array", &value));
     };
     let mut lists = vec![];
     for (i, item) in items.iter().enumerate() {
@@ -118,7 +112,7 @@ fn uids(at: &str, v: &Value) -> Result<Vec<String>, MeiliError> {
 }
 
 /// Every index may appear once in a whole swap request.
-fn no_duplicates(swaps: &[Swap]) -> Result<(), MeiliError> {
+pub fn no_duplicates(swaps: &[Swap]) -> Result<(), MeiliError> {
     let mut seen = BTreeSet::new();
     let mut twice = BTreeSet::new();
     for s in swaps {

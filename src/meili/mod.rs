@@ -6,6 +6,7 @@
 //! - [`federation`]: federated multi-search's window, hit order and answer.
 //! - [`index_swap`]: `POST /swap-indexes` and renames: the body, the checks, the task details.
 //! - [`index_uid`]: what Meilisearch accepts as an index uid.
+//! - [`index_update`]: a `PATCH /indexes/{uid}` body (primary key, new uid).
 //! - [`keys`]: what an API key grants (actions and their wildcards, index patterns, expiry).
 //! - [`params`]: query-string parameters (numbers) as Meilisearch reads them.
 //! - [`payload`]: document payloads (JSON, NDJSON, CSV) parsed as Meilisearch does.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod federation;
 pub mod index_swap;
 pub mod index_uid;
+pub mod index_update;
 pub mod keys;
 pub mod params;
 pub mod payload;

@@ -56,6 +56,8 @@ impl PausePoints {
     /// Waits at a pause point (returns at once when it is not set).
     pub async fn pause(&self, at: Duration) {
         if !at.is_zero() {
+            // Counted as it starts, so a test knows a request is held here.
+            metrics::counter!("miroir_router_test_pauses_total").increment(1);
             tokio::time::sleep(at).await;
         }
     }

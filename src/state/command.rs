@@ -9,7 +9,7 @@ use super::commands::{
     AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
     DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
     RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole, SetNodeState,
-    SetPrimaryKey, StartIndexDeletion, SweepDone, TakeWorkflowFinished,
+    SetPrimaryKey, StartIndexDeletion, StartIndexSwap, SweepDone, TakeWorkflowFinished,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -38,6 +38,7 @@ pub enum Command {
     DeleteWebhook(DeleteWebhook),
     ClaimRouterId(ClaimRouterId),
     StartIndexDeletion(StartIndexDeletion),
+    StartIndexSwap(StartIndexSwap),
     AdvanceWorkflow(AdvanceWorkflow),
     RecordWorkflowError(RecordWorkflowError),
     SweepDone(SweepDone),
@@ -117,6 +118,7 @@ impl Command {
             Command::DeleteWebhook(c) => c.validate(),
             Command::ClaimRouterId(c) => c.validate(),
             Command::StartIndexDeletion(c) => c.validate(),
+            Command::StartIndexSwap(c) => c.validate(),
             Command::AdvanceWorkflow(c) => c.validate(),
             Command::RecordWorkflowError(c) => c.validate(),
             Command::SweepDone(c) => c.validate(),
@@ -153,6 +155,7 @@ impl Command {
             Command::DeleteWebhook(c) => c.apply(state),
             Command::ClaimRouterId(c) => c.apply(state),
             Command::StartIndexDeletion(c) => c.apply(state),
+            Command::StartIndexSwap(c) => c.apply(state),
             Command::AdvanceWorkflow(c) => c.apply(state),
             Command::RecordWorkflowError(c) => c.apply(state),
             Command::SweepDone(c) => c.apply(state),

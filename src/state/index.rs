@@ -22,6 +22,11 @@ pub struct Index {
     /// physical index on the nodes.
     #[serde(default = "first_generation")]
     pub generation: u32,
+    /// The index's name on the nodes, fixed at creation and kept through
+    /// renames and swaps (empty in records made before: derived from the
+    /// uid and generation).
+    #[serde(default)]
+    pub physical: String,
 }
 
 fn first_generation() -> u32 {
@@ -31,7 +36,10 @@ fn first_generation() -> u32 {
 impl Index {
     /// The index's name on the nodes.
     pub fn physical(&self) -> String {
-        crate::meili::reserved::physical_index_name(&self.uid.0, self.generation)
+        match self.physical.is_empty() {
+            true => crate::meili::reserved::physical_index_name(&self.uid.0, self.generation),
+            false => self.physical.clone(),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::CommandError;
 use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
+pub use crate::meili::index_swap::Swap;
 
 /// Finished workflows kept for operators; the oldest go first beyond this.
 pub const KEEP_FINISHED: usize = 1_000;
@@ -34,13 +35,30 @@ impl std::fmt::Display for WorkflowId {
 pub enum WorkflowKind {
     /// Deleting an index from every node, then from the coordinators.
     IndexDeletion,
+    /// Exchanging (or moving, for a rename) which client uid names which
+    /// physical index, for `POST /swap-indexes` and renames.
+    IndexSwap,
 }
 
 impl WorkflowKind {
+    pub const ALL: [WorkflowKind; 2] = [WorkflowKind::IndexDeletion, WorkflowKind::IndexSwap];
+
     pub fn as_str(self) -> &'static str {
         match self {
             WorkflowKind::IndexDeletion => "index_deletion",
+            WorkflowKind::IndexSwap => "index_swap",
         }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, CommandError> {
+        WorkflowKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                CommandError::invalid(format!(
+                    "unknown workflow kind `{s}`: use index_deletion or index_swap"
+                ))
+            })
     }
 
     /// The phases a workflow of this kind goes through, in order.
@@ -53,6 +71,11 @@ impl WorkflowKind {
                 Phase::Forget,
                 Phase::Done,
             ],
+            // Nothing changes on the nodes: the flip is one committed step,
+            // taken once no router can still write under the old names.
+            WorkflowKind::IndexSwap => {
+                &[Phase::Fence, Phase::WaitRouters, Phase::Flip, Phase::Done]
+            }
         }
     }
 }
@@ -68,15 +91,20 @@ pub enum Phase {
     DeleteOnNodes,
     /// Forget the index in the coordinators and finish the client's task.
     Forget,
+    /// Exchange the uids' shard maps and lift the fence, in one commit, or
+    /// fail the client's task as Meilisearch would (a missing index, a name
+    /// taken) and lift the fence with nothing changed.
+    Flip,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Fence,
         Phase::WaitRouters,
         Phase::DeleteOnNodes,
         Phase::Forget,
+        Phase::Flip,
         Phase::Done,
     ];
 
@@ -86,6 +114,7 @@ impl Phase {
             Phase::WaitRouters => "wait_routers",
             Phase::DeleteOnNodes => "delete_on_nodes",
             Phase::Forget => "forget",
+            Phase::Flip => "flip",
             Phase::Done => "done",
         }
     }
@@ -137,9 +166,30 @@ pub struct Workflow {
     pub history: Vec<Event>,
     /// The newest errors met while retrying a step.
     pub errors: Vec<String>,
+    /// An index swap's pairs, as the client gave them.
+    #[serde(default)]
+    pub swaps: Vec<Swap>,
+    /// An index swap asked as `PATCH /indexes/{uid}` (one rename, checked
+    /// and reported as Meilisearch does for that route).
+    #[serde(default)]
+    pub rename_by_update: bool,
 }
 
 impl Workflow {
+    /// Every client uid this workflow changes: two workflows that share one
+    /// run one after the other, oldest first.
+    pub fn indexes(&self) -> Vec<IndexUid> {
+        let mut all = vec![self.index.clone()];
+        for s in &self.swaps {
+            for uid in [&s.lhs, &s.rhs] {
+                if !all.iter().any(|u| u.0 == *uid) {
+                    all.push(IndexUid(uid.clone()));
+                }
+            }
+        }
+        all
+    }
+
     /// The index's name on the nodes.
     pub fn physical(&self) -> &str {
         match self.physical.is_empty() {
@@ -200,6 +250,15 @@ impl Workflows {
         self.all.values().filter(|w| !w.is_done())
     }
 
+    /// The oldest unfinished workflow, older than `w`, that changes one of
+    /// its indexes: `w` waits for it.
+    pub fn waits_for(&self, w: &Workflow) -> Option<&Workflow> {
+        let mine = w.indexes();
+        self.running()
+            .take_while(|o| o.id < w.id)
+            .find(|o| o.indexes().iter().any(|u| mine.contains(u)))
+    }
+
     /// The unfinished workflow of `kind` on `index`, if there is one.
     pub fn running_on(&self, kind: WorkflowKind, index: &IndexUid) -> Option<&Workflow> {
         self.running().find(|w| w.kind == kind && &w.index == index)
@@ -219,7 +278,7 @@ impl Workflows {
         physical: String,
         task: Option<TaskUid>,
         at_ms: u64,
-    ) -> &Workflow {
+    ) -> &mut Workflow {
         self.next_id += 1;
         let id = WorkflowId(self.next_id);
         let mut w = Workflow {
@@ -237,11 +296,13 @@ impl Workflows {
             updated_at_ms: at_ms,
             history: vec![],
             errors: vec![],
+            swaps: vec![],
+            rename_by_update: false,
         };
         w.note(at_ms, "started".into());
         self.all.insert(id, w);
         self.forget_old();
-        &self.all[&id]
+        self.all.get_mut(&id).expect("just inserted")
     }
 
     /// Checks a step against the workflow: the step counter must be the one

@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-use super::{now_ms, Cluster, PausePoints};
+use super::{Cluster, PausePoints};
 use crate::fleet::{NodeError, WaitError};
-use crate::state::commands::AdvanceWorkflow;
-use crate::state::workflows::{Phase, StepRef, Workflow};
-use crate::state::{Command, GroupId, NodeId, TaskStatus};
+use crate::state::workflows::{Phase, Workflow};
+use crate::state::{GroupId, NodeId, TaskStatus};
 
 /// How long one node may take to carry out its deletion task.
 const NODE_TASK_WAIT: Duration = Duration::from_secs(30);
@@ -32,24 +31,10 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
         return Ok(());
     };
     pauses.before(w.phase).await;
-    let mut advance = AdvanceWorkflow {
-        step: StepRef {
-            id: w.id,
-            step: w.step,
-            to,
-        },
-        at_ms: 0,
-        note: String::new(),
-        deleted_documents: 0,
-        swept_later: vec![],
-    };
+    let mut advance = super::advance(w, to);
     match w.phase {
         Phase::Fence => advance.note = "writes to the index are fenced".into(),
-        Phase::WaitRouters => {
-            let epoch = w.fence_epoch.unwrap_or_default();
-            c.routers_past(epoch).await?;
-            advance.note = format!("every router is past epoch {epoch}");
-        }
+        Phase::WaitRouters => advance.note = super::wait_for_routers(c, w).await?,
         Phase::DeleteOnNodes => {
             let (deleted, down) = delete_on_nodes(c, w).await?;
             advance.note = match down.is_empty() {
@@ -63,12 +48,9 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
             advance.swept_later = down;
         }
         Phase::Forget => advance.note = "forgotten by the coordinators".into(),
-        Phase::Done => return Ok(()),
+        Phase::Flip | Phase::Done => return Ok(()),
     }
-    advance.at_ms = now_ms();
-    c.commit(Command::AdvanceWorkflow(advance))
-        .await
-        .map(|_| ())
+    super::commit(c, advance).await
 }
 
 fn names(nodes: &[NodeId]) -> String {

@@ -9,11 +9,13 @@
 //! # Layout
 //! - [`deletion`]: deleting an index (fence, wait for routers, delete on the
 //!   nodes, forget).
+//! - [`swap`]: swapping or renaming indexes (fence, wait for routers, flip).
 //! - [`sweep`]: changes owed to nodes that were down, made when they answer.
 //! - [`pause`]: test-only pause points, one per phase.
 
 pub mod deletion;
 pub mod pause;
+pub mod swap;
 pub mod sweep;
 
 use std::collections::BTreeMap;
@@ -23,7 +25,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::fleet::NodeClient;
-use crate::state::workflows::{Workflow, WorkflowId};
+use crate::state::commands::AdvanceWorkflow;
+use crate::state::workflows::{Phase, StepRef, Workflow, WorkflowId, WorkflowKind};
 use crate::state::{ClusterState, Command, CommandResponse, Epoch};
 
 pub use pause::PausePoints;
@@ -61,9 +64,20 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
         if !cluster.is_leader() {
             continue;
         }
-        let running: Vec<Workflow> = cluster.read(|s| s.workflows.running().cloned().collect());
-        for w in running {
-            let outcome = deletion::step(&cluster, &pauses, &w).await;
+        // A workflow whose indexes an older one is still changing waits
+        // for it: a swap and a deletion of one uid never interleave.
+        let ready: Vec<Workflow> = cluster.read(|s| {
+            s.workflows
+                .running()
+                .filter(|w| s.workflows.waits_for(w).is_none())
+                .cloned()
+                .collect()
+        });
+        for w in ready {
+            let outcome = match w.kind {
+                WorkflowKind::IndexDeletion => deletion::step(&cluster, &pauses, &w).await,
+                WorkflowKind::IndexSwap => swap::step(&cluster, &pauses, &w).await,
+            };
             if let Err(e) = outcome {
                 tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");
                 if last_error.get(&w.id) != Some(&e) {
@@ -81,6 +95,37 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
         sweep::once(&cluster).await;
         purge_tombstones(&cluster).await;
     }
+}
+
+/// The move of `w` to phase `to`, to be filled in by the step.
+fn advance(w: &Workflow, to: Phase) -> AdvanceWorkflow {
+    AdvanceWorkflow {
+        step: StepRef {
+            id: w.id,
+            step: w.step,
+            to,
+        },
+        at_ms: 0,
+        note: String::new(),
+        deleted_documents: 0,
+        swept_later: vec![],
+    }
+}
+
+/// Commits a step, stamped now.
+async fn commit<C: Cluster>(c: &C, mut advance: AdvanceWorkflow) -> Result<(), String> {
+    advance.at_ms = now_ms();
+    c.commit(Command::AdvanceWorkflow(advance))
+        .await
+        .map(|_| ())
+}
+
+/// The `WaitRouters` step every fenced workflow shares: no router may still
+/// write under an epoch older than the fence's.
+async fn wait_for_routers<C: Cluster>(c: &C, w: &Workflow) -> Result<String, String> {
+    let epoch = w.fence_epoch.unwrap_or_default();
+    c.routers_past(epoch).await?;
+    Ok(format!("every router is past epoch {epoch}"))
 }
 
 /// Drops expired tombstones when some are due (checked every tick, which is

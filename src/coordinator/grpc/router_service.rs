@@ -14,7 +14,7 @@ use crate::pb::v1::router_server::Router;
 use crate::pb::v1::*;
 use crate::state::commands::{
     AllocateTaskIds, CommitTasks, DeleteTasks, DeleteWebhook, FenceIndex, PutWebhook,
-    StartIndexDeletion,
+    StartIndexDeletion, StartIndexSwap,
 };
 use crate::state::{ClusterState, Command, CommandResponse, Epoch, IndexUid, TaskStatus, TaskUid};
 
@@ -151,6 +151,28 @@ impl Router for RouterService {
             .await?;
         t.map(Response::new)
             .ok_or_else(|| Status::internal("the deletion's task was not recorded"))
+    }
+
+    async fn start_index_swap(
+        &self,
+        req: Request<StartIndexSwapRequest>,
+    ) -> Result<Response<TaskRecord>, Status> {
+        let r = req.into_inner();
+        let uid = TaskUid(r.task_uid);
+        let start = StartIndexSwap {
+            swaps: r.swaps.into_iter().map(Into::into).collect(),
+            task: uid,
+            rename_by_update: r.rename_by_update,
+            primary_key: r.primary_key,
+            at_ms: crate::workflows::now_ms(),
+        };
+        self.app.propose(Command::StartIndexSwap(start)).await?;
+        let t = self
+            .app
+            .read(|s| s.tasks.records.get(&uid).map(Into::into))
+            .await?;
+        t.map(Response::new)
+            .ok_or_else(|| Status::internal("the swap's task was not recorded"))
     }
 
     async fn fence_index(

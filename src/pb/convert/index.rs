@@ -26,6 +26,7 @@ impl TryFrom<v1::Index> for Index {
             replication_factor: i.replication_factor,
             created_at_ms: i.created_at_ms,
             generation: i.generation.max(1),
+            physical: i.physical_index,
         })
     }
 }

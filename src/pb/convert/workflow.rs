@@ -1,5 +1,5 @@
 use crate::pb::v1;
-use crate::state::workflows::{Event, Phase, Workflow, WorkflowId, WorkflowKind};
+use crate::state::workflows::{Event, Phase, Swap, Workflow, WorkflowId, WorkflowKind};
 use crate::state::{CommandError, Epoch, IndexUid, NodeId, TaskUid};
 
 impl From<&Workflow> for v1::Workflow {
@@ -28,6 +28,8 @@ impl From<&Workflow> for v1::Workflow {
             errors: w.errors.clone(),
             phases: w.kind.phases().iter().map(|p| p.as_str().into()).collect(),
             physical_index: w.physical().to_string(),
+            swaps: w.swaps.iter().map(v1::IndexSwap::from).collect(),
+            rename_by_update: w.rename_by_update,
         }
     }
 }
@@ -36,14 +38,7 @@ impl TryFrom<v1::Workflow> for Workflow {
     type Error = CommandError;
 
     fn try_from(w: v1::Workflow) -> Result<Self, CommandError> {
-        let kind = match w.kind.as_str() {
-            "index_deletion" => WorkflowKind::IndexDeletion,
-            other => {
-                return Err(CommandError::invalid(format!(
-                    "unknown workflow kind `{other}`"
-                )))
-            }
-        };
+        let kind = WorkflowKind::parse(&w.kind)?;
         Ok(Workflow {
             id: WorkflowId(w.id),
             kind,
@@ -73,6 +68,28 @@ impl TryFrom<v1::Workflow> for Workflow {
                 })
                 .collect::<Result<_, CommandError>>()?,
             errors: w.errors,
+            swaps: w.swaps.into_iter().map(Swap::from).collect(),
+            rename_by_update: w.rename_by_update,
         })
+    }
+}
+
+impl From<&Swap> for v1::IndexSwap {
+    fn from(s: &Swap) -> Self {
+        v1::IndexSwap {
+            lhs: s.lhs.clone(),
+            rhs: s.rhs.clone(),
+            rename: s.rename,
+        }
+    }
+}
+
+impl From<v1::IndexSwap> for Swap {
+    fn from(s: v1::IndexSwap) -> Self {
+        Swap {
+            lhs: s.lhs,
+            rhs: s.rhs,
+            rename: s.rename,
+        }
     }
 }

@@ -16,7 +16,6 @@ use crate::router::reply::ApiError;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/swap-indexes", post(swap_indexes))
         .route("/network", get(get_network).patch(change_network))
         .route("/dumps", post(dumps))
         .route("/snapshots", post(snapshots))
@@ -36,10 +35,6 @@ pub fn routes() -> Router<Arc<Shared>> {
 /// is valid Meilisearch, but repeating it will not help.
 pub fn unsupported(message: &str) -> Response {
     MeiliError::invalid("miroir_unsupported_feature", message).into_response()
-}
-
-async fn swap_indexes() -> Response {
-    unsupported("Miroir does not yet support index swaps: each index's shards live on different nodes under their own shard map, and swapping two indexes would need a fenced cutover of both maps at once. Swap them in the client, for example by switching the index uid it uses.")
 }
 
 /// `GET /network`: Miroir's nodes are in no Meilisearch network, so any node

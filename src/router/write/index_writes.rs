@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::control::ControlError;
 use crate::fleet::{Enqueued, NodeError};
+use crate::meili::index_swap::Swap;
 use crate::meili::MeiliError;
 use crate::router::write::writer::{coordinators_down, Outcome, WriteError, Writer};
 use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus};
@@ -28,6 +29,21 @@ fn node_error_json(e: &NodeError) -> Value {
     }
 }
 
+/// A uid a new index (or a renamed one) may take: Meilisearch's rule, and
+/// none of the names Miroir keeps for generations on the nodes.
+pub fn check_new_uid(uid: &str) -> Result<(), MeiliError> {
+    if crate::meili::reserved::is_reserved_index_uid(uid) {
+        return Err(MeiliError::invalid(
+            "invalid_index_uid",
+            format!("`{uid}` is not a valid index uid: uids containing `__miroir` are reserved by Miroir for its own index generations on the nodes."),
+        ));
+    }
+    match crate::state::IndexUid::parse_new(uid) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(MeiliError::invalid_index_uid(uid)),
+    }
+}
+
 impl Writer<'_> {
     /// Registers the index with the coordinators, then creates it on every
     /// node (under its physical name) with Miroir's attribute settings. If a
@@ -37,13 +53,7 @@ impl Writer<'_> {
         uid: &str,
         pk: Option<String>,
     ) -> Result<TaskRecord, WriteError> {
-        if crate::meili::reserved::is_reserved_index_uid(uid) {
-            return Err(MeiliError::invalid(
-                "invalid_index_uid",
-                format!("`{uid}` is not a valid index uid: uids containing `__miroir` are reserved by Miroir for its own index generations on the nodes."),
-            )
-            .into());
-        }
+        check_new_uid(uid)?;
         let new = crate::control::NewIndex {
             uid: uid.to_string(),
             primary_key: pk.clone(),
@@ -144,6 +154,35 @@ impl Writer<'_> {
             }
             Err(e) => Err(coordinators_down(e)),
         }
+    }
+
+    /// Starts the swap (or rename) workflow with a new task of this
+    /// router's, which the coordinator leader finishes at the flip. An empty
+    /// swap changes nothing and succeeds at once, as in Meilisearch.
+    pub async fn swap_indexes(
+        &self,
+        swaps: &[Swap],
+        rename_by_update: bool,
+        primary_key: Option<String>,
+    ) -> Result<TaskRecord, MeiliError> {
+        for s in swaps.iter().filter(|s| s.rename) {
+            check_new_uid(&s.rhs)?;
+        }
+        let task = self.new_uid().await?;
+        if swaps.is_empty() {
+            let details = crate::meili::index_swap::swap_details(swaps);
+            let none = Outcome::Enqueued(vec![]);
+            return self
+                .record(task, "", TaskKind::IndexSwap, none, details)
+                .await;
+        }
+        self.control
+            .start_index_swap(swaps, task, rename_by_update, primary_key)
+            .await
+            .map_err(|e| match e {
+                ControlError::InvalidArgument(m) => MeiliError::bad_request(m),
+                e => coordinators_down(e),
+            })
     }
 
     async fn undo_create(

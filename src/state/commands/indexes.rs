@@ -57,15 +57,17 @@ impl CreateIndex {
         // of the old one (a node still to be swept, a late write) shows.
         let generation = state.generations.get(&self.uid).map_or(1, |g| g + 1);
         state.generations.insert(self.uid.clone(), generation);
-        let index = Index {
+        let mut index = Index {
             uid: self.uid.clone(),
             primary_key: self.primary_key,
             shards,
             replication_factor: rf,
             created_at_ms: self.created_at_ms,
             generation,
+            physical: String::new(),
         };
-        shard_map.physical = index.physical();
+        index.physical = index.physical();
+        shard_map.physical = index.physical.clone();
         state.indexes.insert(self.uid.clone(), index.clone());
         state.shard_maps.insert(self.uid, shard_map);
         Ok(CommandResponse::Index(index))

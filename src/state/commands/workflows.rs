@@ -88,23 +88,35 @@ impl AdvanceWorkflow {
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
         let w = state.workflows.check(&self.step)?.clone();
         let mut fence_epoch = None;
-        match self.step.to {
-            // An index already gone (forgotten by hand) needs no fence.
-            Phase::WaitRouters if state.indexes.contains_key(&w.index) => {
-                let fenced = FenceIndex {
-                    uid: w.index.clone(),
-                };
-                if let CommandResponse::Map(m) = fenced.apply(state)? {
-                    fence_epoch = Some(m.epoch);
+        let mut physical = None;
+        match (w.kind, self.step.to) {
+            // Every index the workflow changes is fenced under new epochs;
+            // routers are then waited for past the newest. An index already
+            // gone (forgotten by hand, or not there for a swap) needs none.
+            (_, Phase::WaitRouters) => {
+                let mut fenced = false;
+                for uid in w.indexes() {
+                    if state.indexes.contains_key(&uid) {
+                        FenceIndex { uid }.apply(state)?;
+                        fenced = true;
+                    }
+                }
+                fence_epoch = Some(match fenced {
+                    true => state.last_epoch,
+                    false => state.next_epoch(),
+                });
+                // Fixed when the fence goes up: a swap that ran before this
+                // deletion may have handed the uid another physical index.
+                if let Some(i) = state.indexes.get(&w.index) {
+                    physical = Some(i.physical());
                 }
             }
-            Phase::WaitRouters => fence_epoch = Some(state.next_epoch()),
-            Phase::Forget => {
+            (WorkflowKind::IndexDeletion, Phase::Forget) => {
                 for n in &self.swept_later {
                     state.sweeps.add(n.clone(), w.physical());
                 }
             }
-            Phase::Done => {
+            (WorkflowKind::IndexDeletion, Phase::Done) => {
                 if state.indexes.contains_key(&w.index) {
                     DeleteIndex {
                         uid: w.index.clone(),
@@ -123,11 +135,15 @@ impl AdvanceWorkflow {
                     }
                 }
             }
-            Phase::Fence | Phase::DeleteOnNodes => {}
+            (WorkflowKind::IndexSwap, Phase::Done) => super::swaps::flip(state, &w, self.at_ms),
+            _ => {}
         }
         let moved = state.workflows.advance(&self.step, self.at_ms, self.note);
         if let Some(e) = fence_epoch {
             moved.fence_epoch = Some(e);
+        }
+        if let Some(p) = physical {
+            moved.physical = p;
         }
         if self.step.to == Phase::Forget {
             moved.deleted_documents = self.deleted_documents;

@@ -130,6 +130,21 @@ impl Tombstones {
         self.by_index.remove(index);
     }
 
+    /// Moves the tombstones of the uids in `moves` (old uid, new uid) to
+    /// their new uids, all at once: they belong to the physical index, which
+    /// a rename or swap hands to another uid.
+    pub fn rename(&mut self, moves: &[(IndexUid, IndexUid)]) {
+        let taken: Vec<_> = moves
+            .iter()
+            .map(|(from, to)| (to.clone(), self.by_index.remove(from)))
+            .collect();
+        for (to, list) in taken {
+            if let Some(list) = list {
+                self.by_index.insert(to, list);
+            }
+        }
+    }
+
     /// The oldest version still kept, over every index.
     pub fn oldest(&self) -> Option<Version> {
         self.by_index

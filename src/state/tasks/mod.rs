@@ -138,11 +138,15 @@ impl TaskRegistry {
     /// Stores the batch; returns the uids that became final with it.
     pub fn commit(&mut self, batch: Vec<TaskRecord>, retention: usize) -> Vec<TaskUid> {
         let mut finished = vec![];
-        for r in batch {
-            let was_final = self
-                .records
-                .get(&r.uid)
-                .is_some_and(|o| o.status.is_final());
+        for mut r in batch {
+            let old = self.records.get(&r.uid);
+            let was_final = old.is_some_and(|o| o.status.is_final());
+            // A task's index is the one it was first recorded on, moved only
+            // by a swap or rename: a router's later update of its status
+            // (read before the flip) must not move it back.
+            if let Some(o) = old {
+                r.index_uid = o.index_uid.clone();
+            }
             if r.status.is_final() && !was_final {
                 finished.push(r.uid);
             }

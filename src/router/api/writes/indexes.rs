@@ -12,11 +12,12 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::fleet::IndexChange;
+use crate::meili::index_swap::Swap;
 use crate::meili::MeiliError;
 use crate::router::context::{writer, Shared};
 use crate::router::read::one_node::read_from_node;
 use crate::router::reply::{accepted, json_body, task_reply, ApiError};
-use crate::router::write::writer::WriteError;
+use crate::router::write::writer::{Outcome, WriteError};
 use crate::state::TaskKind;
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -27,6 +28,7 @@ pub fn routes() -> Router<Arc<Shared>> {
             get(get_index).patch(update_index).delete(delete_index),
         )
         .route("/indexes/{uid}/compact", axum::routing::post(compact_index))
+        .route("/swap-indexes", axum::routing::post(swap_indexes))
 }
 
 /// `POST /indexes/{uid}/compact`: every copy compacted by its node, as one
@@ -109,35 +111,64 @@ async fn list_indexes(
     ))
 }
 
+/// `PATCH /indexes/{uid}`: a primary key set through the coordinators and
+/// on every node, or a rename: the uid moves under a fence to the same
+/// physical index (a workflow the coordinator leader runs), with the primary
+/// key, if one is given too, fixed first.
 async fn update_index(
     State(s): State<Arc<Shared>>,
     Path(uid): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let mut body = json_body(&body)?;
-    // Meilisearch 1.50 renames an index with `{"uid": "new"}`; passed to the
-    // nodes it would leave them out of step with the coordinators' map.
-    match body.get("uid") {
-        Some(Value::String(new)) if *new != uid => {
-            return Ok(crate::router::api::unsupported::unsupported(
-                "Miroir does not yet support renaming an index with `PATCH /indexes/{uid}`: the index's shards live on many nodes under one shard map, and a rename needs a fenced flip of that map. Create an index under the new uid and write the documents to it.",
-            ));
-        }
-        Some(_) => {
-            if let Some(o) = body.as_object_mut() {
-                o.remove("uid");
+    let update = crate::meili::index_update::parse(&body)?;
+    let w = writer(&s);
+    let exists = w.writing_map(&uid).await?.is_some();
+    if let Some(new) = update.uid.filter(|new| *new != uid) {
+        let pk = update.primary_key;
+        if let (true, Some(pk)) = (exists, &pk) {
+            if let Err(e) = w.set_primary_key(&uid, pk).await {
+                if e.code != "index_primary_key_already_exists" {
+                    return Err(e.into());
+                }
+                // Meilisearch fails the task; the index keeps its name.
+                let details = crate::meili::index_swap::rename_details(&uid, &new, Some(pk));
+                let task = w.new_uid().await?;
+                let failed = Outcome::Failed(e.in_index(&uid).to_json());
+                let t = w
+                    .record(task, &uid, TaskKind::IndexUpdate, failed, details)
+                    .await?;
+                return Ok(accepted(&t));
             }
         }
-        None => {}
+        let swap = Swap {
+            lhs: uid,
+            rhs: new,
+            rename: true,
+        };
+        return Ok(accepted(&w.swap_indexes(&[swap], true, pk).await?));
     }
-    if let Some(pk) = body.get("primaryKey").and_then(Value::as_str) {
-        writer(&s).set_primary_key(&uid, pk).await?;
+    let body = json!({"primaryKey": update.primary_key});
+    if let (true, Some(pk)) = (exists, &update.primary_key) {
+        w.set_primary_key(&uid, pk).await?;
     }
     let change = [IndexChange::UpdateIndex(body.clone())];
-    let task = writer(&s)
+    let task = w
         .broadcast(&uid, TaskKind::IndexUpdate, &change, body)
         .await?;
     Ok(accepted(&task))
+}
+
+/// `POST /swap-indexes`: every pair's uids exchange their physical indexes
+/// (or, with `rename`, one uid moves to a free one) in one fenced flip, so
+/// no search or write sees half of it.
+async fn swap_indexes(
+    State(s): State<Arc<Shared>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let swaps = crate::meili::index_swap::parse(&body)?;
+    Ok(accepted(
+        &writer(&s).swap_indexes(&swaps, false, None).await?,
+    ))
 }
 
 /// Deleting an index is a workflow the coordinator leader runs (fenced like
