@@ -23,9 +23,15 @@ pub trait ShardMapSink: Send + 'static {
     fn apply(&self, update: ShardMapUpdate);
 }
 
-/// An event that only says the stream is alive.
-fn is_heartbeat(ev: &ShardMapEvent) -> bool {
-    !ev.full && ev.changed.is_empty() && ev.deleted.is_empty() && ev.nodes.is_empty()
+/// An event that only says the stream is alive: it changes nothing and
+/// brings no epoch newer than `seen` (an epoch taken with no map changing
+/// comes in an event like this, and must be taken in).
+fn is_heartbeat(ev: &ShardMapEvent, seen: u64) -> bool {
+    !ev.full
+        && ev.changed.is_empty()
+        && ev.deleted.is_empty()
+        && ev.nodes.is_empty()
+        && ev.epoch <= seen
 }
 
 impl ControlClient {
@@ -33,6 +39,8 @@ impl ControlClient {
     /// whenever the stream breaks. The sink keeps its last state meanwhile.
     pub async fn watch(self, sink: impl ShardMapSink, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(50);
+        // The newest epoch handed to the sink.
+        let mut seen = 0;
         while !shutdown.is_cancelled() {
             for (i, addr, ch) in self.order() {
                 let mut client = RouterClient::new(ch);
@@ -64,12 +72,12 @@ impl ControlClient {
                         _ = shutdown.cancelled() => return,
                     };
                     match msg {
-                        // Liveness only: never take an epoch from a heartbeat.
-                        Ok(Some(ev)) if is_heartbeat(&ev) => {
+                        Ok(Some(ev)) if is_heartbeat(&ev, seen) => {
                             backoff = Duration::from_millis(50);
                         }
                         Ok(Some(ev)) => {
                             backoff = Duration::from_millis(50);
+                            seen = seen.max(ev.epoch);
                             match ShardMapUpdate::try_from(ev) {
                                 Ok(update) => sink.apply(update),
                                 Err(e) => {
@@ -92,5 +100,27 @@ impl ControlClient {
             }
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event with nothing but a newer epoch is taken in; one repeating
+    /// an epoch already taken is a heartbeat.
+    #[test]
+    fn an_epoch_alone_is_not_a_heartbeat() {
+        let ev = |epoch| ShardMapEvent {
+            epoch,
+            ..Default::default()
+        };
+        assert!(is_heartbeat(&ev(7), 7));
+        assert!(!is_heartbeat(&ev(8), 7));
+        let full = ShardMapEvent {
+            full: true,
+            ..ev(7)
+        };
+        assert!(!is_heartbeat(&full, 7));
     }
 }

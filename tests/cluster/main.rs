@@ -20,6 +20,7 @@ mod router_lists;
 mod router_routes;
 mod router_search;
 mod router_service;
+mod router_swaps;
 mod router_tenant_tokens;
 mod router_transcript;
 mod router_watch;

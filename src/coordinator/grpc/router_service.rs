@@ -70,7 +70,12 @@ impl Sent {
             .map(|k| k.0.clone())
             .collect();
         let topology_changed = self.topology != Some(s.topology_version);
-        if !full && changed.is_empty() && deleted.is_empty() && !topology_changed {
+        // An epoch may be taken with no map changing (a fence over indexes
+        // that are gone): routers must still hear of it, or they could never
+        // acknowledge it and would lose their leases.
+        let epoch_changed = self.epoch != s.last_epoch.0;
+        if !full && changed.is_empty() && deleted.is_empty() && !topology_changed && !epoch_changed
+        {
             return None;
         }
         self.epochs = s

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::meili::{federation, MeiliError};
 use crate::router::context::Shared;
-use crate::router::read::search::run_search;
+use crate::router::read::search::run_search_in;
 use crate::router::reply::ApiError;
 
 /// One query of the request, ready to run.
@@ -71,10 +71,11 @@ pub async fn search(
     let mut all: Vec<(f64, usize, usize, Value)> = vec![];
     let mut seen = std::collections::HashSet::new();
     let (mut total, mut missing) = (0u64, vec![]);
+    let topology = crate::router::read::search::synced_topology(s).await?;
     for (i, q) in parsed.iter().enumerate() {
         let mut body = q.body.clone();
         crate::router::auth::tenant::restrict(tenant, &q.index, &mut body);
-        let (answer, gaps) = run_search(s, &q.index, &body).await?;
+        let (answer, gaps) = run_search_in(s, &topology, &q.index, &body).await?;
         missing.extend(gaps);
         total += answer["estimatedTotalHits"].as_u64().unwrap_or(0);
         let hits = answer["hits"].as_array().cloned().unwrap_or_default();

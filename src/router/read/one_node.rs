@@ -7,12 +7,20 @@ use crate::meili::MeiliError;
 use crate::router::context::Shared;
 use crate::router::read::plan::plan_read;
 use crate::router::reply::{no_reachable_copy, ApiError};
+use crate::router::topology::Topology;
 use crate::state::{IndexUid, ShardId};
 
 /// The URL of one live node holding `uid`, and the index's name on the nodes.
 pub(in crate::router) fn some_node(s: &Shared, uid: &str) -> Result<(String, String), MeiliError> {
-    let t = s.cache.snapshot();
-    let plan = plan_read(&t, &IndexUid(uid.to_string()), 0, &[], Some(&[ShardId(0)]))
+    some_node_in(&s.cache.snapshot(), uid)
+}
+
+/// As [`some_node`], in the view of the maps `t`.
+pub(in crate::router) fn some_node_in(
+    t: &Topology,
+    uid: &str,
+) -> Result<(String, String), MeiliError> {
+    let plan = plan_read(t, &IndexUid(uid.to_string()), 0, &[], Some(&[ShardId(0)]))
         .ok_or_else(|| MeiliError::index_not_found(uid))?;
     let node = plan
         .nodes

@@ -3,6 +3,7 @@
 //! unavailable-shard policy.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
@@ -11,6 +12,7 @@ use crate::meili::MeiliError;
 use crate::router::context::Shared;
 use crate::router::read::scatter::{self, ScatterError};
 use crate::router::reply::{shards_unavailable, ApiError};
+use crate::router::topology::Topology;
 use crate::state::IndexUid;
 
 /// One search over every shard: the merged answer and the shards it lacks, or why not.
@@ -19,7 +21,12 @@ pub async fn run_search(
     uid: &str,
     client: &Map<String, Value>,
 ) -> Result<(Value, Vec<String>), ApiError> {
-    // A router that just started answers only once it knows the shard maps.
+    run_search_in(s, &synced_topology(s).await?, uid, client).await
+}
+
+/// The router's view of the maps, once it has one: a router that just
+/// started answers only once it knows the shard maps.
+pub async fn synced_topology(s: &Shared) -> Result<Arc<Topology>, ApiError> {
     if !s.cache.wait_synced(std::time::Duration::from_secs(5)).await {
         let msg =
             "This router has not yet received the shard maps from the coordinators; retry shortly.";
@@ -31,7 +38,18 @@ pub async fn run_search(
         )
         .into());
     }
-    let topology = s.cache.snapshot();
+    Ok(s.cache.snapshot())
+}
+
+/// As [`run_search`], in the view `topology`: the queries of one
+/// multi-search share one view, so none sees an index swap another misses.
+pub async fn run_search_in(
+    s: &Shared,
+    topology: &Arc<Topology>,
+    uid: &str,
+    client: &Map<String, Value>,
+) -> Result<(Value, Vec<String>), ApiError> {
+    let topology = topology.clone();
     crate::router::routed_epoch::note(topology.epoch);
     let turn = s.turn.fetch_add(1, Ordering::Relaxed);
     // Ties are ordered by primary key once it is known; a search never waits
@@ -47,7 +65,7 @@ pub async fn run_search(
         .flatten()
     };
     let facts = async {
-        match crate::router::read::one_node::some_node(s, uid) {
+        match crate::router::read::one_node::some_node_in(&topology, uid) {
             Ok((base, physical)) => s.facts.get(&s.nodes, &base, &physical).await,
             Err(_) => Default::default(),
         }

@@ -17,7 +17,7 @@ use crate::meili::MeiliError;
 use crate::router::auth::tenant::{restrict, Tenant};
 use crate::router::context::Shared;
 use crate::router::read::plan::plan_read;
-use crate::router::read::search::run_search;
+use crate::router::read::search::run_search_in;
 use crate::router::reply::{degraded, json_object, ApiError};
 use crate::state::IndexUid;
 
@@ -43,6 +43,7 @@ async fn multi_search(
     }
     let mut results = vec![];
     let mut missing = vec![];
+    let topology = crate::router::read::search::synced_topology(&s).await?;
     for (i, q) in queries.iter().enumerate() {
         let Some(mut q) = q.as_object().cloned() else {
             return Err(MeiliError::invalid(
@@ -62,7 +63,7 @@ async fn multi_search(
             .into());
         };
         restrict(&tenant, &uid, &mut q);
-        let (mut answer, gaps) = run_search(&s, &uid, &q).await?;
+        let (mut answer, gaps) = run_search_in(&s, &topology, &uid, &q).await?;
         answer["indexUid"] = Value::from(uid);
         results.push(answer);
         missing.extend(gaps);
