@@ -22,7 +22,7 @@ pub async fn run(ctl: &Ctl, cmd: WorkflowsCmd) -> Result<(), ControlError> {
                     t.row(vec![
                         w.id.to_string(),
                         w.kind.as_str().into(),
-                        w.index.to_string(),
+                        target(w),
                         w.phase.as_str().into(),
                         progress(w),
                         w.errors.len().to_string(),
@@ -45,6 +45,22 @@ pub async fn run(ctl: &Ctl, cmd: WorkflowsCmd) -> Result<(), ControlError> {
     Ok(())
 }
 
+/// The indexes a workflow changes: `a<->b` for a swap, `a->c` for a rename.
+fn target(w: &Workflow) -> String {
+    if w.swaps.is_empty() {
+        return w.index.to_string();
+    }
+    let pairs: Vec<String> = w
+        .swaps
+        .iter()
+        .map(|s| match s.rename {
+            true => format!("{}->{}", s.lhs, s.rhs),
+            false => format!("{}<->{}", s.lhs, s.rhs),
+        })
+        .collect();
+    pairs.join(", ")
+}
+
 /// `step/steps` of the workflow's kind.
 fn progress(w: &Workflow) -> String {
     format!("{}/{}", w.step, w.kind.phases().len() - 1)
@@ -55,7 +71,7 @@ fn show(w: &Workflow) -> String {
         "workflow {}  {} of index {}  phase {} ({})\n",
         w.id,
         w.kind.as_str(),
-        w.index,
+        target(w),
         w.phase.as_str(),
         progress(w)
     );

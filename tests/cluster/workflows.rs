@@ -189,3 +189,50 @@ async fn a_node_down_during_a_deletion_is_cleaned_when_back(nodes: Nodes) {
 }
 
 crate::on_both_nodes!(a_node_down_during_a_deletion_is_cleaned_when_back,);
+
+/// A swap whose leader is killed while it waits to flip is flipped by the
+/// next leader, exactly once: each uid then reaches the other's documents,
+/// and `miroir-ctl workflows list` shows the pair.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_swap_finishes_when_its_leader_dies_before_the_flip() {
+    let extra = ["--test-pause-workflow-phase", "flip=2500"];
+    let mut f = Fleet::start_with_coordinators(Nodes::Devnode, 1, 2, &extra).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "one", Some("id")).await;
+    create_index(&f, &router, "two", Some("id")).await;
+    add_documents(&f, &router, "one", docs(1)).await;
+    add_documents(&f, &router, "two", docs(2)).await;
+    let body = json!([{"indexes": ["one", "two"]}]);
+    let (status, t) = f
+        .call(Method::POST, &format!("{router}/swap-indexes"), Some(&body))
+        .await;
+    assert_eq!(status, 202, "{t}");
+    let w = eventually("the swap to reach its flip", || async {
+        let w = newest(&f).await?;
+        (w.kind == "index_swap" && w.phase == "flip").then_some(w)
+    })
+    .await;
+    let leader = f.cluster.leader().await;
+    f.cluster.kill(leader);
+    let done = eventually("a new leader to flip", || async {
+        let w = workflow(&f, w.id).await?;
+        (w.phase == "done").then_some(w)
+    })
+    .await;
+    assert_eq!(done.swaps.len(), 1, "{done:?}");
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    assert_eq!(
+        (
+            total(&f, &router, "one").await,
+            total(&f, &router, "two").await
+        ),
+        (2, 1)
+    );
+    let alive = f.cluster.leader().await;
+    let out = f.cluster.ctl(alive, &["workflows", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("one<->two") && text.contains("index_swap"),
+        "{text}"
+    );
+}
