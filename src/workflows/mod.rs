@@ -74,26 +74,48 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
                 .collect()
         });
         for w in ready {
-            let outcome = match w.kind {
-                WorkflowKind::IndexDeletion => deletion::step(&cluster, &pauses, &w).await,
-                WorkflowKind::IndexSwap => swap::step(&cluster, &pauses, &w).await,
-            };
-            if let Err(e) = outcome {
-                tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");
-                if last_error.get(&w.id) != Some(&e) {
-                    last_error.insert(w.id, e.clone());
-                    let cmd =
-                        Command::RecordWorkflowError(crate::state::commands::RecordWorkflowError {
-                            id: w.id,
-                            at_ms: now_ms(),
-                            error: e,
-                        });
-                    let _ = cluster.commit(cmd).await;
-                }
-            }
+            run_steps(&cluster, &pauses, w, &mut last_error).await;
         }
         sweep::once(&cluster).await;
         purge_tombstones(&cluster).await;
+    }
+}
+
+/// Most steps one workflow takes back to back before the others get a turn.
+const STEPS_PER_TURN: usize = 8;
+
+/// Carries out `w`'s steps one after the other, without waiting for the next
+/// tick (a fence is up only as long as its workflow needs), until it is
+/// done, a step fails (recorded once, retried next tick), or its turn ends.
+async fn run_steps<C: Cluster>(
+    cluster: &C,
+    pauses: &PausePoints,
+    mut w: Workflow,
+    last_error: &mut BTreeMap<WorkflowId, String>,
+) {
+    for _ in 0..STEPS_PER_TURN {
+        let outcome = match w.kind {
+            WorkflowKind::IndexDeletion => deletion::step(cluster, pauses, &w).await,
+            WorkflowKind::IndexSwap => swap::step(cluster, pauses, &w).await,
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");
+            if last_error.get(&w.id) != Some(&e) {
+                last_error.insert(w.id, e.clone());
+                let cmd =
+                    Command::RecordWorkflowError(crate::state::commands::RecordWorkflowError {
+                        id: w.id,
+                        at_ms: now_ms(),
+                        error: e,
+                    });
+                let _ = cluster.commit(cmd).await;
+            }
+            return;
+        }
+        match cluster.read(|s| s.workflows.get(w.id).cloned()) {
+            Some(next) if !next.is_done() && next.step > w.step && cluster.is_leader() => w = next,
+            _ => return,
+        }
     }
 }
 
