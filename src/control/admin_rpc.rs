@@ -5,6 +5,7 @@ use crate::control::admin_types::{
 };
 use crate::control::client::ControlClient;
 use crate::control::error::ControlError;
+use crate::fleet::index_check::IndexCheck;
 use crate::pb::v1 as pb;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::state::settings::SettingView;
@@ -150,6 +151,15 @@ impl ControlClient {
 
     pub async fn describe_index(&self, uid: &str) -> Result<IndexDetails, ControlError> {
         domain(admin!(self, describe_index, index_ref(uid)))
+    }
+
+    /// What the nodes hold of `uid`'s copies (every index's, and stray
+    /// physical indexes, if None), compared with the shard maps.
+    pub async fn check_indexes(&self, uid: Option<&str>) -> Result<IndexCheck, ControlError> {
+        let req = pb::CheckIndexesRequest {
+            uid: uid.unwrap_or_default().to_string(),
+        };
+        domain(admin!(self, check_indexes, req))
     }
 
     /// Starts deleting the index from every node, then from the coordinators;

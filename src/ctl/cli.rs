@@ -159,6 +159,13 @@ pub enum IndexesCmd {
         uid: String,
         primary_key: String,
     },
+    /// Ask the nodes which indexes they hold and compare with the shard maps:
+    /// copies missing on a node or not answered for and, when no UID is
+    /// given, physical indexes no map names. Exits 1 if any copy disagrees.
+    Check {
+        /// One index (default: every index).
+        uid: Option<String>,
+    },
     /// Delete an index from every node, then from the coordinators (the same
     /// workflow as `DELETE /indexes/{uid}`); waits for it unless --no-wait.
     Delete {

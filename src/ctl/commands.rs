@@ -221,6 +221,7 @@ async fn indexes(ctl: &Ctl, cmd: IndexesCmd) -> Result<(), ControlError> {
         IndexesCmd::SetPrimaryKey { uid, primary_key } => {
             c.set_primary_key(&uid, &primary_key).await?
         }
+        IndexesCmd::Check { uid } => return super::index_check::run(ctl, uid.as_deref()).await,
         IndexesCmd::Delete { uid, no_wait } => {
             let id = c.delete_index(&uid).await?;
             if no_wait {

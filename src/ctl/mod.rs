@@ -4,11 +4,13 @@
 //! - [`cli`]: flags and subcommands.
 //! - [`commands`]: one function per subcommand family.
 //! - [`workflows`]: listing and following workflows.
+//! - [`index_check`]: what the nodes hold, against the shard maps.
 //! - [`tombstones`]: the deletes the coordinators keep.
 //! - [`output`]: tables and JSON.
 
 pub mod cli;
 mod commands;
+mod index_check;
 mod output;
 mod tombstones;
 mod workflows;

@@ -9,11 +9,13 @@
 //! - [`indexes`]: an index and its settings on one node, `_miroir_shard` filterable from creation.
 //! - [`changes`]: the changes every node of an index carries out alike, as typed values.
 //! - [`shard_filter`]: the filter that restricts a node's answer to the shards asked of it.
+//! - [`index_check`]: which nodes hold the physical indexes the shard maps name.
 
 pub mod changes;
 pub mod client;
 pub mod documents;
 pub mod fan_out;
+pub mod index_check;
 pub mod indexes;
 pub mod node_tasks;
 pub mod shard_filter;

@@ -16,18 +16,17 @@ pub struct MeiliError {
 
 /// Rewrites a node's error about Miroir's physical index `physical` as one
 /// about the client's index `uid` (Meilisearch names the index in messages,
-/// as `` `name` ``). The first generation has the client's name already.
+/// as `` `name` ``; the first generation has the client's name already), and
+/// leaves Miroir's attributes out of any list of available attributes.
 pub fn name_client_index(body: &mut serde_json::Value, physical: &str, uid: &str) {
-    if physical == uid {
+    let Some(text) = body.get("message").and_then(|m| m.as_str()) else {
         return;
+    };
+    let mut text = super::hidden_attributes::hide_in_message(text);
+    if physical != uid {
+        text = text.replace(&format!("`{physical}`"), &format!("`{uid}`"));
     }
-    if let Some(m) = body.get_mut("message") {
-        if let Some(text) = m.as_str() {
-            *m = serde_json::Value::from(
-                text.replace(&format!("`{physical}`"), &format!("`{uid}`")),
-            );
-        }
-    }
+    body["message"] = serde_json::Value::from(text);
 }
 
 impl MeiliError {

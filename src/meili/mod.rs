@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`error`]: Meilisearch's error responses and their codes.
 //! - [`federation`]: federated multi-search's window, hit order and answer.
+//! - [`hidden_attributes`]: Miroir's attributes left out of Meilisearch's error messages.
 //! - [`index_swap`]: `POST /swap-indexes` and renames: the body, the checks, the task details.
 //! - [`index_uid`]: what Meilisearch accepts as an index uid.
 //! - [`index_update`]: a `PATCH /indexes/{uid}` body (primary key, new uid).
@@ -19,6 +20,7 @@
 pub mod document_params;
 pub mod error;
 pub mod federation;
+pub mod hidden_attributes;
 pub mod index_swap;
 pub mod index_uid;
 pub mod index_update;

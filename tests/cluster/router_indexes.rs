@@ -281,6 +281,84 @@ async fn listings_survive_a_node_without_the_index(nodes: Nodes) {
         .call(Method::GET, &format!("{router}/indexes/lost"), None)
         .await;
     assert_eq!((status, &one["primaryKey"]), (200, &json!("id")), "{one}");
+
+    // `miroir-ctl indexes check` shows the disagreement, and an index made on
+    // a node behind Miroir's back as a stray.
+    let (_, _, first) = &f.nodes[0];
+    let (_, t) = f
+        .call(
+            Method::POST,
+            &format!("{}/indexes", first.addr),
+            Some(&json!({"uid": "leftover"})),
+        )
+        .await;
+    f.wait_task(&first.addr, &t).await;
+    let leader = f.cluster.leader().await;
+    let out = f.cluster.ctl(leader, &["--json", "indexes", "check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let copies = report["copies"].as_array().unwrap();
+    for c in copies {
+        let want = if c["uid"] == "lost" {
+            "missing"
+        } else {
+            "present"
+        };
+        assert_eq!(c["state"], want, "{report}");
+    }
+    assert_eq!(copies.len(), 4, "{report}");
+    assert_eq!(
+        report["stray"],
+        json!([{"node": f.nodes[0].0, "physical": "leftover", "on_sweep_list": false}])
+    );
+    let out = f.cluster.ctl(leader, &["indexes", "check", "kept"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 copies checked: 2 present"));
 }
 
 crate::on_both_nodes!(listings_survive_a_node_without_the_index);
+
+/// A node's error that lists the index's filterable or sortable attributes
+/// names only the client's: Miroir's own attributes, filterable and
+/// sortable on every node, are left out, and an index whose client set none
+/// reads as Meilisearch words one that has none.
+async fn errors_list_only_the_clients_attributes(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
+    let router = setup(&mut f, 3).await;
+    let settings = json!({"filterableAttributes": ["color"]});
+    let url = format!("{router}/indexes/docs/settings");
+    let (_, t) = f.call(Method::PATCH, &url, Some(&settings)).await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    let search = format!("{router}/indexes/docs/search");
+    for (body, code, wanted) in [
+        (
+            json!({"filter": "n = 1"}),
+            "invalid_search_filter",
+            "Available filterable attribute patterns are: `color`.",
+        ),
+        (
+            json!({"sort": ["n:asc"]}),
+            "invalid_search_sort",
+            "This index does not have configured sortable attributes.",
+        ),
+    ] {
+        let (status, e) = f.call(Method::POST, &search, Some(&body)).await;
+        assert_eq!((status, e["code"].as_str().unwrap()), (400, code), "{e}");
+        let message = e["message"].as_str().unwrap();
+        assert!(
+            message.contains(wanted) && !message.contains("_miroir"),
+            "{e}"
+        );
+    }
+}
+
+crate::on_both_nodes!(errors_list_only_the_clients_attributes);

@@ -227,6 +227,29 @@ impl Admin for AdminService {
         Ok(Response::new(ListIndexesResponse { indexes }))
     }
 
+    async fn check_indexes(
+        &self,
+        req: Request<CheckIndexesRequest>,
+    ) -> Result<Response<CheckIndexesResponse>, Status> {
+        let uid = req.into_inner().uid;
+        let only = match uid.is_empty() {
+            true => None,
+            false => Some(index_uid(&uid)?),
+        };
+        let expected = self
+            .app
+            .read(|s| {
+                let known = only.as_ref().is_none_or(|u| s.indexes.contains_key(u));
+                known.then(|| crate::fleet::index_check::Expected::from_state(s, only.as_ref()))
+            })
+            .await?;
+        let Some(expected) = expected else {
+            return Err(no_index(only.as_ref().expect("a missing index was named")));
+        };
+        let check = crate::fleet::index_check::check(&self.app.nodes, &expected).await;
+        Ok(Response::new((&check).into()))
+    }
+
     async fn describe_index(
         &self,
         req: Request<IndexRef>,

@@ -133,8 +133,9 @@ async fn facet_search(
                     entry.1 += hit["count"].as_u64().unwrap_or(0);
                 }
             }
-            Err(crate::fleet::NodeError::Refused { status, body }) => {
-                return Err(ApiError::Node { status, body })
+            Err(crate::fleet::NodeError::Refused { status, mut body }) => {
+                crate::meili::error::name_client_index(&mut body, &plan.physical, &uid);
+                return Err(ApiError::Node { status, body });
             }
             // Facet search asks no replica instead: its shards are reported missing.
             Err(_) => missing.extend(shards.iter().map(|s| s.0.to_string())),
