@@ -12,7 +12,8 @@
 //! - [`node`]: the node's state behind one lock, authorization, request bodies.
 //! - [`store`]: indexes and documents, and what each task does to them.
 //! - [`tasks`]: the task queue and its listings; [`worker`] runs the tasks in order.
-//! - [`settings`]: defaults, validation and merging of index settings.
+//! - [`settings`]: defaults, validation and merging of index settings; [`fields`]: the fields
+//!   route, each field with what the settings make of it.
 //! - [`filter`]: the filter grammar: its lexer, parser and evaluation against a document.
 //! - [`search`]: matching and ranking, query parameters, hits, results, facets.
 //! - [`keys`]: the master key and API keys; [`features`]: the experimental features.
@@ -20,6 +21,7 @@
 //!   shared with the router.
 
 pub mod features;
+pub mod fields;
 pub mod filter;
 pub mod http;
 pub mod keys;

@@ -362,3 +362,41 @@ async fn errors_list_only_the_clients_attributes(nodes: Nodes) {
 }
 
 crate::on_both_nodes!(errors_list_only_the_clients_attributes);
+
+/// The `q` of a facet search matches the client's fields only, never the
+/// shard number or version Miroir keeps on every document.
+async fn facet_search_queries_skip_miroir_fields(nodes: Nodes) {
+    let mut f = Fleet::start_on(nodes, 1, 2).await;
+    let router = f.start_router().await;
+    create_index(&f, &router, "facets", Some("id")).await;
+    let settings = json!({"filterableAttributes": ["color"]});
+    let url = format!("{router}/indexes/facets/settings");
+    let (_, t) = f.call(Method::PATCH, &url, Some(&settings)).await;
+    assert_eq!(finished(&f, &router, &t).await["status"], "succeeded");
+    let docs: Vec<Value> = (0..40)
+        .map(|i| json!({"id": format!("doc{i}"), "color": "red"}))
+        .collect();
+    add_documents(&f, &router, "facets", docs).await;
+    let url = format!("{router}/indexes/facets/facet-search");
+    let asked = json!({"facetName": "color", "q": "red"});
+    let (status, hits) = f.call(Method::POST, &url, Some(&asked)).await;
+    assert_eq!(status, 200, "{hits}");
+    assert_eq!(
+        hits["facetHits"],
+        json!([{"value": "red", "count": 40}]),
+        "{hits}"
+    );
+    // Every shard number and version starts with some digit.
+    for digit in 1..10 {
+        let asked = json!({"facetName": "color", "q": digit.to_string()});
+        let (status, hits) = f.call(Method::POST, &url, Some(&asked)).await;
+        assert_eq!(status, 200, "{hits}");
+        assert_eq!(
+            hits["facetHits"],
+            json!([]),
+            "q {digit} matched Miroir's fields: {hits}"
+        );
+    }
+}
+
+crate::on_both_nodes!(facet_search_queries_skip_miroir_fields);

@@ -288,6 +288,20 @@ pub async fn facet_search(
     Ok(Json(facets::facet_search(state.store.index(&uid)?, &body)?).into_response())
 }
 
+pub async fn fields(
+    State(node): State<Shared>,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+    body: Body,
+) -> Answer {
+    valid_uid(&uid)?;
+    node.authorize(&headers, "fields.post", Some(&uid))?;
+    let body = body.json()?;
+    let state = node.lock();
+    let index = state.store.index(&uid)?;
+    Ok(Json(crate::devnode::fields::list_fields(index, &body)?).into_response())
+}
+
 pub async fn multi_search(State(node): State<Shared>, headers: HeaderMap, body: Body) -> Answer {
     let body = body.json()?;
     // Authorize before taking the lock: `authorize` locks the state itself.

@@ -54,6 +54,7 @@ pub fn router(node: Shared) -> Router {
             get(indexes::search_get).post(indexes::search_post),
         )
         .route("/indexes/{uid}/facet-search", post(indexes::facet_search))
+        .route("/indexes/{uid}/fields", post(indexes::fields))
         .route(
             "/indexes/{uid}/settings",
             get(indexes::get_settings)

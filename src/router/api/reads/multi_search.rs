@@ -86,6 +86,19 @@ async fn facet_search(
     let t = s.cache.snapshot();
     let plan = plan_read(&t, &IndexUid(uid.clone()), 0, &[], None)
         .ok_or_else(|| MeiliError::index_not_found(&uid))?;
+    // A `q` searches documents: as a search does, it names the client's
+    // searchable fields so that Miroir's are never matched.
+    let has_query = client
+        .get("q")
+        .and_then(Value::as_str)
+        .is_some_and(|q| !q.is_empty());
+    if has_query && !client.contains_key("attributesToSearchOn") {
+        if let Ok((base, physical)) = crate::router::read::one_node::some_node_in(&t, &uid) {
+            if let Some(fields) = s.facts.get(&s.nodes, &base, &physical).await.search_on {
+                client.insert("attributesToSearchOn".into(), Value::from(fields));
+            }
+        }
+    }
     let calls = plan.nodes.iter().map(|(node, shards)| {
         let mut body = client.clone();
         body.insert("filter".into(), with_shards(client.get("filter"), shards));
