@@ -85,7 +85,6 @@ async fn compaction_stats_network_and_refusals(nodes: Nodes) {
         (Method::POST, "/snapshots"),
         (Method::POST, "/indexes/docs/documents/edit"),
         (Method::GET, "/dynamic-search-rules"),
-        (Method::POST, "/swap-indexes"),
     ] {
         let (status, e) = f
             .call(method.clone(), &format!("{router}{path}"), Some(&json!({})))

@@ -30,6 +30,13 @@ const DIFFERENCES: &[(&str, &str)] = &[
         "the scenario lists `_miroir_shard` among its filterable attributes; Miroir never shows its own field",
     ),
     ("settings-get-filterable", "as settings-get"),
+    (
+        "docs-fetch-bad-filter",
+        "the error lists the filterable attributes, without Miroir's (as settings-get)",
+    ),
+    ("search-bad-filter", "as docs-fetch-bad-filter"),
+    ("search-bad-sort", "the error lists the sortable attributes, without `_miroir_version`"),
+    ("docs-delete-filter-bad:task", "as docs-fetch-bad-filter"),
 ];
 
 /// Steps where a router over devnodes may differ too, because the devnode only
