@@ -146,8 +146,8 @@ pub struct Workflow {
     pub id: WorkflowId,
     pub kind: WorkflowKind,
     pub index: IndexUid,
-    /// The index's name on the nodes when the workflow started (empty in
-    /// records made before physical names: the uid).
+    /// The index's name on the nodes, fixed when the fence goes up (empty
+    /// for a swap, and in records made before physical names: the uid).
     #[serde(default)]
     pub physical: String,
     pub phase: Phase,
