@@ -22,7 +22,7 @@ pub fn name_client_index(body: &mut serde_json::Value, physical: &str, uid: &str
     let Some(text) = body.get("message").and_then(|m| m.as_str()) else {
         return;
     };
-    let mut text = super::hidden_attributes::hide_in_message(text);
+    let mut text = super::attributes::hidden::hide_in_message(text);
     if physical != uid {
         text = text.replace(&format!("`{physical}`"), &format!("`{uid}`"));
     }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::MeiliError;
+use crate::meili::error::MeiliError;
 
 /// Every field a search body may hold, in the order Meilisearch lists them when one is unknown.
 pub const FIELDS: [&str; 30] = [

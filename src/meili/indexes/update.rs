@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::error::{json_body, wrong_body_type, wrong_type};
-use super::MeiliError;
+use crate::meili::error::{json_body, wrong_body_type, wrong_type};
+use crate::meili::MeiliError;
 
 /// What an index update asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub fn parse(body: &[u8]) -> Result<IndexUpdate, MeiliError> {
                     v,
                 ))
             }
-            ("uid", Value::String(uid)) if super::index_uid::is_valid(uid) => {
+            ("uid", Value::String(uid)) if crate::meili::index_uid::is_valid(uid) => {
                 update.uid = Some(uid.clone())
             }
             ("uid", Value::String(uid)) => return Err(MeiliError::invalid_index_uid(uid)),

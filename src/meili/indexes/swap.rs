@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::error::wrong_type;
-use super::MeiliError;
+use crate::meili::error::wrong_type;
+use crate::meili::MeiliError;
 
 /// One pair of a swap: `lhs` and `rhs` exchange names, or, with `rename`,
 /// `lhs` takes the name `rhs` (which must be free).
@@ -22,9 +22,9 @@ pub struct Swap {
 
 /// Reads a `POST /swap-indexes` body, refusing what Meilisearch refuses.
 pub fn parse(body: &[u8]) -> Result<Vec<Swap>, MeiliError> {
-    let value = super::error::json_body(body)?;
+    let value = crate::meili::error::json_body(body)?;
     let Value::Array(items) = &value else {
-        return Err(super::error::wrong_body_type("an array", &value));
+        return Err(crate::meili::error::wrong_body_type("an array", &value));
     };
     let mut lists = vec![];
     for (i, item) in items.iter().enumerate() {
@@ -99,7 +99,7 @@ fn uids(at: &str, v: &Value) -> Result<Vec<String>, MeiliError> {
         let Value::String(uid) = item else {
             return Err(wrong_type("invalid_swap_indexes", &at, "a string", item));
         };
-        if !super::index_uid::is_valid(uid) {
+        if !crate::meili::index_uid::is_valid(uid) {
             let why = MeiliError::invalid_index_uid(uid).message;
             return Err(MeiliError::invalid(
                 "invalid_swap_indexes",

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::error::MeiliError;
+use crate::meili::error::MeiliError;
 
 /// One document: a JSON object.
 pub type Document = Map<String, Value>;
