@@ -120,6 +120,12 @@ pub struct CoordinatorArgs {
     /// Exists so the tests can show they catch such a write.
     #[arg(long, env = "MIROIR_UNSAFE_SKIP_ROUTER_WAIT", hide = true)]
     pub unsafe_skip_router_wait: bool,
+    /// TEST ONLY, UNSAFE: as leader, let repairs return behind copies to
+    /// serving without copying anything to them, so a copy that missed
+    /// writes serves reads again. Exists so the tests and the partition
+    /// suite can show they catch it.
+    #[arg(long, env = "MIROIR_UNSAFE_SERVE_UNREPAIRED", hide = true)]
+    pub unsafe_serve_unrepaired: bool,
     /// TEST ONLY: accept the Admin service's test commands (`SetCopyRole`),
     /// which change a shard map the way only a workflow should.
     #[arg(long, env = "MIROIR_TEST_COMMANDS", hide = true)]
@@ -173,6 +179,8 @@ pub struct UnsafeSwitches {
     pub shared_router_ids: bool,
     /// Workflows do not wait for routers past a fence (see `--unsafe-skip-router-wait`).
     pub skip_router_wait: bool,
+    /// Repairs serve copies again without copying (see `--unsafe-serve-unrepaired`).
+    pub serve_unrepaired: bool,
     /// The Admin service's test commands are accepted (see `--test-commands`).
     pub test_commands: bool,
 }
@@ -241,6 +249,7 @@ impl CoordinatorArgs {
                 stale_watches: self.unsafe_stale_watches,
                 shared_router_ids: self.unsafe_shared_router_ids,
                 skip_router_wait: self.unsafe_skip_router_wait,
+                serve_unrepaired: self.unsafe_serve_unrepaired,
                 test_commands: self.test_commands,
             },
             workflow_pauses: crate::workflows::PausePoints::parse(&self.test_pause_workflow_phase)

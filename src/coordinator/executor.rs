@@ -48,4 +48,8 @@ impl Cluster for App {
     fn nodes(&self) -> &crate::fleet::NodeClient {
         &self.nodes
     }
+
+    fn serve_unrepaired(&self) -> bool {
+        self.unsafe_switches.serve_unrepaired
+    }
 }

@@ -1,9 +1,12 @@
 //! Talking to Meilisearch nodes over their ordinary HTTP API. Nothing here
 //! knows whether a node is a real Meilisearch or a devnode.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::fleet::suspects::{Suspects, Suspicion};
 
 /// Why a node did not give a usable answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -47,10 +50,23 @@ pub struct NodeClient {
     /// When set, no request is sent at or after this instant, and each is
     /// given only the time left until it (see [`NodeClient::sending_until`]).
     send_by: Option<Instant>,
+    /// The cap on one call (a lease can only shorten it).
+    timeout: Duration,
+    /// Nodes that just failed several times in a row, shared by every clone.
+    suspects: Arc<Suspects>,
 }
 
 impl NodeClient {
     pub fn new(key: Option<NodeKey>, timeout: Duration) -> Result<Self, reqwest::Error> {
+        Self::with_suspicion(key, timeout, Suspicion::default())
+    }
+
+    /// A client that fails calls to a suspect node fast (see [`crate::fleet::suspects`]).
+    pub fn with_suspicion(
+        key: Option<NodeKey>,
+        timeout: Duration,
+        suspicion: Suspicion,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(1))
@@ -61,6 +77,8 @@ impl NodeClient {
             http,
             key,
             send_by: None,
+            timeout,
+            suspects: Arc::new(Suspects::new(suspicion)),
         })
     }
 
@@ -96,9 +114,21 @@ impl NodeClient {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let unreachable = |e: reqwest::Error| NodeError::Unreachable {
-            node: base.to_string(),
-            reason: e.to_string(),
+        if let Some(left) = self.suspects.held(base, Instant::now()) {
+            return Err(NodeError::Unreachable {
+                node: base.to_string(),
+                reason: format!(
+                    "suspect: failed several times in a row, not called for another {} ms",
+                    left.as_millis()
+                ),
+            });
+        }
+        let unreachable = |e: reqwest::Error| {
+            self.suspects.failed(base, Instant::now());
+            NodeError::Unreachable {
+                node: base.to_string(),
+                reason: e.to_string(),
+            }
         };
         if let Some(until) = self.send_by {
             let left = until.saturating_duration_since(Instant::now());
@@ -107,10 +137,11 @@ impl NodeClient {
                     node: base.to_string(),
                 });
             }
-            req = req.timeout(left);
+            req = req.timeout(left.min(self.timeout));
         }
         // Nothing may await between the check above and this first poll.
         let resp = req.send().await.map_err(unreachable)?;
+        self.suspects.answered(base);
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(unreachable)?;
         let body: Value = if bytes.is_empty() {
@@ -129,6 +160,13 @@ impl NodeClient {
                 body,
             })
         }
+    }
+
+    /// `GET /health`: whether the node answers at all.
+    pub async fn health(&self, base: &str) -> Result<(), NodeError> {
+        self.call(base, reqwest::Method::GET, "/health", None)
+            .await
+            .map(|_| ())
     }
 
     pub async fn search(&self, base: &str, index: &str, body: &Value) -> Result<Value, NodeError> {

@@ -10,6 +10,9 @@
 //! - [`changes`]: the changes every node of an index carries out alike, as typed values.
 //! - [`shard_filter`]: the filter that restricts a node's answer to the shards asked of it.
 //! - [`index_check`]: which nodes hold the physical indexes the shard maps name.
+//! - [`versioned`]: a shard's documents in version order, from a version cursor.
+//! - [`tombstones`]: applying deletes to a copy, only to documents older than each delete.
+//! - [`suspects`]: nodes that just failed several times in a row, failed fast for a while.
 
 pub mod changes;
 pub mod client;
@@ -19,6 +22,9 @@ pub mod index_check;
 pub mod indexes;
 pub mod node_tasks;
 pub mod shard_filter;
+pub mod suspects;
+pub mod tombstones;
+pub mod versioned;
 
 pub use changes::{IndexChange, SettingWrite};
 pub use client::{NodeClient, NodeError, NodeKey};
@@ -26,3 +32,5 @@ pub use documents::{Page, ShardPages, WriteMode};
 pub use fan_out::{fan_out, probe_then_rest, Refused};
 pub use node_tasks::{Enqueued, NodeTaskState, WaitError};
 pub use shard_filter::{shard_filter, with_shards};
+pub use suspects::Suspicion;
+pub use versioned::{version_of, Cursor, VersionedDoc, VersionedPages};

@@ -129,6 +129,18 @@ pub struct RouterArgs {
     /// TEST ONLY, UNSAFE: admit tenant tokens without their search rules' filters.
     #[arg(long, env = "MIROIR_UNSAFE_IGNORE_TENANT_RULES", hide = true)]
     pub unsafe_ignore_tenant_rules: bool,
+    /// TEST ONLY, UNSAFE: acknowledge writes without reporting the copies
+    /// they missed, so a copy that missed writes goes on serving, unrepaired.
+    #[arg(long, env = "MIROIR_UNSAFE_SKIP_MISSES", hide = true)]
+    pub unsafe_skip_misses: bool,
+    /// Failures in a row (no answer at all) after which a node is suspect:
+    /// calls to it fail at once, without waiting out the node timeout, for
+    /// `--suspect-hold-ms`; 0 turns this off.
+    #[arg(long, env = "MIROIR_SUSPECT_AFTER", default_value_t = 3)]
+    pub suspect_after: u32,
+    /// How long calls to a suspect node fail without being sent, in ms.
+    #[arg(long, env = "MIROIR_SUSPECT_HOLD_MS", default_value_t = 2_000)]
+    pub suspect_hold_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +189,7 @@ pub async fn run(
         skip_tombstones: args.unsafe_skip_tombstones,
         count_every_copy: args.unsafe_count_every_copy,
         ignore_tenant_rules: args.unsafe_ignore_tenant_rules,
+        skip_misses: args.unsafe_skip_misses,
     };
     let pause_points = unsafe_switches::PausePoints {
         before_send: Duration::from_millis(args.test_pause_before_send_ms),
@@ -210,9 +223,13 @@ pub async fn run(
         .and_then(crate::fleet::NodeKey::new);
     let shared = Arc::new(context::Shared {
         cache,
-        nodes: crate::fleet::NodeClient::new(
+        nodes: crate::fleet::NodeClient::with_suspicion(
             node_key,
             Duration::from_millis(args.node_timeout_ms),
+            crate::fleet::Suspicion {
+                after: args.suspect_after,
+                hold: Duration::from_millis(args.suspect_hold_ms),
+            },
         )?,
         master_key: args.master_key,
         turn: Default::default(),

@@ -27,6 +27,9 @@ pub struct UnsafeSwitches {
     /// Admit tenant tokens without adding their search rules' filters, so a
     /// tenant sees every document of the indexes it may search.
     pub ignore_tenant_rules: bool,
+    /// Acknowledge writes without reporting the copies they missed (breaks
+    /// I1: a copy that missed writes goes on serving reads, unrepaired).
+    pub skip_misses: bool,
 }
 
 impl UnsafeSwitches {
@@ -38,6 +41,7 @@ impl UnsafeSwitches {
             || self.skip_tombstones
             || self.count_every_copy
             || self.ignore_tenant_rules
+            || self.skip_misses
     }
 }
 

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::commands::{
     AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
     DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
-    RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole, SetNodeState,
-    SetPrimaryKey, StartIndexDeletion, StartIndexSwap, SweepDone, TakeWorkflowFinished,
+    RecordRepairProgress, RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole,
+    SetNodeState, SetPrimaryKey, StartCopyRepair, StartIndexDeletion, StartIndexSwap, SweepDone,
+    TakeWorkflowFinished,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -46,6 +47,8 @@ pub enum Command {
     PurgeTombstones(PurgeTombstones),
     SetCopyRole(SetCopyRole),
     TakeWorkflowFinished(TakeWorkflowFinished),
+    StartCopyRepair(StartCopyRepair),
+    RecordRepairProgress(RecordRepairProgress),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -126,6 +129,8 @@ impl Command {
             Command::PurgeTombstones(c) => c.validate(),
             Command::SetCopyRole(c) => c.validate(),
             Command::TakeWorkflowFinished(c) => c.validate(),
+            Command::StartCopyRepair(c) => c.validate(),
+            Command::RecordRepairProgress(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -163,6 +168,8 @@ impl Command {
             Command::PurgeTombstones(c) => c.apply(state),
             Command::SetCopyRole(c) => c.apply(state),
             Command::TakeWorkflowFinished(c) => c.apply(state),
+            Command::StartCopyRepair(c) => c.apply(state),
+            Command::RecordRepairProgress(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -8,6 +8,7 @@
 //! - [`node`], [`index`], [`shard_map`], [`settings`], [`workflows`]: the records and their rules.
 //! - [`tasks`]: the task registry, what a task does ([`task_kind`]) and webhooks ([`webhooks`]).
 //! - [`documents`]: document versions ([`version`]) and tombstones ([`tombstones`]).
+//! - [`repair`]: behind copies and what a repair holds.
 //! - [`routers`]: router-id claims and the owed lease length ([`lease_ceiling`]).
 //! - [`command`]: the Raft log payload; [`commands`]: one file per command family.
 //! - [`error`]: why a command was refused.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod index;
 pub mod node;
+pub mod repair;
 pub mod routers;
 pub mod settings;
 pub mod shard_map;
@@ -26,7 +28,7 @@ pub mod tasks;
 pub mod workflows;
 
 // The paths these modules had before they were grouped.
-pub use documents::{tombstones, version};
+pub use documents::{fingerprint, tombstones, version};
 pub use routers::lease_ceiling;
 pub use tasks::{kind as task_kind, webhooks};
 
@@ -88,6 +90,9 @@ pub struct ClusterState {
     /// Every delete, kept for `tombstone_retention_s` (I4).
     #[serde(default)]
     pub tombstones: tombstones::Tombstones,
+    /// Copies that missed writes, and why (repaired back to serving by the leader).
+    #[serde(default)]
+    pub behind: repair::BehindCopies,
 }
 
 impl ClusterState {

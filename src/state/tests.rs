@@ -27,6 +27,13 @@ fn refused(state: &mut ClusterState, cmd: Command) -> CommandError {
     err
 }
 
+/// Two groups of three nodes and an index `m` of 8 shards, one copy per group.
+pub(crate) fn cluster_with_index() -> (ClusterState, IndexUid) {
+    let mut s = fleet(2, 3);
+    create("m", Some(8), Some(1)).apply(&mut s).unwrap();
+    (s, IndexUid("m".into()))
+}
+
 fn fleet(groups: u32, per_group: u32) -> ClusterState {
     let mut s = ClusterState::default();
     for g in 0..groups {
@@ -111,6 +118,7 @@ fn refused_commands_change_nothing() {
     let drain_unknown = Command::SetNodeState(SetNodeState {
         id: NodeId("zz".into()),
         state: NodeState::Draining,
+        at_ms: 0,
     });
     assert!(matches!(
         refused(&mut s, drain_unknown),
@@ -126,6 +134,7 @@ fn refused_commands_change_nothing() {
     let back_to_joining = Command::SetNodeState(SetNodeState {
         id: NodeId("g0n0".into()),
         state: NodeState::Joining,
+        at_ms: 0,
     });
     assert!(matches!(
         refused(&mut s, back_to_joining),
@@ -188,6 +197,7 @@ fn remove_node_rules() {
         Command::SetNodeState(SetNodeState {
             id: NodeId(id.into()),
             state: NodeState::Draining,
+            at_ms: 0,
         })
     };
     drain("g0n0").apply(&mut s).unwrap();

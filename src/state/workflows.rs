@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::CommandError;
 use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
 pub use crate::meili::index_swap::Swap;
+use crate::state::repair::CopyRepair;
 
 /// Finished workflows kept for operators; the oldest go first beyond this.
 pub const KEEP_FINISHED: usize = 1_000;
@@ -38,15 +39,22 @@ pub enum WorkflowKind {
     /// Exchanging (or moving, for a rename) which client uid names which
     /// physical index, for `POST /swap-indexes` and renames.
     IndexSwap,
+    /// Bringing one node's behind copies of an index back to serving.
+    CopyRepair,
 }
 
 impl WorkflowKind {
-    pub const ALL: [WorkflowKind; 2] = [WorkflowKind::IndexDeletion, WorkflowKind::IndexSwap];
+    pub const ALL: [WorkflowKind; 3] = [
+        WorkflowKind::IndexDeletion,
+        WorkflowKind::IndexSwap,
+        WorkflowKind::CopyRepair,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             WorkflowKind::IndexDeletion => "index_deletion",
             WorkflowKind::IndexSwap => "index_swap",
+            WorkflowKind::CopyRepair => "copy_repair",
         }
     }
 
@@ -56,7 +64,7 @@ impl WorkflowKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 CommandError::invalid(format!(
-                    "unknown workflow kind `{s}`: use index_deletion or index_swap"
+                    "unknown workflow kind `{s}`: use index_deletion, index_swap or copy_repair"
                 ))
             })
     }
@@ -75,6 +83,11 @@ impl WorkflowKind {
             // taken once no router can still write under the old names.
             WorkflowKind::IndexSwap => {
                 &[Phase::Fence, Phase::WaitRouters, Phase::Flip, Phase::Done]
+            }
+            // No fence: a behind copy is written but not read, so it is
+            // caught up under live writes and re-checked before it serves.
+            WorkflowKind::CopyRepair => {
+                &[Phase::CatchUp, Phase::WaitNode, Phase::Recheck, Phase::Done]
             }
         }
     }
@@ -95,16 +108,29 @@ pub enum Phase {
     /// fail the client's task as Meilisearch would (a missing index, a name
     /// taken) and lift the fence with nothing changed.
     Flip,
+    /// Write to the copy what differs from a serving copy since the version
+    /// it fell behind at, and apply the tombstones since then (committing a
+    /// cursor per page, so a new leader goes on from there).
+    CatchUp,
+    /// Wait until the copy's node has processed everything sent to it.
+    WaitNode,
+    /// Compare again with a serving copy and fix what a concurrent write
+    /// undid, until nothing differs; entering `Done` returns the copy to
+    /// serving.
+    Recheck,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 9] = [
         Phase::Fence,
         Phase::WaitRouters,
         Phase::DeleteOnNodes,
         Phase::Forget,
         Phase::Flip,
+        Phase::CatchUp,
+        Phase::WaitNode,
+        Phase::Recheck,
         Phase::Done,
     ];
 
@@ -115,6 +141,9 @@ impl Phase {
             Phase::DeleteOnNodes => "delete_on_nodes",
             Phase::Forget => "forget",
             Phase::Flip => "flip",
+            Phase::CatchUp => "catch_up",
+            Phase::WaitNode => "wait_node",
+            Phase::Recheck => "recheck",
             Phase::Done => "done",
         }
     }
@@ -173,6 +202,9 @@ pub struct Workflow {
     /// and reported as Meilisearch does for that route).
     #[serde(default)]
     pub rename_by_update: bool,
+    /// A copy repair's node and shards, and how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<CopyRepair>,
 }
 
 impl Workflow {
@@ -252,11 +284,53 @@ impl Workflows {
 
     /// The oldest unfinished workflow, older than `w`, that changes one of
     /// its indexes: `w` waits for it.
+    /// A deletion does not wait for a repair (it ends the repair: the
+    /// copies it was bringing back are gone).
     pub fn waits_for(&self, w: &Workflow) -> Option<&Workflow> {
         let mine = w.indexes();
         self.running()
             .take_while(|o| o.id < w.id)
+            .filter(|o| {
+                !(w.kind == WorkflowKind::IndexDeletion && o.kind == WorkflowKind::CopyRepair)
+            })
             .find(|o| o.indexes().iter().any(|u| mine.contains(u)))
+    }
+
+    /// The unfinished repair of `node`'s copies of `index`, if there is one.
+    pub fn repairing(&self, index: &IndexUid, node: &NodeId) -> Option<&Workflow> {
+        self.running()
+            .find(|w| &w.index == index && w.repair.as_ref().is_some_and(|r| &r.node == node))
+    }
+
+    /// Checks a step that records progress within the workflow's phase
+    /// (`phase`), with the same compare-and-set on the step counter.
+    pub fn check_within(
+        &self,
+        id: WorkflowId,
+        step: u64,
+        phase: Phase,
+    ) -> Result<&Workflow, CommandError> {
+        let w = self.all.get(&id).ok_or_else(|| Self::not_found(id))?;
+        if w.step != step {
+            return Err(CommandError::precondition(format!(
+                "workflow {} is at step {}, not {step}: another leader moved it on",
+                w.id, w.step
+            )));
+        }
+        if w.phase != phase {
+            return Err(CommandError::precondition(format!(
+                "workflow {} is in phase {}, not {}",
+                w.id,
+                w.phase.as_str(),
+                phase.as_str()
+            )));
+        }
+        Ok(w)
+    }
+
+    /// The workflow, to change within its phase once checked.
+    pub fn get_mut(&mut self, id: WorkflowId) -> Option<&mut Workflow> {
+        self.all.get_mut(&id)
     }
 
     /// The unfinished workflow of `kind` on `index`, if there is one.
@@ -298,6 +372,7 @@ impl Workflows {
             errors: vec![],
             swaps: vec![],
             rename_by_update: false,
+            repair: None,
         };
         w.note(at_ms, "started".into());
         self.all.insert(id, w);

@@ -48,7 +48,7 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
             advance.swept_later = down;
         }
         Phase::Forget => advance.note = "forgotten by the coordinators".into(),
-        Phase::Flip | Phase::Done => return Ok(()),
+        _ => return Ok(()),
     }
     super::commit(c, advance).await
 }

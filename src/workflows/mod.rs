@@ -10,11 +10,14 @@
 //! - [`deletion`]: deleting an index (fence, wait for routers, delete on the
 //!   nodes, forget).
 //! - [`swap`]: swapping or renaming indexes (fence, wait for routers, flip).
+//! - [`repair`]: bringing a node's behind copies of an index back to serving
+//!   (catch up, wait for the node, re-check), and starting those repairs.
 //! - [`sweep`]: changes owed to nodes that were down, made when they answer.
 //! - [`pause`]: test-only pause points, one per phase.
 
 pub mod deletion;
 pub mod pause;
+pub mod repair;
 pub mod swap;
 pub mod sweep;
 
@@ -49,6 +52,11 @@ pub trait Cluster: Clone + Send + Sync + 'static {
     /// `epoch` or lost its lease.
     fn routers_past(&self, epoch: Epoch) -> impl Future<Output = Result<(), String>> + Send;
     fn nodes(&self) -> &NodeClient;
+    /// TEST ONLY: repairs return copies to serving without copying anything
+    /// (`--unsafe-serve-unrepaired`).
+    fn serve_unrepaired(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the leader's workflows until shutdown; does nothing on followers.
@@ -77,6 +85,7 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
             run_steps(&cluster, &pauses, w, &mut last_error).await;
         }
         sweep::once(&cluster).await;
+        repair::schedule::once(&cluster).await;
         purge_tombstones(&cluster).await;
     }
 }
@@ -97,6 +106,7 @@ async fn run_steps<C: Cluster>(
         let outcome = match w.kind {
             WorkflowKind::IndexDeletion => deletion::step(cluster, pauses, &w).await,
             WorkflowKind::IndexSwap => swap::step(cluster, pauses, &w).await,
+            WorkflowKind::CopyRepair => repair::step(cluster, pauses, &w).await,
         };
         if let Err(e) = outcome {
             tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");

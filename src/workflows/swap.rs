@@ -5,9 +5,7 @@
 //! acknowledgements and one commit.
 
 use super::{Cluster, PausePoints};
-use crate::meili::index_swap;
 use crate::state::workflows::{Phase, Workflow};
-use crate::state::IndexUid;
 
 /// Carries out `w`'s current step and commits the move to its next phase.
 pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Result<(), String> {
@@ -20,21 +18,14 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
         Phase::Fence => "writes to the indexes are fenced".into(),
         Phase::WaitRouters => super::wait_for_routers(c, w).await?,
         Phase::Flip => flip_note(c, w),
-        Phase::DeleteOnNodes | Phase::Forget | Phase::Done => return Ok(()),
+        _ => return Ok(()),
     };
     super::commit(c, advance).await
 }
 
 /// What the flip will come to; the state machine checks again as it applies.
 fn flip_note<C: Cluster>(c: &C, w: &Workflow) -> String {
-    let checked = c.read(|s| {
-        let exists = |uid: &str| s.indexes.contains_key(&IndexUid(uid.to_string()));
-        match w.rename_by_update {
-            true => index_swap::check_rename(&w.swaps[0].lhs, &w.swaps[0].rhs, exists),
-            false => index_swap::check(&w.swaps, exists),
-        }
-    });
-    match checked {
+    match c.read(|s| crate::state::commands::check_flip(s, w)) {
         Ok(()) => "flipped; the fence is lifted".into(),
         Err(e) => format!("not flipped ({}); the fence is lifted", e.message),
     }

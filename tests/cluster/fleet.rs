@@ -208,6 +208,43 @@ impl Fleet {
         fleet
     }
 
+    /// Takes node `i` away with its data kept: a real Meilisearch is killed
+    /// (its database stays on disk), a devnode (which keeps its documents in
+    /// memory) is stopped with SIGSTOP and answers nothing.
+    pub fn take_away(&mut self, i: usize) {
+        match self.kind {
+            Nodes::Meilisearch(_) => self.nodes[i].2.kill(),
+            _ => self.nodes[i].2.pause(),
+        }
+    }
+
+    /// Brings node `i` back after [`Fleet::take_away`], at its address, and
+    /// waits until it answers.
+    pub async fn bring_back(&mut self, i: usize) {
+        match &self.kind {
+            Nodes::Meilisearch(bin) => {
+                let id = self.nodes[i].0.clone();
+                let addr = self.nodes[i].2.addr.clone();
+                let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+                let dir = self.cluster.dir.path().join(&id);
+                let log = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(self.cluster.dir.path().join(format!("{id}.log")))
+                    .unwrap();
+                let mut p = Proc::from_child(meili::spawn(bin, port, &dir, KEY, log));
+                p.addr = addr;
+                self.nodes[i].2 = p;
+            }
+            _ => self.nodes[i].2.resume(),
+        }
+        let url = format!("{}/health", self.nodes[i].2.addr);
+        eventually("a node to answer", || async {
+            let ok = self.http.get(&url).send().await.ok()?;
+            ok.status().is_success().then_some(())
+        })
+        .await;
+    }
+
     /// Starts a router that follows the coordinators; returns its base URL.
     pub async fn start_router(&mut self) -> String {
         self.start_router_with(&[]).await

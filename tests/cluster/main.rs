@@ -10,6 +10,7 @@ mod grpc_docs;
 mod membership;
 mod minority;
 mod node_rules;
+mod repair;
 mod roles;
 mod router_admin;
 mod router_document_params;

@@ -38,8 +38,12 @@ impl AdminService {
         state: NodeState,
     ) -> Result<Response<Node>, Status> {
         let id = NodeId::parse(&req.into_inner().id).map_err(AppError::from)?;
-        self.node_command(Command::SetNodeState(SetNodeState { id, state }))
-            .await
+        self.node_command(Command::SetNodeState(SetNodeState {
+            id,
+            state,
+            at_ms: now_ms(),
+        }))
+        .await
     }
 
     async fn index_command(&self, cmd: Command) -> Result<Response<Index>, Status> {

@@ -1,5 +1,8 @@
 use crate::pb::v1;
-use crate::state::{CommandError, NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
+use crate::state::repair::CopyMiss;
+use crate::state::{
+    CommandError, NodeId, NodeTask, ShardId, TaskKind, TaskRecord, TaskStatus, TaskUid, Version,
+};
 
 impl From<&TaskRecord> for v1::TaskRecord {
     fn from(t: &TaskRecord) -> Self {
@@ -23,6 +26,15 @@ impl From<&TaskRecord> for v1::TaskRecord {
             details: t.details.clone(),
             workflow: t.workflow.map(|w| w.0),
             custom_metadata: t.custom_metadata.clone(),
+            misses: t
+                .misses
+                .iter()
+                .map(|m| v1::CopyMiss {
+                    node: m.node.0.clone(),
+                    shards: m.shards.iter().map(|s| s.0).collect(),
+                    version: m.version.0,
+                })
+                .collect(),
         }
     }
 }
@@ -54,6 +66,17 @@ impl TryFrom<v1::TaskRecord> for TaskRecord {
             details: t.details,
             workflow: t.workflow.map(crate::state::workflows::WorkflowId),
             custom_metadata: t.custom_metadata,
+            misses: t
+                .misses
+                .into_iter()
+                .map(|m| {
+                    Ok(CopyMiss {
+                        node: NodeId::parse(&m.node)?,
+                        shards: m.shards.into_iter().map(ShardId).collect(),
+                        version: Version(m.version),
+                    })
+                })
+                .collect::<Result<_, CommandError>>()?,
         })
     }
 }

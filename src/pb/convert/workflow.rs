@@ -1,6 +1,7 @@
 use crate::pb::v1;
+use crate::state::repair::{CopyRepair, ShardRepair};
 use crate::state::workflows::{Event, Phase, Swap, Workflow, WorkflowId, WorkflowKind};
-use crate::state::{CommandError, Epoch, IndexUid, NodeId, TaskUid};
+use crate::state::{CommandError, Epoch, IndexUid, NodeId, ShardId, TaskUid, Version};
 
 impl From<&Workflow> for v1::Workflow {
     fn from(w: &Workflow) -> Self {
@@ -30,7 +31,58 @@ impl From<&Workflow> for v1::Workflow {
             physical_index: w.physical().to_string(),
             swaps: w.swaps.iter().map(v1::IndexSwap::from).collect(),
             rename_by_update: w.rename_by_update,
+            repair: w.repair.as_ref().map(v1::CopyRepair::from),
         }
+    }
+}
+
+impl From<&CopyRepair> for v1::CopyRepair {
+    fn from(r: &CopyRepair) -> Self {
+        v1::CopyRepair {
+            node: r.node.0.clone(),
+            shards: r
+                .shards
+                .iter()
+                .map(|(s, p)| v1::ShardRepair {
+                    shard: *s,
+                    marks: p.marks,
+                    from_version: p.from.0,
+                    cursor: p.cursor.map(|c| c.0),
+                    caught_up: p.caught_up,
+                    rebuild: p.rebuild,
+                })
+                .collect(),
+            written: r.written,
+            deleted: r.deleted,
+            served: r.served.iter().map(|s| s.0).collect(),
+        }
+    }
+}
+
+impl TryFrom<v1::CopyRepair> for CopyRepair {
+    type Error = CommandError;
+
+    fn try_from(r: v1::CopyRepair) -> Result<Self, CommandError> {
+        Ok(CopyRepair {
+            node: NodeId::parse(&r.node)?,
+            shards: r
+                .shards
+                .into_iter()
+                .map(|p| {
+                    let plan = ShardRepair {
+                        marks: p.marks,
+                        from: Version(p.from_version),
+                        cursor: p.cursor.map(Version),
+                        caught_up: p.caught_up,
+                        rebuild: p.rebuild,
+                    };
+                    (p.shard, plan)
+                })
+                .collect(),
+            written: r.written,
+            deleted: r.deleted,
+            served: r.served.into_iter().map(ShardId).collect(),
+        })
     }
 }
 
@@ -70,6 +122,7 @@ impl TryFrom<v1::Workflow> for Workflow {
             errors: w.errors,
             swaps: w.swaps.into_iter().map(Swap::from).collect(),
             rename_by_update: w.rename_by_update,
+            repair: w.repair.map(CopyRepair::try_from).transpose()?,
         })
     }
 }

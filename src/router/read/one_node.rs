@@ -37,10 +37,29 @@ pub(in crate::router) async fn read_from_node(
     uid: &str,
     tail: &str,
 ) -> Result<Value, ApiError> {
-    let (base, physical) = some_node(s, uid)?;
+    let (base, physical) = match some_node(s, uid) {
+        Err(e) if e.code == "index_not_found" => learned_node(s, uid).await.ok_or(e)?,
+        other => other?,
+    };
     let path = format!("/indexes/{physical}{tail}");
     let answer = s.nodes.call(&base, reqwest::Method::GET, &path, None).await;
     node_answer(answer, &physical, uid)
+}
+
+/// A node of `uid` once this router's maps know it, for an index the
+/// coordinators know but the watch has not brought yet (a client reading an
+/// index right after the task that created or renamed it succeeded); `None`
+/// when the coordinators do not know it either, or the maps stay behind.
+async fn learned_node(s: &Shared, uid: &str) -> Option<(String, String)> {
+    s.control.describe_index(uid).await.ok()?;
+    let key = IndexUid(uid.to_string());
+    let mut rx = s.cache.subscribe();
+    let wait = rx.wait_for(|t| t.maps.contains_key(&key));
+    tokio::time::timeout(std::time::Duration::from_secs(5), wait)
+        .await
+        .ok()?
+        .ok()?;
+    some_node(s, uid).ok()
 }
 
 /// A node's answer as the client's: a refusal is passed on with the client's

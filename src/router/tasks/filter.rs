@@ -185,6 +185,7 @@ mod tests {
             details: "{}".into(),
             workflow: None,
             custom_metadata: None,
+            misses: vec![],
         }
     }
 

@@ -15,7 +15,7 @@ use crate::router::tasks::details::COPIES_KEY;
 use crate::router::write::writer::coordinators_down;
 use crate::router::write::writer::{Outcome, WriteError, Writer};
 use crate::state::tombstones::{Deleted, Tombstone};
-use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid};
+use crate::state::{NodeId, NodeTask, TaskKind, TaskRecord, TaskStatus, TaskUid, Version};
 
 impl Writer<'_> {
     /// Sends `changes` to every node of `uid`, in order, and records one task.
@@ -56,8 +56,8 @@ impl Writer<'_> {
         let early = match deleted {
             Some(deleted) => {
                 let task = self.new_uid().await?;
-                self.record_tombstone(uid, task, deleted).await?;
-                Some(task)
+                let version = self.record_tombstone(uid, task, deleted).await?;
+                Some((task, version))
             }
             None => None,
         };
@@ -107,6 +107,13 @@ impl Writer<'_> {
                 degraded: format!("shards={}", list.join(",")),
             });
         }
+        // A copy that missed a delete or a settings change missed it
+        // since the delete's version (or now).
+        let version = match early {
+            Some((_, v)) => v,
+            None => self.lease.clock.next()?,
+        };
+        let misses = crate::router::write::writer::missed_copies(map, &shards, &acked, version);
         let node_tasks = results
             .into_iter()
             .filter_map(|(_, r)| r.ok())
@@ -122,11 +129,18 @@ impl Writer<'_> {
             d.insert(COPIES_KEY.into(), serde_json::json!(copies));
         }
         let task = match early {
-            Some(t) => t,
+            Some((t, _)) => t,
             None => self.new_uid().await?,
         };
         Ok(self
-            .record(task, uid, kind, Outcome::Enqueued(node_tasks), details)
+            .record_missing(
+                task,
+                uid,
+                kind,
+                Outcome::Enqueued(node_tasks),
+                details,
+                misses,
+            )
             .await?)
     }
 
@@ -149,24 +163,26 @@ impl Writer<'_> {
 
     /// Commits a deletion's tombstone, at a version of this router's clock,
     /// before any node receives it (I4): a node never deletes what the
-    /// coordinators do not know was deleted.
+    /// coordinators do not know was deleted. Returns that version.
     async fn record_tombstone(
         &self,
         uid: &str,
         task: TaskUid,
         deleted: Deleted,
-    ) -> Result<(), WriteError> {
+    ) -> Result<Version, WriteError> {
+        let version = self.lease.clock.next()?;
         if self.unsafe_switches.skip_tombstones {
-            return Ok(());
+            return Ok(version);
         }
         let tombstone = Tombstone {
-            version: self.lease.clock.next()?,
+            version,
             task: Some(task),
             deleted,
         };
         self.control
             .record_tombstone(uid, &tombstone)
             .await
-            .map_err(|e| WriteError::Meili(coordinators_down(e)))
+            .map_err(|e| WriteError::Meili(coordinators_down(e)))?;
+        Ok(version)
     }
 }

@@ -17,6 +17,7 @@ use crate::router::tasks::ids::{now_ms, TaskIds};
 use crate::router::topology::TopologyCache;
 use crate::router::write::batch::{place_batch, re_place, stamp_version};
 use crate::router::write::lease::Held;
+use crate::state::repair::CopyMiss;
 use crate::state::{
     GroupId, NodeId, NodeTask, ShardMap, TaskKind, TaskRecord, TaskStatus, TaskUid,
 };
@@ -137,6 +138,22 @@ impl Writer<'_> {
         outcome: Outcome,
         details: Value,
     ) -> Result<TaskRecord, MeiliError> {
+        self.record_missing(uid, index, kind, outcome, details, vec![])
+            .await
+    }
+
+    /// [`Self::record`], with the copies the write did not reach although
+    /// it was acknowledged: the coordinators mark them behind in the same
+    /// commit, before the client hears of the write.
+    pub(crate) async fn record_missing(
+        &self,
+        uid: TaskUid,
+        index: &str,
+        kind: TaskKind,
+        outcome: Outcome,
+        details: Value,
+        misses: Vec<CopyMiss>,
+    ) -> Result<TaskRecord, MeiliError> {
         let now = now_ms();
         let (status, node_tasks, error, finished, details) = match outcome {
             Outcome::Failed(e) => {
@@ -164,6 +181,10 @@ impl Writer<'_> {
             details: details.to_string(),
             workflow: None,
             custom_metadata: self.custom_metadata.clone(),
+            misses: match self.unsafe_switches.skip_misses {
+                true => vec![],
+                false => misses,
+            },
         };
         let sent = !t.node_tasks.is_empty();
         self.commit_tasks(vec![t.clone()])
@@ -378,6 +399,7 @@ impl Writer<'_> {
         let acked = in_time(replies, &held, self.unsafe_switches);
         let results: Vec<_> = results.into_iter().map(|(id, r, _)| (id, r)).collect();
         let missing = self.shards_without_quorum(map, &shards, &acked);
+        let misses = missed_copies(map, &shards, &acked, version);
         let node_tasks: Vec<NodeTask> = results
             .into_iter()
             .filter_map(|(id, r)| {
@@ -401,7 +423,14 @@ impl Writer<'_> {
             });
         }
         Ok(self
-            .record(task, uid, kind, Outcome::Enqueued(node_tasks), details)
+            .record_missing(
+                task,
+                uid,
+                kind,
+                Outcome::Enqueued(node_tasks),
+                details,
+                misses,
+            )
             .await?)
     }
 
@@ -421,6 +450,40 @@ impl Writer<'_> {
             })
             .collect()
     }
+}
+
+/// The copies of `shards` whose node did not acknowledge a write of
+/// `version` (no answer, a refusal, too late, or not sent): each one, with
+/// the shards of the write it holds. Filling copies are left out (their
+/// catch-up rereads what was written while it ran).
+pub(crate) fn missed_copies(
+    map: &ShardMap,
+    shards: &BTreeSet<u32>,
+    acked: &BTreeSet<NodeId>,
+    version: crate::state::Version,
+) -> Vec<CopyMiss> {
+    let mut by_node: BTreeMap<NodeId, Vec<crate::state::ShardId>> = BTreeMap::new();
+    for s in shards {
+        let Some(a) = map.shards.get(*s as usize) else {
+            continue;
+        };
+        for c in &a.copies {
+            if c.role != crate::state::Role::Filling && !acked.contains(&c.node) {
+                by_node.entry(c.node.clone()).or_default().push(a.shard);
+            }
+        }
+    }
+    if !by_node.is_empty() {
+        metrics::counter!("miroir_router_missed_copies_total").increment(by_node.len() as u64);
+    }
+    by_node
+        .into_iter()
+        .map(|(node, shards)| CopyMiss {
+            node,
+            shards,
+            version,
+        })
+        .collect()
 }
 
 /// Nodes whose reply accepted the write before the lease it was sent under

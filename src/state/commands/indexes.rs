@@ -166,6 +166,7 @@ impl DeleteIndex {
         state.indexes.remove(&self.uid);
         state.shard_maps.remove(&self.uid);
         state.tombstones.forget(&self.uid);
+        state.behind.forget(&self.uid);
         // Routers acknowledge epochs: the deletion is one, so a lease shows
         // which routers have seen it.
         state.next_epoch();

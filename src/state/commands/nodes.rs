@@ -4,6 +4,9 @@ use crate::state::command::{CommandResponse, CommandResult};
 use crate::state::error::CommandError;
 use crate::state::ids::{GroupId, NodeId};
 use crate::state::node::{validate_address, GroupState, Node, NodeState, ReplicaGroup};
+use crate::state::repair::behind::mark_node_behind;
+use crate::state::repair::Reason;
+use crate::state::version::Version;
 use crate::state::ClusterState;
 
 /// Registers a Meilisearch node in a replica group.
@@ -64,6 +67,10 @@ impl AddNode {
 pub struct SetNodeState {
     pub id: NodeId,
     pub state: NodeState,
+    /// When it was asked (a node marked failed has its copies marked behind
+    /// from then on).
+    #[serde(default)]
+    pub at_ms: u64,
 }
 
 impl SetNodeState {
@@ -88,6 +95,12 @@ impl SetNodeState {
         }
         node.state = self.state;
         let node = node.clone();
+        if self.state == NodeState::Failed {
+            // It is not read from now on, and may have missed writes since
+            // before routers noticed: repaired before it serves again.
+            let since = Version::at_unix_ms(self.at_ms);
+            mark_node_behind(state, &self.id, since, Reason::NodeFailed, self.at_ms);
+        }
         state.topology_version += 1;
         Ok(CommandResponse::Node(node))
     }

@@ -100,6 +100,7 @@ impl StartIndexSwap {
             details: details.to_string(),
             workflow: Some(id),
             custom_metadata: None,
+            misses: vec![],
         };
         state.tasks.records.insert(t, record);
         let w = state.workflows.get(id).expect("just started").clone();
@@ -114,12 +115,7 @@ impl StartIndexSwap {
 /// recorded so far the uids their documents now live under, or changes
 /// nothing but lifting the fence. Finishes the workflow's tasks either way.
 pub(super) fn flip(state: &mut ClusterState, w: &Workflow, at_ms: u64) {
-    let exists = |uid: &str| state.indexes.contains_key(&IndexUid(uid.to_string()));
-    let checked = match w.rename_by_update {
-        true => index_swap::check_rename(&w.swaps[0].lhs, &w.swaps[0].rhs, exists),
-        false => index_swap::check(&w.swaps, exists),
-    };
-    let outcome = match checked {
+    let outcome = match check_flip(state, w) {
         Err(e) => {
             for uid in w.indexes() {
                 unfence(state, &uid);
@@ -160,6 +156,16 @@ pub(super) fn flip(state: &mut ClusterState, w: &Workflow, at_ms: u64) {
         if !state.webhooks.is_empty() {
             state.webhook_outbox.insert(*t);
         }
+    }
+}
+
+/// What Meilisearch's processing of swap `w`'s task would find wrong in
+/// `state`: the route's own checks for a rename, the swap's otherwise.
+pub fn check_flip(state: &ClusterState, w: &Workflow) -> Result<(), crate::meili::MeiliError> {
+    let exists = |uid: &str| state.indexes.contains_key(&IndexUid(uid.to_string()));
+    match w.rename_by_update {
+        true => index_swap::check_rename(&w.swaps[0].lhs, &w.swaps[0].rhs, exists),
+        false => index_swap::check(&w.swaps, exists),
     }
 }
 
@@ -213,6 +219,7 @@ fn move_indexes(state: &mut ClusterState, moves: &[(IndexUid, IndexUid)]) {
         state.shard_maps.insert(to, map);
     }
     state.tombstones.rename(moves);
+    state.behind.rename(moves);
 }
 
 /// Lifts the fence of `uid`'s map under a new epoch (nothing else changes).
@@ -285,6 +292,7 @@ mod tests {
             details: "{}".into(),
             workflow: None,
             custom_metadata: None,
+            misses: vec![],
         };
         apply(
             &mut s,

@@ -2,6 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::command::{CommandResponse, CommandResult};
 use crate::state::error::CommandError;
+use crate::state::ids::IndexUid;
+use crate::state::repair::behind::mark_behind;
+use crate::state::repair::Reason;
 use crate::state::tasks::{TaskRecord, MAX_BATCH};
 use crate::state::ClusterState;
 
@@ -83,8 +86,29 @@ impl CommitTasks {
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
         state.tasks.check(&self.tasks)?;
         let n = self.tasks.len() as u32;
+        // Misses count once: when their record is new (a commit retried,
+        // or a record updated later, marks nothing again).
+        let misses: Vec<_> = self
+            .tasks
+            .iter()
+            .filter(|t| !t.misses.is_empty() && !state.tasks.records.contains_key(&t.uid))
+            .map(|t| {
+                (
+                    IndexUid(t.index_uid.clone()),
+                    t.uid,
+                    t.enqueued_at_ms,
+                    t.misses.clone(),
+                )
+            })
+            .collect();
         let retention = state.settings.int("task_retention") as usize;
         let finished = state.tasks.commit(self.tasks, retention);
+        for (index, task, at_ms, list) in misses {
+            for m in list {
+                let reason = Reason::MissedWrite { task: Some(task) };
+                mark_behind(state, &index, &m.node, &m.shards, m.version, reason, at_ms);
+            }
+        }
         Ok(CommandResponse::Committed { count: n, finished })
     }
 }

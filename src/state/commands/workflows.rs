@@ -60,6 +60,7 @@ impl StartIndexDeletion {
                 details: json!({"deletedDocuments": null}).to_string(),
                 workflow: Some(id),
                 custom_metadata: None,
+                misses: vec![],
             };
             state.tasks.records.insert(t, record);
         }
@@ -89,6 +90,7 @@ impl AdvanceWorkflow {
         let w = state.workflows.check(&self.step)?.clone();
         let mut fence_epoch = None;
         let mut physical = None;
+        let mut served = vec![];
         match (w.kind, self.step.to) {
             // Every index the workflow changes is fenced under new epochs;
             // routers are then waited for past the newest. An index already
@@ -136,6 +138,16 @@ impl AdvanceWorkflow {
                 }
             }
             (WorkflowKind::IndexSwap, Phase::Done) => super::swaps::flip(state, &w, self.at_ms),
+            (WorkflowKind::CopyRepair, Phase::Done) => {
+                if let Some(r) = &w.repair {
+                    served = crate::state::repair::behind::mark_serving(
+                        state,
+                        &w.index,
+                        &r.node,
+                        &r.marks(),
+                    );
+                }
+            }
             _ => {}
         }
         let moved = state.workflows.advance(&self.step, self.at_ms, self.note);
@@ -144,6 +156,9 @@ impl AdvanceWorkflow {
         }
         if let Some(p) = physical {
             moved.physical = p;
+        }
+        if let Some(r) = moved.repair.as_mut() {
+            r.served = served;
         }
         if self.step.to == Phase::Forget {
             moved.deleted_documents = self.deleted_documents;

@@ -90,6 +90,10 @@ pub struct TaskRecord {
     /// The client's `customMetadata`, shown with the task wherever it appears.
     #[serde(default)]
     pub custom_metadata: Option<String>,
+    /// Copies the write did not reach although it was acknowledged: they
+    /// are marked behind when the record is first committed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub misses: Vec<crate::state::repair::CopyMiss>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +193,7 @@ mod tests {
             details: "{}".into(),
             workflow: None,
             custom_metadata: None,
+            misses: vec![],
         }
     }
 

@@ -117,6 +117,7 @@ mod tests {
             details: r#"{"receivedDocuments":2,"indexedDocuments":2}"#.into(),
             workflow: None,
             custom_metadata: None,
+            misses: vec![],
         };
         let v = view(&t);
         let b = batch(&v);

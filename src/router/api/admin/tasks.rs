@@ -131,6 +131,7 @@ async fn forget(
         details: details.to_string(),
         workflow: None,
         custom_metadata: None,
+        misses: vec![],
     };
     w.commit_tasks(vec![t.clone()])
         .await
@@ -235,6 +236,7 @@ async fn cancel(
         details: details.to_string(),
         workflow: None,
         custom_metadata: None,
+        misses: vec![],
     };
     w.commit_tasks(vec![t.clone()])
         .await

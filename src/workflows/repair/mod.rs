@@ -1,0 +1,335 @@
+//! Repairing one node's behind copies of an index (DESIGN section 9, hinted repair): catch up
+//! each shard from a serving copy from the version it fell behind at (a copy behind for longer
+//! than tombstones are kept is emptied and copied whole), apply the tombstones since then, wait
+//! until the node has processed everything sent to it, re-check against a serving copy until
+//! nothing differs, and return the copies to serving. No fence: a behind copy is written by the
+//! routers but not read, so live writes go on reaching it meanwhile.
+//!
+//! - [`compare`]: bringing a copy up to date with a page read from another.
+//! - [`schedule`]: starting a repair for every node that has behind copies and answers.
+
+pub mod compare;
+pub mod schedule;
+
+use std::time::Duration;
+
+use crate::fleet::{IndexChange, NodeClient, VersionedPages};
+use crate::state::commands::RecordRepairProgress;
+use crate::state::repair::{CopyRepair, ShardRepair};
+use crate::state::workflows::{Phase, Workflow};
+use crate::state::{Command, NodeId, ShardId, Version};
+
+use super::{Cluster, PausePoints};
+use compare::{sync_page, Target};
+
+/// Documents read from a source copy per request.
+const PAGE: usize = 1_000;
+/// How long a node may take to process what was sent to it before a step gives up (and is
+/// retried on the next tick).
+const QUEUE_WAIT: Duration = Duration::from_secs(120);
+/// Re-check rounds within one step before it gives up for this tick (each round that still
+/// finds differences means a client rewrote a document under the repair).
+const RECHECK_ROUNDS: usize = 5;
+/// Tombstones applied per step.
+const TOMBSTONES: usize = 100_000;
+
+/// What a repair step needs, read from the state once.
+struct Job {
+    index: String,
+    primary_key: Option<String>,
+    target: String,
+    /// Per shard: the copies to read from, and whether they serve (when none does, every other
+    /// copy is read and merged by version).
+    sources: Vec<(ShardId, Vec<String>, bool)>,
+}
+
+/// The copies of `shard` a repair of `target` reads from.
+fn sources_of(
+    s: &crate::state::ClusterState,
+    w: &Workflow,
+    shard: ShardId,
+    target: &NodeId,
+) -> (Vec<String>, bool) {
+    let Some(a) = s
+        .shard_maps
+        .get(&w.index)
+        .and_then(|m| m.shards.get(shard.0 as usize))
+    else {
+        return (vec![], true);
+    };
+    let node = |n: &NodeId| s.nodes.get(n);
+    let serving: Vec<String> = a
+        .copies
+        .iter()
+        .filter(|c| &c.node != target && c.role.is_read())
+        .filter_map(|c| node(&c.node))
+        .filter(|n| n.state.serves_reads())
+        .map(|n| n.address.clone())
+        .take(1)
+        .collect();
+    if !serving.is_empty() {
+        return (serving, true);
+    }
+    let others = a
+        .copies
+        .iter()
+        .filter(|c| &c.node != target)
+        .filter_map(|c| node(&c.node))
+        .filter(|n| n.state != crate::state::NodeState::Failed)
+        .map(|n| n.address.clone())
+        .collect();
+    (others, false)
+}
+
+fn job<C: Cluster>(c: &C, w: &Workflow, r: &CopyRepair) -> Option<Job> {
+    c.read(|s| {
+        let index = s.indexes.get(&w.index)?;
+        let target = s.nodes.get(&r.node)?.address.clone();
+        let sources = r
+            .shard_ids()
+            .into_iter()
+            .map(|sh| {
+                let (from, serving) = sources_of(s, w, sh, &r.node);
+                (sh, from, serving)
+            })
+            .collect();
+        Some(Job {
+            index: w.physical().to_string(),
+            primary_key: index.primary_key.clone(),
+            target,
+            sources,
+        })
+    })
+}
+
+/// Carries out `w`'s current step and commits it.
+pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Result<(), String> {
+    let Some(to) = w.next_phase() else {
+        return Ok(());
+    };
+    let Some(r) = &w.repair else {
+        return Err(format!("workflow {} is a repair without a plan", w.id));
+    };
+    pauses.before(w.phase).await;
+    let mut advance = super::advance(w, to);
+    // The index or the node is gone: nothing to bring back.
+    let Some(job) = job(c, w, r) else {
+        advance.note = "the index or the node is gone; nothing to repair".into();
+        return super::commit(c, advance).await;
+    };
+    let nodes = c.nodes();
+    let skip = c.serve_unrepaired();
+    advance.note = match (w.phase, job.primary_key.as_deref()) {
+        (_, None) => "the index has no documents yet".into(),
+        (_, Some(_)) if skip => {
+            tracing::warn!(workflow = %w.id, "UNSAFE: returning copies to serving unrepaired");
+            "UNSAFE: skipped (--unsafe-serve-unrepaired)".into()
+        }
+        (Phase::CatchUp, Some(pk)) => {
+            let target = Target {
+                nodes,
+                base: &job.target,
+                index: &job.index,
+                primary_key: pk,
+            };
+            match r.shards.iter().find(|(_, p)| !p.caught_up) {
+                Some((s, plan)) => return catch_up(c, w, &job, &target, ShardId(*s), plan).await,
+                None => tombstones(c, w, r, &target).await?,
+            }
+        }
+        (Phase::WaitNode, Some(_)) => {
+            wait_queue(nodes, &job.target).await?;
+            format!("node {} has processed everything sent to it", r.node)
+        }
+        (Phase::Recheck, Some(pk)) => {
+            let target = Target {
+                nodes,
+                base: &job.target,
+                index: &job.index,
+                primary_key: pk,
+            };
+            recheck(&job, r, &target).await?
+        }
+        _ => return Ok(()),
+    };
+    super::commit(c, advance).await
+}
+
+/// Waits until a node has processed every task it had accepted when asked.
+async fn wait_queue(nodes: &NodeClient, base: &str) -> Result<(), String> {
+    let latest = nodes
+        .latest_task(base)
+        .await
+        .map_err(|e| format!("asking {base} for its tasks: {e}"))?;
+    if let Some(uid) = latest {
+        nodes
+            .wait_for_task(base, uid, QUEUE_WAIT)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// One shard's catch-up: from where it got to, a page at a time, each page's progress committed.
+async fn catch_up<C: Cluster>(
+    c: &C,
+    w: &Workflow,
+    job: &Job,
+    target: &Target<'_>,
+    shard: ShardId,
+    plan: &ShardRepair,
+) -> Result<(), String> {
+    let nodes = c.nodes();
+    let (_, sources, serving) = job
+        .sources
+        .iter()
+        .find(|(s, _, _)| *s == shard)
+        .cloned()
+        .unwrap_or((shard, vec![], true));
+    if sources.is_empty() {
+        return Err(format!(
+            "shard {} has no other copy on a live node to repair from",
+            shard.0
+        ));
+    }
+    if plan.cursor.is_none() {
+        // Everything acknowledged before now must be readable on the sources.
+        for s in &sources {
+            wait_queue(nodes, s).await?;
+        }
+        if plan.rebuild {
+            let filter = serde_json::json!({"filter": crate::fleet::shard_filter(&[shard])});
+            let t = nodes
+                .apply(
+                    target.base,
+                    target.index,
+                    &IndexChange::DeleteByFilter(filter),
+                )
+                .await
+                .map_err(|e| format!("emptying shard {} on {}: {e}", shard.0, target.base))?;
+            nodes
+                .wait_for_task(target.base, t.task_uid, QUEUE_WAIT)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    // With one serving source the cursor resumes; a merge of several restarts from the plan.
+    let resume = serving && sources.len() == 1;
+    let from = match resume {
+        true => plan.cursor.unwrap_or(plan.from),
+        false => plan.from,
+    };
+    let mut step = w.step;
+    let mut last = Some(from);
+    let mut unreported = 0;
+    for base in &sources {
+        let mut pages = VersionedPages::new(nodes, base, target.index, &[shard], from, PAGE);
+        while let Some(page) = pages
+            .next_page()
+            .await
+            .map_err(|e| format!("reading shard {} from {base}: {e}", shard.0))?
+        {
+            unreported += sync_page(target, shard, page, serving).await?.written;
+            if resume {
+                if let crate::fleet::Cursor::From(v) = pages.cursor() {
+                    last = Some(v);
+                }
+                step = progress(c, w, step, shard, last, false, unreported).await?;
+                unreported = 0;
+            }
+        }
+    }
+    progress(c, w, step, shard, last, true, unreported).await?;
+    Ok(())
+}
+
+async fn progress<C: Cluster>(
+    c: &C,
+    w: &Workflow,
+    step: u64,
+    shard: ShardId,
+    cursor: Option<Version>,
+    caught_up: bool,
+    written: u64,
+) -> Result<u64, String> {
+    let cmd = Command::RecordRepairProgress(RecordRepairProgress {
+        id: w.id,
+        step,
+        phase: w.phase,
+        shard,
+        cursor,
+        caught_up,
+        written,
+        deleted: 0,
+        at_ms: super::now_ms(),
+    });
+    c.commit(cmd).await?;
+    Ok(step + 1)
+}
+
+/// Applies to the copy every tombstone since the oldest version the repair reads from.
+async fn tombstones<C: Cluster>(
+    c: &C,
+    w: &Workflow,
+    r: &CopyRepair,
+    target: &Target<'_>,
+) -> Result<String, String> {
+    let list = c.read(|s| s.tombstones.since(&w.index, r.from(), TOMBSTONES));
+    let applied = target
+        .nodes
+        .apply_tombstones(
+            target.base,
+            target.index,
+            target.primary_key,
+            &r.shard_ids(),
+            &list,
+        )
+        .await
+        .map_err(|e| format!("applying tombstones on {}: {e}", target.base))?;
+    Ok(format!(
+        "{} shards caught up ({} documents written); {} tombstones applied",
+        r.shards.len(),
+        r.written,
+        list.len()
+    ) + &match applied.deleted_by_id {
+        0 => String::new(),
+        n => format!(", {n} documents deleted by id"),
+    })
+}
+
+/// Compares every shard with its sources again, from the version the repair read from, and
+/// writes what a concurrent write undid, until a round finds nothing to write.
+async fn recheck(job: &Job, r: &CopyRepair, target: &Target<'_>) -> Result<String, String> {
+    for round in 1..=RECHECK_ROUNDS {
+        let mut written = 0;
+        for (shard, sources, serving) in &job.sources {
+            let from = r.shards.get(&shard.0).map_or(Version::ZERO, |p| p.from);
+            for base in sources {
+                wait_queue(target.nodes, base).await?;
+                let mut pages =
+                    VersionedPages::new(target.nodes, base, target.index, &[*shard], from, PAGE);
+                while let Some(page) = pages
+                    .next_page()
+                    .await
+                    .map_err(|e| format!("re-reading shard {} from {base}: {e}", shard.0))?
+                {
+                    written += sync_page(target, *shard, page, *serving).await?.written;
+                }
+            }
+        }
+        if written == 0 {
+            return Ok(format!(
+                "re-check round {round} found nothing to write; the copies serve again"
+            ));
+        }
+        tracing::info!(
+            round,
+            written,
+            "repair re-check rewrote documents a client write undid"
+        );
+        wait_queue(target.nodes, target.base).await?;
+    }
+    Err(format!(
+        "the copies still differed after {RECHECK_ROUNDS} re-check rounds (clients rewriting the same documents); retrying"
+    ))
+}
