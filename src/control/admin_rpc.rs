@@ -188,6 +188,32 @@ impl ControlClient {
         domain(admin!(self, get_workflow, pb::WorkflowRef { id: id.0 }))
     }
 
+    /// Starts an anti-entropy pass over `index` (`shards` empty: every shard).
+    pub async fn run_anti_entropy(
+        &self,
+        index: &str,
+        shards: Vec<u32>,
+        mode: crate::state::repair::pass::PassMode,
+    ) -> Result<Workflow, ControlError> {
+        let req = pb::RunAntiEntropyRequest {
+            index: index.to_string(),
+            shards,
+            mode: mode.as_str().to_string(),
+        };
+        domain(admin!(self, run_anti_entropy, req))
+    }
+
+    /// The schedule, the running pass, every index's last pass and the behind copies.
+    pub async fn anti_entropy_status(
+        &self,
+    ) -> Result<crate::control::repair_types::AntiEntropyStatus, ControlError> {
+        domain(admin!(
+            self,
+            anti_entropy_status,
+            pb::AntiEntropyStatusRequest {}
+        ))
+    }
+
     /// Tombstone counts per index, or for one index its newest `limit` records.
     pub async fn list_tombstones(
         &self,

@@ -9,7 +9,7 @@
 //! - [`error`]: [`ControlError`], classified from tonic's status.
 //! - [`router_rpc`], [`admin_rpc`]: the typed methods, by service.
 //! - [`watch`]: following the shard maps into a [`ShardMapSink`].
-//! - [`types`], [`admin_types`]: answers that have no type in `state`.
+//! - [`types`], [`admin_types`], [`repair_types`]: answers that have no type in `state`.
 
 pub mod admin_rpc;
 pub mod admin_types;
@@ -17,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod dial;
 pub mod error;
+pub mod repair_types;
 pub mod router_rpc;
 pub mod types;
 pub mod watch;

@@ -134,6 +134,16 @@ pub struct CoordinatorArgs {
     /// phase's step, as `PHASE=MS` (repeatable; e.g. `wait_routers=3000`).
     #[arg(long, hide = true)]
     pub test_pause_workflow_phase: Vec<String>,
+    /// TEST ONLY: as leader, before a repair writes what it compared, create
+    /// `FILE.reached` and wait until FILE exists (a test lands a client write
+    /// in between).
+    #[arg(long, hide = true)]
+    pub test_gate_before_repair_write: Option<PathBuf>,
+    /// TEST ONLY, UNSAFE: repairs do not re-check what they wrote once the
+    /// node has applied it, so a client write that raced a repair can be left
+    /// overwritten by an older version. Exists so a test can show it.
+    #[arg(long, env = "MIROIR_UNSAFE_SKIP_RECHECK", hide = true)]
+    pub unsafe_skip_recheck: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +191,8 @@ pub struct UnsafeSwitches {
     pub skip_router_wait: bool,
     /// Repairs serve copies again without copying (see `--unsafe-serve-unrepaired`).
     pub serve_unrepaired: bool,
+    /// Repairs write without re-checking (see `--unsafe-skip-recheck`).
+    pub skip_recheck: bool,
     /// The Admin service's test commands are accepted (see `--test-commands`).
     pub test_commands: bool,
 }
@@ -250,10 +262,12 @@ impl CoordinatorArgs {
                 shared_router_ids: self.unsafe_shared_router_ids,
                 skip_router_wait: self.unsafe_skip_router_wait,
                 serve_unrepaired: self.unsafe_serve_unrepaired,
+                skip_recheck: self.unsafe_skip_recheck,
                 test_commands: self.test_commands,
             },
             workflow_pauses: crate::workflows::PausePoints::parse(&self.test_pause_workflow_phase)
-                .map_err(ConfigError::Invalid)?,
+                .map_err(ConfigError::Invalid)?
+                .with_write_gate(self.test_gate_before_repair_write),
         })
     }
 }

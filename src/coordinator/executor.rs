@@ -52,4 +52,8 @@ impl Cluster for App {
     fn serve_unrepaired(&self) -> bool {
         self.unsafe_switches.serve_unrepaired
     }
+
+    fn skip_recheck(&self) -> bool {
+        self.unsafe_switches.skip_recheck
+    }
 }

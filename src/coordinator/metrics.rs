@@ -1,5 +1,6 @@
 //! Prometheus metrics of a coordinator: Raft progress gauges fed from
-//! openraft's metrics (served by [`crate::exporter`]).
+//! openraft's metrics, and repair gauges sampled from the applied state
+//! (served by [`crate::exporter`]).
 
 use std::time::Duration;
 
@@ -36,5 +37,40 @@ pub async fn export_raft_metrics(app: App, shutdown: CancellationToken) {
             }
             _ = shutdown.cancelled() => return,
         }
+    }
+}
+
+/// Samples the applied state's repair picture every few seconds: copies behind (and for too
+/// long), and each index's last anti-entropy pass.
+pub async fn export_repair_metrics(app: App, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let now = crate::workflows::now_ms();
+        app.state.read(|s| {
+            let alert_ms = s.settings.int("repair_behind_alert_s") * 1000;
+            let mut per_index: std::collections::BTreeMap<String, u64> =
+                s.indexes.keys().map(|i| (i.0.clone(), 0)).collect();
+            let mut too_long = 0;
+            for b in s.behind.all() {
+                *per_index.entry(b.index.0.clone()).or_default() += 1;
+                too_long += u64::from(now.saturating_sub(b.behind.marked_at_ms) > alert_ms);
+            }
+            for (index, n) in per_index {
+                metrics::gauge!("miroir_copies_behind", "index" => index).set(n as f64);
+            }
+            metrics::gauge!("miroir_copies_behind_too_long").set(too_long as f64);
+            for (index, l) in &s.anti_entropy.last {
+                let i = index.0.clone();
+                metrics::gauge!("miroir_anti_entropy_last_pass_timestamp_seconds", "index" => i.clone())
+                    .set(l.finished_at_ms as f64 / 1000.0);
+                metrics::gauge!("miroir_anti_entropy_last_pass_mismatches", "index" => i.clone())
+                    .set(l.counts.mismatches as f64);
+                metrics::gauge!("miroir_anti_entropy_dirty_streak", "index" => i).set(f64::from(l.dirty_streak));
+            }
+        });
     }
 }

@@ -134,6 +134,10 @@ pub async fn run(
         tokio::spawn(crate::exporter::serve(l, h, shutdown.clone()));
     }
     tokio::spawn(metrics::export_raft_metrics(app.clone(), shutdown.clone()));
+    tokio::spawn(metrics::export_repair_metrics(
+        app.clone(),
+        shutdown.clone(),
+    ));
     {
         let a = app.clone();
         tokio::spawn(confirm::run(

@@ -61,6 +61,47 @@ pub enum Command {
     /// document back; kept for `tombstone_retention_s`.
     #[command(subcommand)]
     Tombstones(TombstonesCmd),
+    /// Comparing every copy of every shard and repairing what differs:
+    /// the schedule, the copies behind, passes run and started by hand.
+    /// Schedule and throttle are cluster settings (`config set
+    /// anti_entropy_schedule "0 3 * * *"`, `anti_entropy_docs_per_s`, ...).
+    #[command(subcommand, name = "anti-entropy")]
+    AntiEntropy(AntiEntropyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AntiEntropyCmd {
+    /// The schedule and next round, the running pass, the copies behind
+    /// (and why), and each index's last pass.
+    Status,
+    /// Passes that ran, newest first.
+    History {
+        #[arg(long)]
+        index: Option<String>,
+        /// Every finding of each pass: kind, node, shard, document.
+        #[arg(long)]
+        detailed: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Compare the copies of an index's shards and report what differs,
+    /// writing nothing; exits 1 if anything differs.
+    Verify(PassArgs),
+    /// Compare and repair: the newest version wins, a delete wins over older
+    /// versions, strays are removed, index settings are made alike.
+    Run(PassArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PassArgs {
+    #[arg(long)]
+    pub index: String,
+    /// Shards to compare, e.g. `0-63` or `1,4,9-12` (default: every shard).
+    #[arg(long, value_parser = super::anti_entropy::parse_shards)]
+    pub shards: Option<::std::vec::Vec<u32>>,
+    /// Start the pass and print its workflow without following it.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Subcommand)]

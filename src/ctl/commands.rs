@@ -5,6 +5,9 @@ use serde_json::json;
 use super::cli::{ClusterCmd, Command, ConfigCmd, IndexesCmd, NodesCmd, ShardsCmd};
 use super::output::{emit, opt, MapJson, Table};
 use super::Ctl;
+use serde::Serialize;
+
+use crate::control::repair_types::BehindView;
 use crate::control::{ClusterStatus, ControlError, NewIndex};
 use crate::state::{GroupId, Index, ShardMap};
 
@@ -15,12 +18,25 @@ pub async fn dispatch(ctl: &Ctl, cmd: Command) -> Result<(), ControlError> {
         Command::Indexes(c) => indexes(ctl, c).await,
         Command::Shards(ShardsCmd::List { index }) => {
             let map = ctl.control.get_shard_map(&index).await?;
-            emit(ctl.json, &MapJson::from(&map), |_| shard_table(&map));
+            let behind: Vec<BehindView> = ctl
+                .control
+                .anti_entropy_status()
+                .await?
+                .behind
+                .into_iter()
+                .filter(|b| b.index == map.index)
+                .collect();
+            let out = ShardsOut {
+                map: MapJson::from(&map),
+                behind: &behind,
+            };
+            emit(ctl.json, &out, |_| shard_table(&map, &behind));
             Ok(())
         }
         Command::Config(c) => config(ctl, c).await,
         Command::Workflows(c) => super::workflows::run(ctl, c).await,
         Command::Tombstones(c) => super::tombstones::run(ctl, c).await,
+        Command::AntiEntropy(c) => super::anti_entropy::run(ctl, c).await,
     }
 }
 
@@ -107,14 +123,22 @@ async fn nodes(ctl: &Ctl, cmd: NodesCmd) -> Result<(), ControlError> {
     let node = match cmd {
         NodesCmd::List => {
             let list = c.list_nodes().await?;
-            emit(ctl.json, &list, |l| {
-                let mut t = Table::new(&["ID", "GROUP", "STATE", "ADDRESS"]);
+            let behind = c.anti_entropy_status().await?.behind;
+            let out = NodesOut {
+                list: &list,
+                behind: &behind,
+            };
+            emit(ctl.json, &out, |o| {
+                let l = o.list;
+                let mut t = Table::new(&["ID", "GROUP", "STATE", "ADDRESS", "COPIES BEHIND"]);
                 for n in &l.nodes {
+                    let mine: Vec<&BehindView> = behind.iter().filter(|b| b.node == n.id).collect();
                     t.row(vec![
                         n.id.to_string(),
                         n.group.to_string(),
                         n.state.as_str().into(),
                         n.address.clone(),
+                        behind_summary(&mine),
                     ]);
                 }
                 let mut g = Table::new(&["GROUP", "STATE", "NODES"]);
@@ -243,13 +267,47 @@ async fn indexes(ctl: &Ctl, cmd: IndexesCmd) -> Result<(), ControlError> {
     Ok(())
 }
 
-fn shard_table(m: &ShardMap) -> String {
-    // Serving copies by name; other roles with theirs, e.g. `n3 (filling)`.
+/// `nodes list --json`: the nodes and groups, and every copy behind.
+#[derive(Serialize)]
+struct NodesOut<'a> {
+    #[serde(flatten)]
+    list: &'a crate::control::NodeList,
+    behind: &'a [BehindView],
+}
+
+/// `shards list --json`: the map, and its copies behind with why.
+#[derive(Serialize)]
+struct ShardsOut<'a> {
+    #[serde(flatten)]
+    map: MapJson<'a>,
+    behind: &'a [BehindView],
+}
+
+/// A node's behind copies in a few words: how many, of which indexes, and the first reason.
+fn behind_summary(mine: &[&BehindView]) -> String {
+    let Some(first) = mine.first() else {
+        return "-".into();
+    };
+    let mut indexes: Vec<&str> = mine.iter().map(|b| b.index.0.as_str()).collect();
+    indexes.dedup();
+    format!("{} of {} ({})", mine.len(), indexes.join(","), first.reason)
+}
+
+fn shard_table(m: &ShardMap, behind: &[BehindView]) -> String {
+    // Serving copies by name; other roles with theirs, e.g. `n3 (filling)`,
+    // and a behind copy with why.
     let copies = |a: &crate::state::ShardAssignment| -> String {
         a.copies
             .iter()
             .map(|c| match c.role {
                 crate::state::Role::Serving => c.node.0.clone(),
+                crate::state::Role::Behind => {
+                    let why = behind
+                        .iter()
+                        .find(|b| b.node == c.node && b.shard == a.shard)
+                        .map_or(String::new(), |b| format!(": {}", b.reason));
+                    format!("{} (behind{why})", c.node)
+                }
                 r => format!("{} ({})", c.node, r.as_str()),
             })
             .collect::<Vec<_>>()

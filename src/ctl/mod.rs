@@ -6,8 +6,10 @@
 //! - [`workflows`]: listing and following workflows.
 //! - [`index_check`]: what the nodes hold, against the shard maps.
 //! - [`tombstones`]: the deletes the coordinators keep.
+//! - [`anti_entropy`]: passes, their schedule and findings, the copies behind.
 //! - [`output`]: tables and JSON.
 
+mod anti_entropy;
 pub mod cli;
 mod commands;
 mod index_check;

@@ -27,17 +27,18 @@ pub struct Applied {
     pub deleted_by_id: u64,
 }
 
-/// Documents older than `version`, as a filter.
-fn older_than(t: &Tombstone) -> String {
+/// Documents `t` deleted if they match it: those not newer than it (a document survives a
+/// delete only with a strictly newer version, as `fingerprint::verdict` decides too).
+fn not_newer(t: &Tombstone) -> String {
     format!(
-        "{VERSION_FIELD} < {} OR {VERSION_FIELD} NOT EXISTS",
+        "{VERSION_FIELD} <= {} OR {VERSION_FIELD} NOT EXISTS",
         t.version.0
     )
 }
 
 /// The filter that removes what `t` deleted from `shards`, or `None` for deletes by id.
 pub fn delete_filter(t: &Tombstone, shards: &[ShardId]) -> Option<Value> {
-    let mut all = vec![json!(shard_filter(shards)), json!(older_than(t))];
+    let mut all = vec![json!(shard_filter(shards)), json!(not_newer(t))];
     match &t.deleted {
         Deleted::Ids(_) => return None,
         Deleted::All => {}
@@ -145,7 +146,7 @@ mod tests {
     #[test]
     fn deletes_are_conditional_on_version() {
         let s = [ShardId(3)];
-        let older = "_miroir_version < 50 OR _miroir_version NOT EXISTS";
+        let older = "_miroir_version <= 50 OR _miroir_version NOT EXISTS";
         assert_eq!(
             delete_filter(&t(Deleted::All), &s),
             Some(json!(["_miroir_shard IN [3]", older]))

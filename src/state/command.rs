@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::commands::{
     AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
     DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
-    RecordRepairProgress, RecordTombstone, RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole,
-    SetNodeState, SetPrimaryKey, StartCopyRepair, StartIndexDeletion, StartIndexSwap, SweepDone,
-    TakeWorkflowFinished,
+    RecordPassProgress, RecordRepairProgress, RecordTombstone, RecordWorkflowError, RemoveNode,
+    SetConfig, SetCopyRole, SetNodeState, SetPrimaryKey, StartAntiEntropy, StartAntiEntropyRound,
+    StartCopyRepair, StartIndexDeletion, StartIndexSwap, SweepDone, TakeWorkflowFinished,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;
@@ -49,6 +49,9 @@ pub enum Command {
     TakeWorkflowFinished(TakeWorkflowFinished),
     StartCopyRepair(StartCopyRepair),
     RecordRepairProgress(RecordRepairProgress),
+    StartAntiEntropy(StartAntiEntropy),
+    StartAntiEntropyRound(StartAntiEntropyRound),
+    RecordPassProgress(RecordPassProgress),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -131,6 +134,9 @@ impl Command {
             Command::TakeWorkflowFinished(c) => c.validate(),
             Command::StartCopyRepair(c) => c.validate(),
             Command::RecordRepairProgress(c) => c.validate(),
+            Command::StartAntiEntropy(c) => c.validate(),
+            Command::StartAntiEntropyRound(c) => c.validate(),
+            Command::RecordPassProgress(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -170,6 +176,9 @@ impl Command {
             Command::TakeWorkflowFinished(c) => c.apply(state),
             Command::StartCopyRepair(c) => c.apply(state),
             Command::RecordRepairProgress(c) => c.apply(state),
+            Command::StartAntiEntropy(c) => c.apply(state),
+            Command::StartAntiEntropyRound(c) => c.apply(state),
+            Command::RecordPassProgress(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

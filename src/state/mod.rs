@@ -22,6 +22,7 @@ pub mod index;
 pub mod node;
 pub mod repair;
 pub mod routers;
+pub mod schedule;
 pub mod settings;
 pub mod shard_map;
 pub mod tasks;
@@ -93,6 +94,9 @@ pub struct ClusterState {
     /// Copies that missed writes, and why (repaired back to serving by the leader).
     #[serde(default)]
     pub behind: repair::BehindCopies,
+    /// Anti-entropy between passes: the schedule's round, cursors, last results.
+    #[serde(default)]
+    pub anti_entropy: repair::pass::AntiEntropyLog,
 }
 
 impl ClusterState {

@@ -19,6 +19,9 @@ pub enum Kind {
     Int { min: u64, max: u64 },
     /// One of a fixed set of words.
     OneOf(&'static [&'static str]),
+    /// A 5-field cron expression in UTC (minute hour day-of-month month
+    /// day-of-week), or `off`.
+    Cron,
 }
 
 #[derive(Debug)]
@@ -67,10 +70,40 @@ pub const SPECS: &[Spec] = &[
         description: "how long a node drain may run before it is reported stuck",
     },
     Spec {
-        key: "anti_entropy_interval_s",
+        key: "anti_entropy_schedule",
+        default: "0 3 * * *",
+        kind: Kind::Cron,
+        description: "when scheduled anti-entropy passes start: a 5-field cron expression in UTC (minute hour day month weekday), or `off`; each pass goes through every index in turn",
+    },
+    Spec {
+        key: "anti_entropy_auto_repair",
+        default: "on",
+        kind: Kind::OneOf(&["on", "off"]),
+        description: "whether scheduled anti-entropy passes repair what they find (`off`: they only report it, as `anti-entropy verify` does)",
+    },
+    Spec {
+        key: "anti_entropy_shards_per_pass",
         default: "0",
-        kind: Kind::Int { min: 0, max: 7 * 86_400 },
-        description: "seconds between anti-entropy passes (0 turns them off)",
+        kind: Kind::Int { min: 0, max: MAX_SHARDS as u64 },
+        description: "shards of each index one scheduled pass compares (0: all); the next pass goes on from the shard this one stopped at",
+    },
+    Spec {
+        key: "anti_entropy_docs_per_s",
+        default: "20000",
+        kind: Kind::Int { min: 0, max: 10_000_000 },
+        description: "documents per second an anti-entropy pass or a repair reads from each copy (0: no limit)",
+    },
+    Spec {
+        key: "anti_entropy_read_concurrency",
+        default: "2",
+        kind: Kind::Int { min: 1, max: 64 },
+        description: "copies an anti-entropy pass reads at once",
+    },
+    Spec {
+        key: "repair_behind_alert_s",
+        default: "3600",
+        kind: Kind::Int { min: 60, max: 30 * 86_400 },
+        description: "a copy behind for longer than this many seconds is counted in `miroir_copies_behind_too_long` (and alerts)",
     },
     Spec {
         key: "unavailable_shard_policy",
@@ -85,6 +118,14 @@ pub const SPECS: &[Spec] = &[
         description: "task records kept in the registry; the oldest are dropped beyond this",
     },
 ];
+
+/// Settings that were replaced, and what replaced them.
+fn renamed(key: &str) -> Option<&'static str> {
+    match key {
+        "anti_entropy_interval_s" => Some("anti_entropy_schedule (a cron expression, or `off`)"),
+        _ => None,
+    }
+}
 
 pub fn spec(key: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.key == key)
@@ -129,6 +170,11 @@ impl Settings {
             }
             return Ok(());
         }
+        if let Some(new) = renamed(key) {
+            return Err(CommandError::not_found(format!(
+                "setting `{key}` was replaced: use {new}"
+            )));
+        }
         let Some(spec) = spec(key) else {
             let known: Vec<&str> = SPECS.iter().map(|s| s.key).collect();
             return Err(CommandError::not_found(format!(
@@ -143,6 +189,11 @@ impl Settings {
                     "invalid value `{value}` for {key}: give a whole number from {min} to {max}"
                 ))),
             },
+            Kind::Cron => super::schedule::Schedule::parse(value)
+                .map(|_| ())
+                .map_err(|e| {
+                    CommandError::invalid(format!("invalid value `{value}` for {key}: {e}"))
+                }),
             Kind::OneOf(words) if words.contains(&value) => Ok(()),
             Kind::OneOf(words) => Err(CommandError::invalid(format!(
                 "invalid value `{value}` for {key}: use one of {}",
@@ -152,22 +203,45 @@ impl Settings {
     }
 
     /// Rules between settings, checked against the others' current values:
-    /// a tombstone outlives the longest repair interval, or a copy repaired
-    /// after its tombstone expired could bring a deleted document back.
+    /// a tombstone outlives the longest gap between two anti-entropy passes,
+    /// or a copy repaired after its tombstone expired could bring a deleted
+    /// document back.
     pub fn check_together(&self, key: &str, value: &str) -> Result<(), CommandError> {
-        let num = |k: &str| match k == key {
-            true => value.parse().unwrap_or(0),
-            false => self.int(k),
+        if key != "tombstone_retention_s" && key != "anti_entropy_schedule" {
+            return Ok(());
+        }
+        let current = |k: &str| match k == key {
+            true => value.to_string(),
+            false => self.get(k).map(|s| s.value).unwrap_or_default(),
         };
-        let (retention, interval) = (num("tombstone_retention_s"), num("anti_entropy_interval_s"));
-        if (key == "tombstone_retention_s" || key == "anti_entropy_interval_s")
-            && interval > retention
-        {
-            return Err(CommandError::precondition(format!(
-                "tombstone_retention_s ({retention}) must be at least anti_entropy_interval_s                  ({interval}): a repair after a tombstone expired could bring a deleted                  document back; raise the retention first"
-            )));
+        let retention: u64 = current("tombstone_retention_s").parse().unwrap_or(0);
+        let schedule = current("anti_entropy_schedule");
+        let Ok(schedule) = super::schedule::Schedule::parse(&schedule) else {
+            return Ok(());
+        };
+        if let Some(gap) = schedule.longest_gap_s() {
+            if gap > retention {
+                return Err(CommandError::precondition(format!(
+                    "tombstone_retention_s ({retention}) must be at least the longest gap between two anti-entropy passes of `{}` ({gap} s): a repair after a tombstone expired could bring a deleted document back; raise the retention first",
+                    schedule.expression()
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// Whether a word-valued setting is `on`.
+    pub fn on(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|s| s.value == "on")
+    }
+
+    /// The anti-entropy schedule (always valid, since values are validated on set).
+    pub fn schedule(&self) -> super::schedule::Schedule {
+        let v = self
+            .get("anti_entropy_schedule")
+            .map(|s| s.value)
+            .unwrap_or_default();
+        super::schedule::Schedule::parse(&v).unwrap_or_else(|_| super::schedule::Schedule::off())
     }
 
     /// What a key is for (empty for unknown keys).
@@ -258,18 +332,25 @@ mod tests {
         assert!(Settings::validate("user.", "x").is_err());
     }
 
+    /// Tombstones outlive the longest gap between passes: a daily schedule
+    /// needs a day of retention, a monthly one a month.
     #[test]
-    fn tombstones_outlive_the_repair_interval() {
+    fn tombstones_outlive_the_gap_between_passes() {
         let mut s = Settings::default();
-        assert!(s.check_together("tombstone_retention_s", "3600").is_ok());
-        s.set("anti_entropy_interval_s", "86400", 1);
         assert!(s.check_together("tombstone_retention_s", "3600").is_err());
+        assert!(s.check_together("tombstone_retention_s", "86400").is_ok());
         assert!(s
-            .check_together("anti_entropy_interval_s", "700000")
+            .check_together("anti_entropy_schedule", "0 3 1 * *")
             .is_err());
+        s.set("anti_entropy_schedule", "off", 1);
+        assert!(s.check_together("tombstone_retention_s", "3600").is_ok());
         assert!(s
-            .check_together("anti_entropy_interval_s", "600000")
+            .check_together("anti_entropy_schedule", "*/10 * * * *")
             .is_ok());
+        assert!(Settings::validate("anti_entropy_schedule", "every day").is_err());
+        assert!(Settings::validate("anti_entropy_schedule", "off").is_ok());
+        let old = Settings::validate("anti_entropy_interval_s", "60").unwrap_err();
+        assert!(old.to_string().contains("anti_entropy_schedule"), "{old}");
     }
 
     #[test]

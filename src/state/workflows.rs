@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::CommandError;
 use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
 pub use crate::meili::index_swap::Swap;
+use crate::state::repair::pass::AntiEntropyPass;
 use crate::state::repair::CopyRepair;
 
 /// Finished workflows kept for operators; the oldest go first beyond this.
@@ -41,13 +42,17 @@ pub enum WorkflowKind {
     IndexSwap,
     /// Bringing one node's behind copies of an index back to serving.
     CopyRepair,
+    /// Comparing every copy of an index's shards, and (in repair mode)
+    /// fixing what differs.
+    AntiEntropy,
 }
 
 impl WorkflowKind {
-    pub const ALL: [WorkflowKind; 3] = [
+    pub const ALL: [WorkflowKind; 4] = [
         WorkflowKind::IndexDeletion,
         WorkflowKind::IndexSwap,
         WorkflowKind::CopyRepair,
+        WorkflowKind::AntiEntropy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +60,7 @@ impl WorkflowKind {
             WorkflowKind::IndexDeletion => "index_deletion",
             WorkflowKind::IndexSwap => "index_swap",
             WorkflowKind::CopyRepair => "copy_repair",
+            WorkflowKind::AntiEntropy => "anti_entropy",
         }
     }
 
@@ -64,9 +70,15 @@ impl WorkflowKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 CommandError::invalid(format!(
-                    "unknown workflow kind `{s}`: use index_deletion, index_swap or copy_repair"
+                    "unknown workflow kind `{s}`: use index_deletion, index_swap, copy_repair or anti_entropy"
                 ))
             })
+    }
+
+    /// Whether an index's deletion goes ahead of a running workflow of this
+    /// kind (which then finds the index gone and ends).
+    pub fn yields_to_deletion(self) -> bool {
+        matches!(self, WorkflowKind::CopyRepair | WorkflowKind::AntiEntropy)
     }
 
     /// The phases a workflow of this kind goes through, in order.
@@ -89,6 +101,9 @@ impl WorkflowKind {
             WorkflowKind::CopyRepair => {
                 &[Phase::CatchUp, Phase::WaitNode, Phase::Recheck, Phase::Done]
             }
+            // Index presence and settings first: a node without the index
+            // or its settings cannot be compared document by document.
+            WorkflowKind::AntiEntropy => &[Phase::IndexCheck, Phase::Scan, Phase::Done],
         }
     }
 }
@@ -118,11 +133,17 @@ pub enum Phase {
     /// undid, until nothing differs; entering `Done` returns the copy to
     /// serving.
     Recheck,
+    /// Compare index presence and settings across the index's nodes (and
+    /// fix them in repair mode).
+    IndexCheck,
+    /// Compare each shard's copies, one shard per step with its cursor
+    /// committed; fix what differs and remove strays in repair mode.
+    Scan,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 11] = [
         Phase::Fence,
         Phase::WaitRouters,
         Phase::DeleteOnNodes,
@@ -131,6 +152,8 @@ impl Phase {
         Phase::CatchUp,
         Phase::WaitNode,
         Phase::Recheck,
+        Phase::IndexCheck,
+        Phase::Scan,
         Phase::Done,
     ];
 
@@ -144,6 +167,8 @@ impl Phase {
             Phase::CatchUp => "catch_up",
             Phase::WaitNode => "wait_node",
             Phase::Recheck => "recheck",
+            Phase::IndexCheck => "index_check",
+            Phase::Scan => "scan",
             Phase::Done => "done",
         }
     }
@@ -205,6 +230,9 @@ pub struct Workflow {
     /// A copy repair's node and shards, and how far it got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair: Option<CopyRepair>,
+    /// An anti-entropy pass's shards, cursor, counts and findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<AntiEntropyPass>,
 }
 
 impl Workflow {
@@ -290,9 +318,7 @@ impl Workflows {
         let mine = w.indexes();
         self.running()
             .take_while(|o| o.id < w.id)
-            .filter(|o| {
-                !(w.kind == WorkflowKind::IndexDeletion && o.kind == WorkflowKind::CopyRepair)
-            })
+            .filter(|o| !(w.kind == WorkflowKind::IndexDeletion && o.kind.yields_to_deletion()))
             .find(|o| o.indexes().iter().any(|u| mine.contains(u)))
     }
 
@@ -373,6 +399,7 @@ impl Workflows {
             swaps: vec![],
             rename_by_update: false,
             repair: None,
+            pass: None,
         };
         w.note(at_ms, "started".into());
         self.all.insert(id, w);

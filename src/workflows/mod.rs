@@ -12,14 +12,19 @@
 //! - [`swap`]: swapping or renaming indexes (fence, wait for routers, flip).
 //! - [`repair`]: bringing a node's behind copies of an index back to serving
 //!   (catch up, wait for the node, re-check), and starting those repairs.
+//! - [`anti_entropy`]: passes that compare every copy of an index's shards
+//!   and fix what differs, and their schedule.
+//! - [`throttle`]: the documents-per-second pace of passes and repairs.
 //! - [`sweep`]: changes owed to nodes that were down, made when they answer.
 //! - [`pause`]: test-only pause points, one per phase.
 
+pub mod anti_entropy;
 pub mod deletion;
 pub mod pause;
 pub mod repair;
 pub mod swap;
 pub mod sweep;
+pub mod throttle;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -57,6 +62,10 @@ pub trait Cluster: Clone + Send + Sync + 'static {
     fn serve_unrepaired(&self) -> bool {
         false
     }
+    /// TEST ONLY: repairs write without re-checking (`--unsafe-skip-recheck`).
+    fn skip_recheck(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the leader's workflows until shutdown; does nothing on followers.
@@ -64,6 +73,7 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
     // The last error recorded per workflow, so a step retried every tick
     // does not write the same error to the log again and again.
     let mut last_error: BTreeMap<WorkflowId, String> = BTreeMap::new();
+    let mut schedule = anti_entropy::schedule::Scheduler::default();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(TICK) => {}
@@ -86,6 +96,7 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
         }
         sweep::once(&cluster).await;
         repair::schedule::once(&cluster).await;
+        schedule.once(&cluster).await;
         purge_tombstones(&cluster).await;
     }
 }
@@ -107,6 +118,7 @@ async fn run_steps<C: Cluster>(
             WorkflowKind::IndexDeletion => deletion::step(cluster, pauses, &w).await,
             WorkflowKind::IndexSwap => swap::step(cluster, pauses, &w).await,
             WorkflowKind::CopyRepair => repair::step(cluster, pauses, &w).await,
+            WorkflowKind::AntiEntropy => anti_entropy::step(cluster, pauses, &w).await,
         };
         if let Err(e) = outcome {
             tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");

@@ -3,6 +3,7 @@
 //! is known to be in that phase. All zero in production.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::state::workflows::Phase;
@@ -10,6 +11,10 @@ use crate::state::workflows::Phase;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PausePoints {
     at: BTreeMap<Phase, Duration>,
+    /// A gate file: a repair that has compared a shard and is about to write
+    /// creates `<file>.reached` and waits until `<file>` exists, so a test
+    /// can land a client write exactly between the compare and the repair.
+    write_gate: Option<PathBuf>,
 }
 
 impl PausePoints {
@@ -26,7 +31,32 @@ impl PausePoints {
             })?;
             at.insert(phase, Duration::from_millis(ms));
         }
-        Ok(PausePoints { at })
+        Ok(PausePoints {
+            at,
+            write_gate: None,
+        })
+    }
+
+    /// With the gate before repair writes (see the field).
+    pub fn with_write_gate(mut self, gate: Option<PathBuf>) -> Self {
+        self.write_gate = gate;
+        self
+    }
+
+    /// Waits at the gate before a repair's writes to `shard`, if one is set (at most a
+    /// minute); the `.reached` file names the shard.
+    pub async fn before_repair_write(&self, shard: u32) {
+        let Some(gate) = &self.write_gate else {
+            return;
+        };
+        let mut reached = gate.clone().into_os_string();
+        reached.push(".reached");
+        let _ = std::fs::write(&reached, shard.to_string());
+        tracing::info!(gate = %gate.display(), "test-only gate before a repair write");
+        let end = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !gate.exists() && tokio::time::Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits at `phase`'s pause point, if one is set.

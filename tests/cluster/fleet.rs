@@ -197,6 +197,8 @@ impl Fleet {
             routers: vec![],
             http,
         };
+        // No scheduled pass starts in the middle of a test; tests start theirs.
+        fleet.set_config("anti_entropy_schedule", "off").await;
         for (_, _, p) in &fleet.nodes {
             let url = format!("{}/health", p.addr);
             eventually("a node to answer", || async {

@@ -1,6 +1,7 @@
 //! Cluster tests: real coordinator processes on loopback, attacked with kills,
 //! pauses, restarts and membership changes, checked through the public API.
 
+mod anti_entropy;
 mod bad_input;
 mod crash;
 mod election;

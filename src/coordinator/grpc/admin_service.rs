@@ -355,6 +355,20 @@ impl Admin for AdminService {
         }
     }
 
+    async fn run_anti_entropy(
+        &self,
+        req: Request<RunAntiEntropyRequest>,
+    ) -> Result<Response<Workflow>, Status> {
+        super::anti_entropy::run(&self.app, req.into_inner()).await
+    }
+
+    async fn anti_entropy_status(
+        &self,
+        _: Request<AntiEntropyStatusRequest>,
+    ) -> Result<Response<AntiEntropyStatusResponse>, Status> {
+        super::anti_entropy::status(&self.app).await
+    }
+
     async fn list_tombstones(
         &self,
         req: Request<ListTombstonesRequest>,

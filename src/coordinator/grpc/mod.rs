@@ -5,6 +5,7 @@
 //! - [`router_service`]: `Router`, for routers.
 
 pub mod admin_service;
+mod anti_entropy;
 pub mod raft_service;
 pub mod router_service;
 mod status;

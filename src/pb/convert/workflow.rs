@@ -1,4 +1,5 @@
 use crate::pb::v1;
+use crate::state::repair::pass::{AntiEntropyPass, Finding, FindingKind, PassCounts, PassMode};
 use crate::state::repair::{CopyRepair, ShardRepair};
 use crate::state::workflows::{Event, Phase, Swap, Workflow, WorkflowId, WorkflowKind};
 use crate::state::{CommandError, Epoch, IndexUid, NodeId, ShardId, TaskUid, Version};
@@ -32,6 +33,7 @@ impl From<&Workflow> for v1::Workflow {
             swaps: w.swaps.iter().map(v1::IndexSwap::from).collect(),
             rename_by_update: w.rename_by_update,
             repair: w.repair.as_ref().map(v1::CopyRepair::from),
+            pass: w.pass.as_ref().map(v1::AntiEntropyPass::from),
         }
     }
 }
@@ -123,6 +125,7 @@ impl TryFrom<v1::Workflow> for Workflow {
             swaps: w.swaps.into_iter().map(Swap::from).collect(),
             rename_by_update: w.rename_by_update,
             repair: w.repair.map(CopyRepair::try_from).transpose()?,
+            pass: w.pass.map(AntiEntropyPass::try_from).transpose()?,
         })
     }
 }
@@ -144,5 +147,73 @@ impl From<v1::IndexSwap> for Swap {
             rhs: s.rhs,
             rename: s.rename,
         }
+    }
+}
+
+impl From<&AntiEntropyPass> for v1::AntiEntropyPass {
+    fn from(p: &AntiEntropyPass) -> Self {
+        let c = &p.counts;
+        v1::AntiEntropyPass {
+            mode: p.mode.as_str().into(),
+            scheduled: p.scheduled,
+            shards: p.shards.clone(),
+            next: p.next as u64,
+            counts: Some(v1::PassCounts {
+                shards_scanned: c.shards_scanned,
+                documents_compared: c.documents_compared,
+                mismatches: c.mismatches,
+                repaired: c.repaired,
+                strays_removed: c.strays_removed,
+                index_fixes: c.index_fixes,
+            }),
+            findings: p
+                .findings
+                .iter()
+                .map(|f| v1::Finding {
+                    kind: f.kind.as_str().into(),
+                    node: f.node.0.clone(),
+                    shard: f.shard,
+                    what: f.what.clone(),
+                    repaired: f.repaired,
+                })
+                .collect(),
+            findings_dropped: p.findings_dropped,
+        }
+    }
+}
+
+impl TryFrom<v1::AntiEntropyPass> for AntiEntropyPass {
+    type Error = CommandError;
+
+    fn try_from(p: v1::AntiEntropyPass) -> Result<Self, CommandError> {
+        let c = p.counts.unwrap_or_default();
+        Ok(AntiEntropyPass {
+            mode: PassMode::parse(&p.mode)?,
+            scheduled: p.scheduled,
+            shards: p.shards,
+            next: p.next as usize,
+            counts: PassCounts {
+                shards_scanned: c.shards_scanned,
+                documents_compared: c.documents_compared,
+                mismatches: c.mismatches,
+                repaired: c.repaired,
+                strays_removed: c.strays_removed,
+                index_fixes: c.index_fixes,
+            },
+            findings: p
+                .findings
+                .into_iter()
+                .map(|f| {
+                    Ok(Finding {
+                        kind: FindingKind::parse(&f.kind)?,
+                        node: NodeId::parse(&f.node)?,
+                        shard: f.shard,
+                        what: f.what,
+                        repaired: f.repaired,
+                    })
+                })
+                .collect::<Result<_, CommandError>>()?,
+            findings_dropped: p.findings_dropped,
+        })
     }
 }

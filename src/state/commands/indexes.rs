@@ -167,6 +167,7 @@ impl DeleteIndex {
         state.shard_maps.remove(&self.uid);
         state.tombstones.forget(&self.uid);
         state.behind.forget(&self.uid);
+        state.anti_entropy.forget(&self.uid);
         // Routers acknowledge epochs: the deletion is one, so a lease shows
         // which routers have seen it.
         state.next_epoch();

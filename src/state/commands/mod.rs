@@ -1,6 +1,7 @@
 //! One file per family of commands; each command struct has its stateless
 //! `validate` and its `apply` side by side.
 
+mod anti_entropy;
 mod cluster;
 mod indexes;
 mod nodes;
@@ -13,6 +14,7 @@ mod tombstones;
 mod webhooks;
 mod workflows;
 
+pub use anti_entropy::{RecordPassProgress, StartAntiEntropy, StartAntiEntropyRound};
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};

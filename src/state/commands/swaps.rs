@@ -220,6 +220,11 @@ fn move_indexes(state: &mut ClusterState, moves: &[(IndexUid, IndexUid)]) {
     }
     state.tombstones.rename(moves);
     state.behind.rename(moves);
+    // Cursors and last results named the old mapping: start afresh.
+    for (from, to) in moves {
+        state.anti_entropy.forget(from);
+        state.anti_entropy.forget(to);
+    }
 }
 
 /// Lifts the fence of `uid`'s map under a new epoch (nothing else changes).

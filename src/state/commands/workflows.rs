@@ -138,6 +138,11 @@ impl AdvanceWorkflow {
                 }
             }
             (WorkflowKind::IndexSwap, Phase::Done) => super::swaps::flip(state, &w, self.at_ms),
+            (WorkflowKind::AntiEntropy, Phase::Done) => {
+                if let Some(p) = &w.pass {
+                    state.anti_entropy.finished(&w.index, w.id, self.at_ms, p);
+                }
+            }
             (WorkflowKind::CopyRepair, Phase::Done) => {
                 if let Some(r) = &w.repair {
                     served = crate::state::repair::behind::mark_serving(

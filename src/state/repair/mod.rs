@@ -1,8 +1,9 @@
 //! Repair (DESIGN section 9): copies that missed writes ([`behind`]), what a router reports when
 //! a write missed a copy ([`CopyMiss`]), and what a repair workflow holds while it brings one
-//! node's copies of an index back ([`CopyRepair`]).
+//! node's copies of an index back ([`CopyRepair`]); anti-entropy passes ([`pass`]).
 
 pub mod behind;
+pub mod pass;
 
 use std::collections::BTreeMap;
 

@@ -50,7 +50,7 @@ pub fn needs_write(source: Fingerprint, copy: Option<Fingerprint>, source_wins_t
 
 /// A document as it is written back: verbatim, less an empty `_vectors` (a node without
 /// embedders returns one, and an index without embedders may refuse it).
-fn writable(mut doc: Value) -> Value {
+pub(crate) fn writable(mut doc: Value) -> Value {
     if let Value::Object(m) = &mut doc {
         if m.get("_vectors")
             .is_some_and(|v| v.as_object().is_some_and(|o| o.is_empty()))

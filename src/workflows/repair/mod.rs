@@ -141,6 +141,10 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
             wait_queue(nodes, &job.target).await?;
             format!("node {} has processed everything sent to it", r.node)
         }
+        (Phase::Recheck, Some(_)) if c.skip_recheck() => {
+            tracing::warn!(workflow = %w.id, "UNSAFE: repair not re-checked");
+            "UNSAFE: not re-checked (--unsafe-skip-recheck)".into()
+        }
         (Phase::Recheck, Some(pk)) => {
             let target = Target {
                 nodes,
@@ -156,7 +160,7 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
 }
 
 /// Waits until a node has processed every task it had accepted when asked.
-async fn wait_queue(nodes: &NodeClient, base: &str) -> Result<(), String> {
+pub(crate) async fn wait_queue(nodes: &NodeClient, base: &str) -> Result<(), String> {
     let latest = nodes
         .latest_task(base)
         .await
@@ -264,6 +268,7 @@ async fn progress<C: Cluster>(
         at_ms: super::now_ms(),
     });
     c.commit(cmd).await?;
+    metrics::counter!("miroir_repair_documents_written_total").increment(written);
     Ok(step + 1)
 }
 
