@@ -166,6 +166,15 @@ async fn a_node_away_is_repaired_when_back(nodes: Nodes) {
     .await;
     assert_eq!(disagreement(&f).await, None);
     assert_eq!(total(&f, &router, INDEX).await, 100);
+    // The deletes made while the node was away are not undone by its return.
+    let physical = shard_map(&f).await.physical_index;
+    for (_, _, p) in &f.nodes {
+        for id in (10..20).chain(100..110) {
+            let url = format!("{}/indexes/{physical}/documents/{id}", p.addr);
+            let (status, d) = f.call(Method::GET, &url, None).await;
+            assert_eq!(status, 404, "document {id} is back on {}: {d}", p.addr);
+        }
+    }
     let (_, hits) = f
         .call(
             Method::POST,
@@ -227,4 +236,33 @@ async fn repairs_that_copy_nothing_leave_copies_wrong() {
         disagreement(&f).await.is_some(),
         "the switch must leave copies that disagree"
     );
+}
+
+/// The leader is killed while a repair waits for the returned node's queue; the next leader
+/// finishes the repair and the copies serve again, complete.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repair_finishes_when_its_leader_dies() {
+    let pause = ["--test-pause-workflow-phase", "wait_node=2000"];
+    let (mut f, router, _) = away_while_writing(Nodes::Devnode, &pause, &[]).await;
+    let away = f.nodes[0].0.clone();
+    eventually("the repair to wait for the node", || async {
+        let leader = f.cluster.leader().await;
+        let mut admin = f.cluster.admin(leader).await;
+        let req = f.cluster.req(ListWorkflowsRequest { running_only: true });
+        let list = admin.list_workflows(req).await.ok()?.into_inner();
+        list.workflows
+            .iter()
+            .any(|w| w.kind == "copy_repair" && w.phase == "wait_node")
+            .then_some(())
+    })
+    .await;
+    let leader = f.cluster.leader().await;
+    f.cluster.kill(leader);
+    eventually("the node's copies to serve again", || async {
+        let r = roles_of(&f, &away).await;
+        (r.keys().collect::<Vec<_>>() == ["serving"]).then_some(())
+    })
+    .await;
+    assert_eq!(disagreement(&f).await, None);
+    assert_eq!(total(&f, &router, INDEX).await, 100);
 }
