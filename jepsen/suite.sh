@@ -36,6 +36,11 @@ teeth() {
   local t=$1
   run teeth-stale-reads caught --workload register --nemesis partition-one,partition-leader \
     --fault-hosts coordinators --time-limit "$t" --unsafe stale-reads --expect-invalid
+  # Devnodes cut off for longer than the node timeout: their copies miss
+  # writes, and repairs that copy nothing leave them divergent.
+  run teeth-serve-unrepaired caught --workload documents --nemesis partition-one,pause \
+    --fault-hosts devnodes --node-timeout-ms 1000 --fault-s 3-5 --quiet-s 2-3 \
+    --time-limit "$t" --unsafe serve-unrepaired --expect-invalid
   [ "$mode" = smoke ] && return
   run teeth-ack-failed-writes caught --workload documents --nemesis partition-one,pause \
     --fault-hosts devnodes --groups 1 --nodes-per-group 3 --node-timeout-ms 1000 \
@@ -54,10 +59,11 @@ teeth() {
 
 case "$mode" in
   smoke)
-    # Devnodes are left alone here: a devnode cut off for longer than the
-    # routers' node timeout leaves its group behind until repair exists (a
-    # known gap, see docs/jepsen.md), which the full suite may show.
     run mixed valid --workload all --nemesis all --fault-hosts coordinators,routers --time-limit 45
+    # Devnodes away for longer than the node timeout: their copies are
+    # marked behind and repaired before they serve again.
+    run nodes-away valid --workload documents --nemesis partition-one,pause \
+      --fault-hosts devnodes --node-timeout-ms 1000 --fault-s 3-5 --quiet-s 2-3 --time-limit 25
     teeth 20
     ;;
   full)
@@ -65,6 +71,8 @@ case "$mode" in
     # Two lanes: a kill and a pause (of different processes) may overlap.
     run processes valid --workload all --nemesis kill,pause --nemesis kill,pause --time-limit 90
     run links valid --workload all --nemesis netem --time-limit 60
+    run nodes-away valid --workload all --nemesis partition-one,pause,netem \
+      --fault-hosts devnodes --node-timeout-ms 1000 --time-limit 60
     run membership valid --workload all --nemesis membership --time-limit 60
     # Seeds that found bugs, kept as regressions (see docs/jepsen.md).
     run regression-listing-pages valid --workload documents --nemesis membership --time-limit 60 \

@@ -86,7 +86,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 6)]
     pub clients: usize,
     /// TEST ONLY: turn on an unsafe switch that removes a safety mechanism
-    /// (stale-reads, stale-watches, ack-failed-writes, ignore-lease). The run is then expected to be judged invalid.
+    /// (stale-reads, stale-watches, ack-failed-writes, ignore-lease, serve-unrepaired). The run
+    /// is then expected to be judged invalid.
     #[arg(long = "unsafe", value_name = "SWITCH")]
     pub unsafe_switches: Vec<String>,
     /// Exit 0 only if the run is judged invalid (for the suite's own teeth tests).

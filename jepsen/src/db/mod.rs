@@ -229,6 +229,25 @@ impl Db {
         Ok(())
     }
 
+    /// Waits until no copy is behind (the leader's repairs brought every one back to serving),
+    /// or `within` has passed; says how many are still behind then.
+    pub async fn await_repairs(&self, within: Duration) -> Result<usize> {
+        let deadline = Instant::now() + within;
+        loop {
+            let status = self
+                .on_any_coordinator(|mut a| async move {
+                    a.anti_entropy_status(miroir::pb::v1::AntiEntropyStatusRequest {})
+                        .await
+                })
+                .await;
+            let behind = status.map(|(_, s)| s.behind.len()).unwrap_or(usize::MAX);
+            if behind == 0 || Instant::now() > deadline {
+                return Ok(behind);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Polls the coordinators until one of them names a leader.
     pub async fn await_leader(&self, within: Duration) -> Result<u64> {
         let deadline = Instant::now() + within;

@@ -14,14 +14,17 @@ pub enum Unsafe {
     AckFailedWrites,
     /// Routers write without a live lease, and count late replies.
     IgnoreLease,
+    /// Repairs return behind copies to serving without copying anything.
+    ServeUnrepaired,
 }
 
 impl Unsafe {
-    pub const ALL: [Unsafe; 4] = [
+    pub const ALL: [Unsafe; 5] = [
         Unsafe::StaleReads,
         Unsafe::StaleWatches,
         Unsafe::AckFailedWrites,
         Unsafe::IgnoreLease,
+        Unsafe::ServeUnrepaired,
     ];
 
     pub fn name(self) -> &'static str {
@@ -30,6 +33,7 @@ impl Unsafe {
             Unsafe::StaleWatches => "stale-watches",
             Unsafe::AckFailedWrites => "ack-failed-writes",
             Unsafe::IgnoreLease => "ignore-lease",
+            Unsafe::ServeUnrepaired => "serve-unrepaired",
         }
     }
 
@@ -40,6 +44,7 @@ impl Unsafe {
             Unsafe::StaleWatches => ("coordinator", "--unsafe-stale-watches"),
             Unsafe::AckFailedWrites => ("router", "--unsafe-ack-failed-writes"),
             Unsafe::IgnoreLease => ("router", "--unsafe-ignore-lease"),
+            Unsafe::ServeUnrepaired => ("coordinator", "--unsafe-serve-unrepaired"),
         }
     }
 
@@ -50,6 +55,7 @@ impl Unsafe {
             Unsafe::StaleWatches => Workload::ShardMap,
             Unsafe::AckFailedWrites => Workload::Documents,
             Unsafe::IgnoreLease => Workload::ShardMap,
+            Unsafe::ServeUnrepaired => Workload::Documents,
         }
     }
 }

@@ -20,6 +20,8 @@ use crate::workload::{documents, register, Workload};
 const REGISTER_BUDGET: Duration = Duration::from_secs(120);
 /// How long to wait for the tasks of acknowledged writes to finish.
 const TASK_WAIT: Duration = Duration::from_secs(60);
+/// How long the copies marked behind during the run may take to be repaired.
+const REPAIR_WAIT: Duration = Duration::from_secs(120);
 /// Added to the lease when judging expiry: the harness sees a commit a
 /// little after it happens, and the leader applies it a little after that.
 const EPOCH_SLACK: Duration = Duration::from_millis(500);
@@ -107,12 +109,19 @@ pub async fn judge(
     )
 }
 
-/// Waits for the tasks of acknowledged writes, then reads every node's
-/// copies and every router's listing.
+/// Waits for the tasks of acknowledged writes and for the repairs of copies
+/// that missed writes, then reads every node's copies and every router's
+/// listing.
 async fn final_read(db: &Db, history: &[Op]) -> Result<FinalRead> {
     let http = documents::http();
     let routers: Vec<String> = db.layout.router_names();
     db.await_routers(Duration::from_secs(30)).await?;
+    // The final repair pass: every copy marked behind during the faults is
+    // brought back before the copies are compared.
+    match db.await_repairs(REPAIR_WAIT).await? {
+        0 => {}
+        n => tracing::warn!("{n} copies still behind after {REPAIR_WAIT:?}; reading anyway"),
+    }
     let uids: Vec<u64> = history
         .iter()
         .filter_map(|o| o.value.get("task").and_then(Value::as_u64))
