@@ -82,15 +82,17 @@ sdk-test: ## The official Meilisearch Python SDK's test suite against one real n
 	$(CARGO) build --bins
 	scripts/sdk-test.sh
 
-bench: deps-bench ## Benchmarks, full size: coordinators against etcd, routers against one Meilisearch node (devnodes without a binary)
+bench: deps-bench ## Benchmarks, full size: coordinators against etcd, routers against one Meilisearch node, repair against plain reads and copies (devnodes without a binary)
 	$(CARGO) bench --bench coordinator
 	$(CARGO) bench --bench state
 	$(CARGO) bench --bench router
+	$(CARGO) bench --bench repair
 
 bench-smoke: deps-bench ## A short run of each benchmark
 	$(CARGO) bench --bench coordinator -- --quick
 	$(CARGO) bench --bench state -- --quick
 	$(CARGO) bench --bench router -- --quick
+	$(CARGO) bench --bench repair -- --quick
 
 demo: build ## Start a local 3-coordinator cluster and show it (left running)
 	@scripts/demo.sh start

@@ -120,7 +120,7 @@ async fn away_while_writing(
 ) -> (Fleet, String, BTreeMap<String, usize>) {
     let mut f = Fleet::start_with_coordinators(nodes, 2, 2, coordinators).await;
     f.set_config("default_shards", "8").await;
-    let flags = [&["--node-timeout-ms", "1000"][..], router_flags].concat();
+    let flags = [&["--node-timeout-ms", "2000"][..], router_flags].concat();
     let router = f.start_router_with(&flags).await;
     create_index(&f, &router, INDEX, Some("id")).await;
     set_settings(&f, &router, INDEX, json!({"filterableAttributes": ["n"]})).await;
