@@ -308,13 +308,6 @@ fn report(m: &Figures, e: Option<&Figures>, quick: bool) {
         );
         json.push(serde_json::json!({ "figure": name, "miroir": v, "etcd": b, "ratio": ratio }));
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let file = dir.join(if quick {
-        "coordinator-quick.json"
-    } else {
-        "coordinator.json"
-    });
-    let _ = std::fs::write(&file, serde_json::to_string_pretty(&json).unwrap());
+    let file = stats::write_report("coordinator", quick, &serde_json::Value::from(json));
     println!("\nwritten to {}", file.display());
 }

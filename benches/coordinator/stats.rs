@@ -64,3 +64,17 @@ pub fn cpu_secs(pid: u32) -> f64 {
     // utime and stime are fields 14 and 15, i.e. 11 and 12 after the name; 100 ticks/s on Linux.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// Writes a benchmark's figures to target/bench/NAME.json (NAME-quick.json for a `--quick`
+/// run); returns the file.
+pub fn write_report(name: &str, quick: bool, report: &serde_json::Value) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join(match quick {
+        true => format!("{name}-quick.json"),
+        false => format!("{name}.json"),
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(report).unwrap())
+        .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+    file
+}

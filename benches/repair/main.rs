@@ -17,12 +17,16 @@ mod util;
 #[path = "../../tests/cluster/fleet.rs"]
 mod fleet;
 
+#[path = "../coordinator/stats.rs"]
+#[allow(dead_code)]
+mod stats;
+
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use fleet::{meili, Fleet, Nodes};
+use fleet::{Fleet, Nodes};
 
 const INDEX: &str = "bench";
 const BATCH: usize = 1000;
@@ -104,19 +108,8 @@ fn behind(f: &Fleet) -> usize {
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (n_docs, away_s) = if quick { (2_000, 5) } else { (20_000, 60) };
-    let nodes = match meili::binary() {
-        Some(bin) => Nodes::Meilisearch(bin),
-        None => {
-            if let Some(p) = std::env::var_os("MEILI_BIN").filter(|p| !p.is_empty()) {
-                panic!("MEILI_BIN={} is not a file", p.to_string_lossy());
-            }
-            Nodes::Devnode
-        }
-    };
-    let kind = match &nodes {
-        Nodes::Meilisearch(bin) => format!("real Meilisearch ({})", bin.display()),
-        _ => "devnodes (no Meilisearch binary found; set MEILI_BIN for real nodes)".into(),
-    };
+    let nodes = Nodes::best_available();
+    let kind = nodes.describe();
     say!(
         "repair benchmark ({}): {n_docs} documents, a node away for {away_s} s of writes, nodes: {kind}",
         if quick { "quick" } else { "full" }
@@ -260,15 +253,7 @@ async fn main() {
              "ratio": repair_s / copy_s},
         ],
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let file = dir.join(if quick {
-        "repair-quick.json"
-    } else {
-        "repair.json"
-    });
-    std::fs::write(&file, serde_json::to_string_pretty(&report).unwrap())
-        .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+    let file = stats::write_report("repair", quick, &report);
     say!(
         "written to {} ({:.0} s in all)",
         file.display(),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use fleet::{meili, Fleet, Nodes, KEY};
+use fleet::{Fleet, Nodes, KEY};
 use stats::Run;
 
 const WORDS: [&str; 16] = [
@@ -254,21 +254,8 @@ impl Row {
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (n_docs, n_queries) = if quick { (2000, 200) } else { (20_000, 2000) };
-    let nodes = match meili::binary() {
-        Some(bin) => Nodes::Meilisearch(bin),
-        None => {
-            // Asked for real nodes by name: a wrong path is a mistake to
-            // report, not a reason to measure devnodes instead.
-            if let Some(p) = std::env::var_os("MEILI_BIN").filter(|p| !p.is_empty()) {
-                panic!("MEILI_BIN={} is not a file", p.to_string_lossy());
-            }
-            Nodes::Devnode
-        }
-    };
-    let kind = match &nodes {
-        Nodes::Meilisearch(bin) => format!("real Meilisearch ({})", bin.display()),
-        _ => "devnodes (no Meilisearch binary found; set MEILI_BIN for real nodes)".into(),
-    };
+    let nodes = Nodes::best_available();
+    let kind = nodes.describe();
     say!(
         "router benchmark ({}): {n_docs} documents, {n_queries} searches, nodes: {kind}",
         if quick { "quick" } else { "full" },
@@ -421,15 +408,7 @@ async fn main() {
         "searches": n_queries,
         "figures": out,
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    let _ = std::fs::create_dir_all(&dir);
-    let file = dir.join(if quick {
-        "router-quick.json"
-    } else {
-        "router.json"
-    });
-    std::fs::write(&file, serde_json::to_string_pretty(&report).unwrap())
-        .unwrap_or_else(|e| panic!("write {}: {e}", file.display()));
+    let file = stats::write_report("router", quick, &report);
     say!(
         "written to {} ({:.0} s in all)",
         file.display(),

@@ -46,18 +46,6 @@ pub struct BehindView {
     pub repair: Option<WorkflowId>,
 }
 
-pub fn counts(c: Option<v1::PassCounts>) -> PassCounts {
-    let c = c.unwrap_or_default();
-    PassCounts {
-        shards_scanned: c.shards_scanned,
-        documents_compared: c.documents_compared,
-        mismatches: c.mismatches,
-        repaired: c.repaired,
-        strays_removed: c.strays_removed,
-        index_fixes: c.index_fixes,
-    }
-}
-
 impl TryFrom<v1::AntiEntropyStatusResponse> for AntiEntropyStatus {
     type Error = CommandError;
 
@@ -71,7 +59,7 @@ impl TryFrom<v1::AntiEntropyStatusResponse> for AntiEntropyStatus {
                     workflow: WorkflowId(l.workflow),
                     finished_at_ms: l.finished_at_ms,
                     mode: PassMode::parse(&l.mode)?,
-                    counts: counts(l.counts),
+                    counts: l.counts.unwrap_or_default().into(),
                     dirty_streak: l.dirty_streak,
                 })
             })

@@ -97,7 +97,7 @@ pub struct PassArgs {
     #[arg(long)]
     pub index: String,
     /// Shards to compare, e.g. `0-63` or `1,4,9-12` (default: every shard).
-    #[arg(long, value_parser = super::anti_entropy::parse_shards)]
+    #[arg(long, value_parser = parse_shards)]
     pub shards: Option<::std::vec::Vec<u32>>,
     /// Start the pass and print its workflow without following it.
     #[arg(long)]
@@ -251,4 +251,44 @@ pub enum ConfigCmd {
         #[arg(long)]
         expect_version: Option<u64>,
     },
+}
+
+/// Shards as operators write them: `0-63`, `3`, `1,4,9-12`.
+pub fn parse_shards(s: &str) -> Result<Vec<u32>, String> {
+    let mut out = vec![];
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let num = |x: &str| {
+            x.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("`{x}` is not a shard number (give e.g. 0-63 or 1,4,9-12)"))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("range `{part}` runs backwards"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    if out.is_empty() {
+        return Err("name at least one shard, e.g. 0-63".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_shards;
+
+    #[test]
+    fn shard_lists() {
+        assert_eq!(parse_shards("0-3").unwrap(), vec![0, 1, 2, 3]);
+        assert_eq!(parse_shards("1, 4,9-10").unwrap(), vec![1, 4, 9, 10]);
+        assert!(parse_shards("3-1").is_err());
+        assert!(parse_shards("a").is_err());
+        assert!(parse_shards("").is_err());
+    }
 }

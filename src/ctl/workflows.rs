@@ -61,9 +61,11 @@ fn target(w: &Workflow) -> String {
     pairs.join(", ")
 }
 
-/// `step/steps` of the workflow's kind.
+/// `phase/phases` of the workflow's kind: how many of its phases are behind it.
 fn progress(w: &Workflow) -> String {
-    format!("{}/{}", w.step, w.kind.phases().len() - 1)
+    let phases = w.kind.phases();
+    let at = phases.iter().position(|p| *p == w.phase).unwrap_or(0);
+    format!("{at}/{}", phases.len() - 1)
 }
 
 fn show(w: &Workflow) -> String {

@@ -131,3 +131,33 @@ mod tests {
         assert!(NodeId::parse("").is_err());
     }
 }
+
+/// A workflow's id, in the order workflows were started.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct WorkflowId(pub u64);
+
+impl std::fmt::Display for WorkflowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Moves the entries of `map` kept under the old uids of `moves` (old, new) to their new uids,
+/// all at once (a rename or swap hands a physical index, and what is kept about it, to another
+/// uid).
+pub fn move_keys<V>(
+    map: &mut std::collections::BTreeMap<IndexUid, V>,
+    moves: &[(IndexUid, IndexUid)],
+) {
+    let taken: Vec<_> = moves
+        .iter()
+        .map(|(from, to)| (to.clone(), map.remove(from)))
+        .collect();
+    for (to, v) in taken {
+        if let Some(v) = v {
+            map.insert(to, v);
+        }
+    }
+}

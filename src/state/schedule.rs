@@ -56,7 +56,10 @@ impl Schedule {
     /// The first start strictly after `after_ms` (Unix milliseconds).
     pub fn next_after(&self, after_ms: u64) -> Option<u64> {
         let cron = self.cron.as_ref()?;
-        let at = Utc.timestamp_millis_opt(after_ms as i64).single()?;
+        // From the whole second: starts fall on whole minutes.
+        let at = Utc
+            .timestamp_millis_opt((after_ms - after_ms % 1000) as i64)
+            .single()?;
         let next: DateTime<Utc> = cron.find_next_occurrence(&at, false).ok()?;
         u64::try_from(next.timestamp_millis()).ok()
     }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::error::CommandError;
+pub use super::ids::WorkflowId;
 use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
 pub use crate::meili::index_swap::Swap;
 use crate::state::repair::pass::AntiEntropyPass;
@@ -20,17 +21,6 @@ pub const KEEP_FINISHED: usize = 1_000;
 const KEEP_HISTORY: usize = 100;
 /// Errors kept per workflow (the newest).
 const KEEP_ERRORS: usize = 20;
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-pub struct WorkflowId(pub u64);
-
-impl std::fmt::Display for WorkflowId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -354,9 +344,23 @@ impl Workflows {
         Ok(w)
     }
 
-    /// The workflow, to change within its phase once checked.
-    pub fn get_mut(&mut self, id: WorkflowId) -> Option<&mut Workflow> {
-        self.all.get_mut(&id)
+    /// Records progress within a workflow's phase: checks the step counter
+    /// (compare-and-set) and the phase, lets `change` update the workflow
+    /// (it may refuse, having changed nothing), then takes the step.
+    pub fn progress(
+        &mut self,
+        id: WorkflowId,
+        step: u64,
+        phase: Phase,
+        at_ms: u64,
+        change: impl FnOnce(&mut Workflow) -> Result<(), CommandError>,
+    ) -> Result<&Workflow, CommandError> {
+        self.check_within(id, step, phase)?;
+        let w = self.all.get_mut(&id).expect("checked");
+        change(w)?;
+        w.step += 1;
+        w.updated_at_ms = at_ms;
+        Ok(w)
     }
 
     /// The unfinished workflow of `kind` on `index`, if there is one.

@@ -101,19 +101,22 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
     }
 }
 
-/// Most steps one workflow takes back to back before the others get a turn.
-const STEPS_PER_TURN: usize = 8;
+/// How long one workflow takes steps back to back before the others get a
+/// turn (it always takes at least one).
+const TURN: Duration = Duration::from_secs(2);
 
 /// Carries out `w`'s steps one after the other, without waiting for the next
 /// tick (a fence is up only as long as its workflow needs), until it is
-/// done, a step fails (recorded once, retried next tick), or its turn ends.
+/// done, a step fails (recorded once, retried next tick), or its turn
+/// ([`TURN`]) ends.
 async fn run_steps<C: Cluster>(
     cluster: &C,
     pauses: &PausePoints,
     mut w: Workflow,
     last_error: &mut BTreeMap<WorkflowId, String>,
 ) {
-    for _ in 0..STEPS_PER_TURN {
+    let turn_ends = tokio::time::Instant::now() + TURN;
+    loop {
         let outcome = match w.kind {
             WorkflowKind::IndexDeletion => deletion::step(cluster, pauses, &w).await,
             WorkflowKind::IndexSwap => swap::step(cluster, pauses, &w).await,
@@ -135,7 +138,14 @@ async fn run_steps<C: Cluster>(
             return;
         }
         match cluster.read(|s| s.workflows.get(w.id).cloned()) {
-            Some(next) if !next.is_done() && next.step > w.step && cluster.is_leader() => w = next,
+            Some(next)
+                if !next.is_done()
+                    && next.step > w.step
+                    && cluster.is_leader()
+                    && tokio::time::Instant::now() < turn_ends =>
+            {
+                w = next
+            }
             _ => return,
         }
     }

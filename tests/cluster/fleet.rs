@@ -38,6 +38,28 @@ impl Nodes {
     pub fn is_real(&self) -> bool {
         matches!(self, Nodes::Meilisearch(_))
     }
+
+    /// For benchmarks: real Meilisearch when a binary is found, devnodes otherwise. A
+    /// `MEILI_BIN` that names no file is a mistake to report, not a reason to measure devnodes.
+    pub fn best_available() -> Self {
+        match meili::binary() {
+            Some(bin) => Nodes::Meilisearch(bin),
+            None => {
+                if let Some(p) = std::env::var_os("MEILI_BIN").filter(|p| !p.is_empty()) {
+                    panic!("MEILI_BIN={} is not a file", p.to_string_lossy());
+                }
+                Nodes::Devnode
+            }
+        }
+    }
+
+    /// What the nodes are, for a benchmark's report.
+    pub fn describe(&self) -> String {
+        match self {
+            Nodes::Meilisearch(bin) => format!("real Meilisearch ({})", bin.display()),
+            _ => "devnodes (no Meilisearch binary found; set MEILI_BIN for real nodes)".into(),
+        }
+    }
 }
 
 /// Runs each named fleet test twice, as `NAME::devnodes` and

@@ -68,7 +68,7 @@ pub async fn status(app: &App) -> Result<Response<AntiEntropyStatusResponse>, St
                         workflow: l.workflow.0,
                         finished_at_ms: l.finished_at_ms,
                         mode: l.mode.as_str().into(),
-                        counts: Some(counts(&l.counts)),
+                        counts: Some((&l.counts).into()),
                         dirty_streak: l.dirty_streak,
                     })
                     .collect(),
@@ -81,15 +81,4 @@ pub async fn status(app: &App) -> Result<Response<AntiEntropyStatusResponse>, St
         })
         .await?;
     Ok(Response::new(r))
-}
-
-pub fn counts(c: &crate::state::repair::pass::PassCounts) -> PassCounts {
-    PassCounts {
-        shards_scanned: c.shards_scanned,
-        documents_compared: c.documents_compared,
-        mismatches: c.mismatches,
-        repaired: c.repaired,
-        strays_removed: c.strays_removed,
-        index_fixes: c.index_fixes,
-    }
 }

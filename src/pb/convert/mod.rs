@@ -3,6 +3,7 @@
 mod config;
 mod index;
 mod node;
+mod repair;
 mod shard_map;
 mod task;
 mod tombstone;

@@ -135,27 +135,26 @@ impl RecordPassProgress {
     }
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
-        state
+        let id = self.id;
+        let (next, counts, findings) = (self.next, self.counts, self.findings);
+        let w = state
             .workflows
-            .check_within(self.id, self.step, self.phase)?;
-        let w = state.workflows.get_mut(self.id).expect("checked");
-        let pass = w.pass.as_mut().ok_or_else(|| {
-            CommandError::precondition(format!("workflow {} is not an anti-entropy pass", self.id))
-        })?;
-        if self.next < pass.next || self.next > pass.shards.len() {
-            return Err(CommandError::invalid(format!(
-                "cursor {} is outside {}..={} for workflow {}",
-                self.next,
-                pass.next,
-                pass.shards.len(),
-                self.id
-            )));
-        }
-        pass.next = self.next;
-        pass.counts.add(&self.counts);
-        pass.record(self.findings);
-        w.step += 1;
-        w.updated_at_ms = self.at_ms;
+            .progress(id, self.step, self.phase, self.at_ms, |w| {
+                let pass = w.pass.as_mut().ok_or_else(|| {
+                    CommandError::precondition(format!("workflow {id} is not an anti-entropy pass"))
+                })?;
+                if next < pass.next || next > pass.shards.len() {
+                    return Err(CommandError::invalid(format!(
+                        "cursor {next} is outside {}..={} for workflow {id}",
+                        pass.next,
+                        pass.shards.len(),
+                    )));
+                }
+                pass.next = next;
+                pass.counts.add(&counts);
+                pass.record(findings);
+                Ok(())
+            })?;
         Ok(CommandResponse::Workflow(Box::new(w.clone())))
     }
 }

@@ -111,25 +111,25 @@ impl RecordRepairProgress {
     }
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
-        state
+        let (id, shard) = (self.id, self.shard);
+        let w = state
             .workflows
-            .check_within(self.id, self.step, self.phase)?;
-        let w = state.workflows.get_mut(self.id).expect("checked");
-        let repair = w.repair.as_mut().ok_or_else(|| {
-            CommandError::precondition(format!("workflow {} is not a repair", self.id))
-        })?;
-        let shard = repair.shards.get_mut(&self.shard.0).ok_or_else(|| {
-            CommandError::not_found(format!(
-                "workflow {} does not repair shard {}",
-                self.id, self.shard.0
-            ))
-        })?;
-        shard.cursor = self.cursor;
-        shard.caught_up = self.caught_up;
-        repair.written += self.written;
-        repair.deleted += self.deleted;
-        w.step += 1;
-        w.updated_at_ms = self.at_ms;
+            .progress(id, self.step, self.phase, self.at_ms, |w| {
+                let repair = w.repair.as_mut().ok_or_else(|| {
+                    CommandError::precondition(format!("workflow {id} is not a repair"))
+                })?;
+                let plan = repair.shards.get_mut(&shard.0).ok_or_else(|| {
+                    CommandError::not_found(format!(
+                        "workflow {id} does not repair shard {}",
+                        shard.0
+                    ))
+                })?;
+                plan.cursor = self.cursor;
+                plan.caught_up = self.caught_up;
+                repair.written += self.written;
+                repair.deleted += self.deleted;
+                Ok(())
+            })?;
         Ok(CommandResponse::Workflow(Box::new(w.clone())))
     }
 }

@@ -134,15 +134,7 @@ impl Tombstones {
     /// their new uids, all at once: they belong to the physical index, which
     /// a rename or swap hands to another uid.
     pub fn rename(&mut self, moves: &[(IndexUid, IndexUid)]) {
-        let taken: Vec<_> = moves
-            .iter()
-            .map(|(from, to)| (to.clone(), self.by_index.remove(from)))
-            .collect();
-        for (to, list) in taken {
-            if let Some(list) = list {
-                self.by_index.insert(to, list);
-            }
-        }
+        crate::state::ids::move_keys(&mut self.by_index, moves);
     }
 
     /// The oldest version still kept, over every index.

@@ -116,15 +116,7 @@ impl BehindCopies {
 
     /// Moves records to new uids, as a rename or swap hands a physical index to another uid.
     pub fn rename(&mut self, moves: &[(IndexUid, IndexUid)]) {
-        let taken: Vec<_> = moves
-            .iter()
-            .map(|(from, to)| (to.clone(), self.by_index.remove(from)))
-            .collect();
-        for (to, list) in taken {
-            if let Some(list) = list {
-                self.by_index.insert(to, list);
-            }
-        }
+        crate::state::ids::move_keys(&mut self.by_index, moves);
     }
 }
 

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::state::error::CommandError;
-use crate::state::ids::{IndexUid, NodeId};
-use crate::state::workflows::WorkflowId;
+use crate::state::ids::{IndexUid, NodeId, WorkflowId};
 
 /// Findings kept per pass (the newest beyond this are counted, not kept).
 pub const KEEP_FINDINGS: usize = 500;
@@ -157,7 +156,8 @@ pub struct LastPass {
     pub finished_at_ms: u64,
     pub mode: PassMode,
     pub counts: PassCounts,
-    /// Passes in a row that found mismatches (an alert at two: they persist).
+    /// Passes in a row that found mismatches, a verify and the repair right after it counting
+    /// once (an alert at two: they persist).
     pub dirty_streak: u32,
 }
 
@@ -195,8 +195,12 @@ impl AntiEntropyLog {
         at_ms: u64,
         pass: &AntiEntropyPass,
     ) {
-        let streak = self.last.get(index).map_or(0, |l| l.dirty_streak);
+        let prev = self.last.get(index);
+        let streak = prev.map_or(0, |l| l.dirty_streak);
         let dirty = pass.counts.mismatches > 0 || pass.counts.index_fixes > 0;
+        // A repair right after a verify that found the same is one episode, not two.
+        let same_episode = prev.is_some_and(|l| l.mode == PassMode::Verify && l.dirty_streak > 0)
+            && pass.mode == PassMode::Repair;
         self.last.insert(
             index.clone(),
             LastPass {
@@ -204,7 +208,11 @@ impl AntiEntropyLog {
                 finished_at_ms: at_ms,
                 mode: pass.mode,
                 counts: pass.counts,
-                dirty_streak: if dirty { streak + 1 } else { 0 },
+                dirty_streak: match (dirty, same_episode) {
+                    (false, _) => 0,
+                    (true, true) => streak,
+                    (true, false) => streak + 1,
+                },
             },
         );
     }
@@ -231,7 +239,8 @@ mod tests {
         assert_eq!(log.take_shards(&i, 5, 0), vec![0, 1, 2, 3, 4]);
     }
 
-    /// Two passes in a row with mismatches make a streak of two; a clean pass ends it.
+    /// Two passes in a row with mismatches make a streak of two (a repair right after the
+    /// verify that found them does not); a clean pass ends it.
     #[test]
     fn dirty_streaks() {
         let mut log = AntiEntropyLog::default();
@@ -251,6 +260,16 @@ mod tests {
         log.finished(&i, WorkflowId(1), 1, &pass);
         log.finished(&i, WorkflowId(2), 2, &pass);
         assert_eq!(log.last[&i].dirty_streak, 2);
+        let verify = AntiEntropyPass {
+            mode: PassMode::Verify,
+            ..pass.clone()
+        };
+        log.last.clear();
+        log.finished(&i, WorkflowId(3), 3, &verify);
+        log.finished(&i, WorkflowId(4), 4, &pass);
+        assert_eq!(log.last[&i].dirty_streak, 1, "verify then run: one episode");
+        log.finished(&i, WorkflowId(5), 5, &verify);
+        assert_eq!(log.last[&i].dirty_streak, 2, "still there after the run");
         pass.counts.mismatches = 0;
         log.finished(&i, WorkflowId(3), 3, &pass);
         assert_eq!(log.last[&i].dirty_streak, 0);
