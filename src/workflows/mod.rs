@@ -14,12 +14,15 @@
 //!   (catch up, wait for the node, re-check), and starting those repairs.
 //! - [`anti_entropy`]: passes that compare every copy of an index's shards
 //!   and fix what differs, and their schedule.
+//! - [`nodes`]: what repairs and passes share about the nodes: queue waits,
+//!   settings alignment.
 //! - [`throttle`]: the documents-per-second pace of passes and repairs.
 //! - [`sweep`]: changes owed to nodes that were down, made when they answer.
 //! - [`pause`]: test-only pause points, one per phase.
 
 pub mod anti_entropy;
 pub mod deletion;
+pub mod nodes;
 pub mod pause;
 pub mod repair;
 pub mod swap;

@@ -129,6 +129,13 @@ async fn away_while_writing(
 
     f.take_away(0);
     add_documents(&f, &router, INDEX, docs(60..120)).await;
+    set_settings(
+        &f,
+        &router,
+        INDEX,
+        json!({"synonyms": {"doc": ["document"]}}),
+    )
+    .await;
     let partial: Vec<Value> = (0..10)
         .map(|i| json!({"id": i, "extra": "updated"}))
         .collect();
@@ -166,8 +173,18 @@ async fn a_node_away_is_repaired_when_back(nodes: Nodes) {
     .await;
     assert_eq!(disagreement(&f).await, None);
     assert_eq!(total(&f, &router, INDEX).await, 100);
-    // The deletes made while the node was away are not undone by its return.
+    // The settings change it missed was brought to it with the documents.
     let physical = shard_map(&f).await.physical_index;
+    let mut synonyms = vec![];
+    for (_, _, p) in &f.nodes {
+        let url = format!("{}/indexes/{physical}/settings/synonyms", p.addr);
+        synonyms.push(f.call(Method::GET, &url, None).await.1);
+    }
+    assert!(
+        synonyms.iter().all(|s| s == &json!({"doc": ["document"]})),
+        "{synonyms:?}"
+    );
+    // The deletes made while the node was away are not undone by its return.
     for (_, _, p) in &f.nodes {
         for id in (10..20).chain(100..110) {
             let url = format!("{}/indexes/{physical}/documents/{id}", p.addr);

@@ -12,6 +12,7 @@ use crate::fleet::shard_filter::shard_filter;
 use crate::fleet::{IndexChange, NodeClient, NodeError};
 use crate::state::repair::pass::{Finding, FindingKind, PassCounts, PassMode};
 use crate::state::{NodeId, ShardId};
+use crate::workflows::nodes::{compared, differing, majority};
 
 /// One node of the index, and the shards it owns.
 #[derive(Debug, Clone)]
@@ -28,10 +29,6 @@ pub struct IndexCheck<'a> {
     pub on: Vec<NodeRef>,
     pub mode: PassMode,
 }
-
-/// Settings a node generates or masks itself, which are not compared: embedders carry API keys
-/// that every node shows masked, so copying them would break them.
-const NOT_COMPARED: &[&str] = &["embedders"];
 
 /// The filter that finds a node's strays: documents of shards it does not own, or of none.
 pub fn stray_filter(owns: &[ShardId]) -> String {
@@ -169,44 +166,6 @@ impl IndexCheck<'_> {
     }
 }
 
-/// Settings as compared: without the ones not compared.
-fn compared(mut s: Value) -> Value {
-    if let Value::Object(m) = &mut s {
-        for k in NOT_COMPARED {
-            m.remove(*k);
-        }
-    }
-    s
-}
-
-/// The settings most nodes hold (ties: the first node's, in id order).
-fn majority(all: &BTreeMap<NodeId, Value>) -> Option<Value> {
-    let mut votes: Vec<(&Value, usize)> = vec![];
-    for s in all.values() {
-        match votes.iter_mut().find(|(v, _)| *v == s) {
-            Some(e) => e.1 += 1,
-            None => votes.push((s, 1)),
-        }
-    }
-    let best = votes.iter().map(|(_, n)| *n).max()?;
-    votes
-        .into_iter()
-        .find(|(_, n)| *n == best)
-        .map(|(v, _)| v.clone())
-}
-
-/// The top-level settings where `mine` differs from `right`, with `right`'s values.
-fn differing(mine: &Value, right: &Value) -> Map<String, Value> {
-    let Value::Object(right) = right else {
-        return Map::new();
-    };
-    right
-        .iter()
-        .filter(|(k, v)| mine.get(k.as_str()) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,23 +177,5 @@ mod tests {
             "NOT (_miroir_shard 1 TO 3)"
         );
         assert!(stray_filter(&[]).contains("NOT EXISTS"));
-    }
-
-    /// The settings most nodes hold are right; a node is sent only what differs.
-    #[test]
-    fn settings_follow_the_majority() {
-        let n = |s: &str| NodeId(s.into());
-        let good = json!({"searchableAttributes": ["*"], "synonyms": {"a": ["b"]}});
-        let odd = json!({"searchableAttributes": ["*"], "synonyms": {}});
-        let all: BTreeMap<NodeId, Value> = [
-            (n("a"), odd.clone()),
-            (n("b"), good.clone()),
-            (n("c"), good.clone()),
-        ]
-        .into();
-        assert_eq!(majority(&all), Some(good.clone()));
-        let fix = differing(&odd, &good);
-        assert_eq!(Value::Object(fix), json!({"synonyms": {"a": ["b"]}}));
-        assert_eq!(compared(json!({"embedders": {}, "x": 1})), json!({"x": 1}));
     }
 }

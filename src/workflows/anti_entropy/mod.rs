@@ -17,9 +17,6 @@ use super::{Cluster, PausePoints};
 use index_check::{IndexCheck, NodeRef};
 use scan::{CopyRef, ShardScan};
 
-/// Tombstones a pass judges by (every one kept for the index, oldest first).
-const TOMBSTONES: usize = 1_000_000;
-
 /// Carries out `w`'s current step and commits it.
 pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Result<(), String> {
     let Some(to) = w.next_phase() else {
@@ -73,7 +70,7 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
                     copies: c.read(|s| copies_of(s, w, shard)),
                     tombstones: &c.read(|s| {
                         s.tombstones
-                            .since(&w.index, crate::state::Version::ZERO, TOMBSTONES)
+                            .since(&w.index, crate::state::Version::ZERO, usize::MAX)
                     }),
                     docs_per_s,
                     concurrency,

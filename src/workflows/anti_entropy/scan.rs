@@ -73,7 +73,7 @@ struct Fix {
 impl ShardScan<'_> {
     pub async fn run(&self) -> Result<Outcome, String> {
         for c in &self.copies {
-            crate::workflows::repair::wait_queue(self.nodes, &c.base).await?;
+            crate::workflows::nodes::wait_queue(self.nodes, &c.base).await?;
         }
         let bases: Vec<String> = self.copies.iter().map(|c| c.base.clone()).collect();
         let prints: Vec<Prints> = stream::iter(bases)
@@ -307,7 +307,7 @@ impl ShardScan<'_> {
                 return Ok(());
             }
             for j in touched {
-                crate::workflows::repair::wait_queue(self.nodes, &self.copies[j].base).await?;
+                crate::workflows::nodes::wait_queue(self.nodes, &self.copies[j].base).await?;
             }
             todo = self.still_wrong(&todo).await?;
             if todo.is_empty() {

@@ -11,27 +11,21 @@
 pub mod compare;
 pub mod schedule;
 
-use std::time::Duration;
-
-use crate::fleet::{IndexChange, NodeClient, VersionedPages};
+use crate::fleet::{IndexChange, VersionedPages};
 use crate::state::commands::RecordRepairProgress;
 use crate::state::repair::{CopyRepair, ShardRepair};
 use crate::state::workflows::{Phase, Workflow};
 use crate::state::{Command, NodeId, ShardId, Version};
 
+use super::nodes::{align_settings, wait_queue, QUEUE_WAIT};
 use super::{Cluster, PausePoints};
 use compare::{sync_page, Target};
 
 /// Documents read from a source copy per request.
 const PAGE: usize = 1_000;
-/// How long a node may take to process what was sent to it before a step gives up (and is
-/// retried on the next tick).
-const QUEUE_WAIT: Duration = Duration::from_secs(120);
 /// Re-check rounds within one step before it gives up for this tick (each round that still
 /// finds differences means a client rewrote a document under the repair).
 const RECHECK_ROUNDS: usize = 5;
-/// Tombstones applied per step.
-const TOMBSTONES: usize = 100_000;
 
 /// What a repair step needs, read from the state once.
 struct Job {
@@ -134,7 +128,10 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
             };
             match r.shards.iter().find(|(_, p)| !p.caught_up) {
                 Some((s, plan)) => return catch_up(c, w, &job, &target, ShardId(*s), plan).await,
-                None => tombstones(c, w, r, &target).await?,
+                None => {
+                    let settings = settings(&job, &target).await?;
+                    tombstones(c, w, r, &target).await? + &settings
+                }
             }
         }
         (Phase::WaitNode, Some(_)) => {
@@ -157,21 +154,6 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
         _ => return Ok(()),
     };
     super::commit(c, advance).await
-}
-
-/// Waits until a node has processed every task it had accepted when asked.
-pub(crate) async fn wait_queue(nodes: &NodeClient, base: &str) -> Result<(), String> {
-    let latest = nodes
-        .latest_task(base)
-        .await
-        .map_err(|e| format!("asking {base} for its tasks: {e}"))?;
-    if let Some(uid) = latest {
-        nodes
-            .wait_for_task(base, uid, QUEUE_WAIT)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 /// One shard's catch-up: from where it got to, a page at a time, each page's progress committed.
@@ -272,6 +254,23 @@ async fn progress<C: Cluster>(
     Ok(step + 1)
 }
 
+/// Brings the copy's index settings in line with a serving copy's (it may have missed a
+/// settings change too); says what it sent.
+async fn settings(job: &Job, target: &Target<'_>) -> Result<String, String> {
+    let Some(source) = job
+        .sources
+        .iter()
+        .find(|(_, s, serving)| *serving && !s.is_empty())
+    else {
+        return Ok(String::new());
+    };
+    let sent = align_settings(target.nodes, target.index, &source.1[0], target.base).await?;
+    Ok(match sent.is_empty() {
+        true => String::new(),
+        false => format!("; settings aligned: {}", sent.join(", ")),
+    })
+}
+
 /// Applies to the copy every tombstone since the oldest version the repair reads from.
 async fn tombstones<C: Cluster>(
     c: &C,
@@ -279,7 +278,7 @@ async fn tombstones<C: Cluster>(
     r: &CopyRepair,
     target: &Target<'_>,
 ) -> Result<String, String> {
-    let list = c.read(|s| s.tombstones.since(&w.index, r.from(), TOMBSTONES));
+    let list = c.read(|s| s.tombstones.since(&w.index, r.from(), usize::MAX));
     let applied = target
         .nodes
         .apply_tombstones(
