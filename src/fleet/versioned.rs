@@ -134,10 +134,16 @@ impl<'a> VersionedPages<'a> {
         if total == 0 {
             return Ok(vec![]);
         }
-        // A few more than counted, in case the run grew in between (it can: two routers may
-        // issue the same version); anything beyond is in a later run's read anyway.
-        let (docs, _) = self.fetch(filter, total as usize + 1_000, false).await?;
-        Ok(docs)
+        // More than counted, in case the run grew in between (it can: two routers may issue the
+        // same version); asked again, larger, until a read comes back short of its limit.
+        let mut limit = total as usize + 1_000;
+        loop {
+            let (docs, _) = self.fetch(filter, limit, false).await?;
+            if docs.len() < limit {
+                return Ok(docs);
+            }
+            limit *= 2;
+        }
     }
 
     async fn fetch(

@@ -207,7 +207,13 @@ impl Settings {
     /// or a copy repaired after its tombstone expired could bring a deleted
     /// document back.
     pub fn check_together(&self, key: &str, value: &str) -> Result<(), CommandError> {
-        if key != "tombstone_retention_s" && key != "anti_entropy_schedule" {
+        const TOGETHER: [&str; 4] = [
+            "tombstone_retention_s",
+            "anti_entropy_schedule",
+            "anti_entropy_shards_per_pass",
+            "default_shards",
+        ];
+        if !TOGETHER.contains(&key) {
             return Ok(());
         }
         let current = |k: &str| match k == key {
@@ -219,10 +225,22 @@ impl Settings {
         let Ok(schedule) = super::schedule::Schedule::parse(&schedule) else {
             return Ok(());
         };
+        // With a few shards per pass, a shard is compared once every so many rounds (counted
+        // for an index of `default_shards` shards).
+        let num = |k: &str| current(k).parse::<u64>().unwrap_or(0);
+        let (per_pass, shards) = (
+            num("anti_entropy_shards_per_pass"),
+            num("default_shards").max(1),
+        );
+        let rounds = match per_pass {
+            0 => 1,
+            n => shards.div_ceil(n),
+        };
         if let Some(gap) = schedule.longest_gap_s() {
-            if gap > retention {
+            let each_shard = gap.saturating_mul(rounds);
+            if each_shard > retention {
                 return Err(CommandError::precondition(format!(
-                    "tombstone_retention_s ({retention}) must be at least the longest gap between two anti-entropy passes of `{}` ({gap} s): a repair after a tombstone expired could bring a deleted document back; raise the retention first",
+                    "tombstone_retention_s ({retention}) must be at least the longest time between two anti-entropy passes over one shard ({each_shard} s: gaps of `{}` up to {gap} s, every shard once in {rounds} rounds): a repair after a tombstone expired could bring a deleted document back; raise the retention first",
                     schedule.expression()
                 )));
             }
@@ -348,6 +366,16 @@ mod tests {
             .check_together("anti_entropy_schedule", "*/10 * * * *")
             .is_ok());
         assert!(Settings::validate("anti_entropy_schedule", "every day").is_err());
+        // Daily, 64 shards, 8 per pass: each shard every 8 days, past 7 days of retention.
+        let mut d = Settings::default();
+        assert!(d
+            .check_together("anti_entropy_shards_per_pass", "8")
+            .is_err());
+        assert!(d
+            .check_together("anti_entropy_shards_per_pass", "16")
+            .is_ok());
+        d.set("anti_entropy_shards_per_pass", "16", 2);
+        assert!(d.check_together("default_shards", "128").is_err());
         assert!(Settings::validate("anti_entropy_schedule", "off").is_ok());
         let old = Settings::validate("anti_entropy_interval_s", "60").unwrap_err();
         assert!(old.to_string().contains("anti_entropy_schedule"), "{old}");

@@ -10,7 +10,21 @@ use crate::state::ClusterState;
 /// The version before which tombstones have expired at `at_ms`.
 fn cutoff(state: &ClusterState, at_ms: u64) -> Version {
     let retention_ms = state.settings.int("tombstone_retention_s") * 1000;
-    Version::at_unix_ms(at_ms.saturating_sub(retention_ms))
+    let expired = Version::at_unix_ms(at_ms.saturating_sub(retention_ms));
+    // A running repair applies the tombstones since the version it reads
+    // from: none of those goes while it runs, however long it takes.
+    let repairing = state
+        .workflows
+        .running()
+        .filter_map(|w| w.repair.as_ref())
+        .flat_map(|r| r.shards.values())
+        .filter(|p| !p.rebuild)
+        .map(|p| p.from)
+        .min();
+    match repairing {
+        Some(from) => expired.min(from),
+        None => expired,
+    }
 }
 
 /// Records a delete before any node receives it (I4); proposed by a router

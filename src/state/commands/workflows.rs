@@ -139,12 +139,21 @@ impl AdvanceWorkflow {
             }
             (WorkflowKind::IndexSwap, Phase::Done) => super::swaps::flip(state, &w, self.at_ms),
             (WorkflowKind::AntiEntropy, Phase::Done) => {
-                if let Some(p) = &w.pass {
+                let same = state
+                    .indexes
+                    .get(&w.index)
+                    .is_some_and(|i| i.physical() == w.physical());
+                if let (Some(p), true) = (&w.pass, same) {
                     state.anti_entropy.finished(&w.index, w.id, self.at_ms, p);
                 }
             }
             (WorkflowKind::CopyRepair, Phase::Done) => {
-                if let Some(r) = &w.repair {
+                // Only while the uid still names the index the repair brought back.
+                let same = state
+                    .indexes
+                    .get(&w.index)
+                    .is_some_and(|i| i.physical() == w.physical());
+                if let (Some(r), true) = (&w.repair, same) {
                     served = crate::state::repair::behind::mark_serving(
                         state,
                         &w.index,

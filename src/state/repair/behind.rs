@@ -120,10 +120,10 @@ impl BehindCopies {
     }
 }
 
-/// Marks `node`'s copies of `shards` of `index` behind since `since`: serving and leaving copies
-/// stop being read and counted; copies already behind keep the older of the two versions; filling
-/// copies are left to their own catch-up (which rereads what was written while it ran). One new
-/// epoch for the index if any role changed. Returns the shards whose role changed.
+/// Marks `node`'s copies of `shards` of `index` behind since `since`: serving copies stop being
+/// read and counted; copies already behind keep the older of the two versions; filling and
+/// leaving copies belong to a move, which catches them up or removes them. One new epoch for the
+/// index if any role changed. Returns the shards whose role changed.
 pub fn mark_behind(
     state: &mut ClusterState,
     index: &IndexUid,
@@ -145,7 +145,9 @@ pub fn mark_behind(
         else {
             continue;
         };
-        if copy.role == Role::Filling {
+        // Filling copies are left to their own catch-up (which rereads what was
+        // written while it ran), leaving ones to the move replacing them.
+        if matches!(copy.role, Role::Filling | Role::Leaving) {
             continue;
         }
         if copy.role != Role::Behind {

@@ -20,6 +20,9 @@ pub struct NodeRef {
     pub node: NodeId,
     pub base: String,
     pub owns: Vec<ShardId>,
+    /// Every copy it holds serves: its settings may vote (a node with a behind copy may have
+    /// missed an acknowledged settings change).
+    pub serving: bool,
 }
 
 pub struct IndexCheck<'a> {
@@ -86,7 +89,12 @@ impl IndexCheck<'_> {
                 Err(e) => return Err(format!("reading the settings of {}: {e}", n.base)),
             }
         }
-        if let Some(right) = majority(&settings) {
+        let voters: BTreeMap<NodeId, Value> = settings
+            .iter()
+            .filter(|(n, _)| self.on.iter().any(|r| &r.node == *n && r.serving))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        if let Some(right) = majority(&voters) {
             for n in &self.on {
                 let wrong = match settings.get(&n.node) {
                     Some(s) => differing(s, &right),

@@ -27,9 +27,16 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
     };
     pauses.before(w.phase).await;
     let mut advance = super::advance(w, to);
-    let known = c.read(|s| s.indexes.get(&w.index).map(|i| i.primary_key.clone()));
+    // Gone, or the uid names another index on the nodes since (a swap, a rename, a
+    // re-creation): the pass has nothing left to compare.
+    let known = c.read(|s| {
+        s.indexes
+            .get(&w.index)
+            .filter(|i| i.physical() == w.physical())
+            .map(|i| i.primary_key.clone())
+    });
     let Some(primary_key) = known else {
-        advance.note = "the index is gone; nothing to compare".into();
+        advance.note = "the index is gone or names another index now; nothing to compare".into();
         return super::commit(c, advance).await;
     };
     let (docs_per_s, concurrency) = c.read(|s| {
@@ -152,6 +159,12 @@ fn nodes_of(s: &ClusterState, w: &Workflow) -> Vec<NodeRef> {
                 .filter(|a| a.holds(&n.id))
                 .map(|a| a.shard)
                 .collect(),
+            serving: n.state.serves_reads()
+                && map
+                    .shards
+                    .iter()
+                    .filter_map(|a| a.role_of(&n.id))
+                    .all(|r| r.is_read()),
         })
         .collect()
 }

@@ -403,10 +403,22 @@ impl ShardScan<'_> {
             let wrong = match f.from {
                 Ok(from) => {
                     let src = self.fetch(&self.copies[from].base, &id, None).await?;
-                    match src.values().next().map(|d| fingerprint(d, version_of(d))) {
-                        Some(best) => needs_write(best, mine, true),
-                        // Deleted from the source meanwhile: its tombstone reaches this copy.
-                        None => false,
+                    match (
+                        src.values().next().map(|d| fingerprint(d, version_of(d))),
+                        mine,
+                    ) {
+                        (Some(best), _) => needs_write(best, mine, true),
+                        // Deleted from the source since it was read, its delete possibly applied
+                        // here before the repair's write: deleted here too, as it stands.
+                        (None, Some(m)) => {
+                            left.push(Fix {
+                                from: Err(m.version),
+                                kind: FindingKind::Deleted,
+                                ..f.clone()
+                            });
+                            continue;
+                        }
+                        (None, None) => false,
                     }
                 }
                 Err(t) => {

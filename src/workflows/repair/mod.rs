@@ -78,6 +78,11 @@ fn sources_of(
 fn job<C: Cluster>(c: &C, w: &Workflow, r: &CopyRepair) -> Option<Job> {
     c.read(|s| {
         let index = s.indexes.get(&w.index)?;
+        // A swap, rename or re-creation since the repair started gave the uid another index on
+        // the nodes: this repair has nothing left to bring back (the records moved with it).
+        if index.physical() != w.physical() {
+            return None;
+        }
         let target = s.nodes.get(&r.node)?.address.clone();
         let sources = r
             .shard_ids()
@@ -130,7 +135,7 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
                 Some((s, plan)) => return catch_up(c, w, &job, &target, ShardId(*s), plan).await,
                 None => {
                     let settings = settings(&job, &target).await?;
-                    tombstones(c, w, r, &target).await? + &settings
+                    tombstones(c, w, r, &job, &target).await? + &settings
                 }
             }
         }
@@ -149,7 +154,8 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
                 index: &job.index,
                 primary_key: pk,
             };
-            recheck(&job, r, &target).await?
+            let now = || c.read(|s| s.tombstones.since(&w.index, r.from(), usize::MAX));
+            recheck(&job, r, &target, now).await?
         }
         _ => return Ok(()),
     };
@@ -184,6 +190,13 @@ async fn catch_up<C: Cluster>(
             wait_queue(nodes, s).await?;
         }
         if plan.rebuild {
+            // Emptying a copy is destructive: only a leader that still leads does it, and only
+            // while the repair is where it was when this step began.
+            c.confirm_leader().await?;
+            let unchanged = c.read(|s| s.workflows.get(w.id).is_some_and(|now| now.step == w.step));
+            if !unchanged {
+                return Err("the repair moved on under another leader".into());
+            }
             let filter = serde_json::json!({"filter": crate::fleet::shard_filter(&[shard])});
             let t = nodes
                 .apply(
@@ -276,6 +289,7 @@ async fn tombstones<C: Cluster>(
     c: &C,
     w: &Workflow,
     r: &CopyRepair,
+    job: &Job,
     target: &Target<'_>,
 ) -> Result<String, String> {
     let list = c.read(|s| s.tombstones.since(&w.index, r.from(), usize::MAX));
@@ -290,20 +304,109 @@ async fn tombstones<C: Cluster>(
         )
         .await
         .map_err(|e| format!("applying tombstones on {}: {e}", target.base))?;
+    let by_source = deleted_on_source(job, target, &list).await?;
     Ok(format!(
         "{} shards caught up ({} documents written); {} tombstones applied",
         r.shards.len(),
         r.written,
         list.len()
-    ) + &match applied.deleted_by_id {
+    ) + &match applied.deleted_by_id + by_source {
         0 => String::new(),
-        n => format!(", {n} documents deleted by id"),
+        n => format!(", {n} documents deleted"),
     })
+}
+
+/// Deletes by filter are judged on content: one that matched a document's newer content on the
+/// serving copy does not match the older content the copy being repaired still holds. So when
+/// such deletes ran since the copy fell behind, every document the copy holds at a version not
+/// newer than the newest of them, and that the serving copy no longer has, is deleted here too
+/// (the serving copy holds every acknowledged write; one still in its queue is put back by the
+/// re-check). Returns how many.
+async fn deleted_on_source(
+    job: &Job,
+    target: &Target<'_>,
+    list: &[crate::state::tombstones::Tombstone],
+) -> Result<u64, String> {
+    use crate::state::tombstones::Deleted;
+    let Some(newest) = list
+        .iter()
+        .filter(|t| matches!(t.deleted, Deleted::Filter(_)))
+        .map(|t| t.version)
+        .max()
+    else {
+        return Ok(0);
+    };
+    let pk = target.primary_key;
+    let mut gone = 0;
+    for (shard, sources, serving) in &job.sources {
+        let (true, Some(source)) = (*serving, sources.first()) else {
+            continue;
+        };
+        let mut old = vec![];
+        let mut pages = VersionedPages::new(
+            target.nodes,
+            target.base,
+            target.index,
+            &[*shard],
+            Version::ZERO,
+            PAGE,
+        )
+        .fields(&[pk]);
+        'read: while let Some(page) = pages
+            .next_page()
+            .await
+            .map_err(|e| format!("reading shard {} from {}: {e}", shard.0, target.base))?
+        {
+            for d in page {
+                if d.version > newest {
+                    break 'read;
+                }
+                if let Some(id) = d.doc.get(pk) {
+                    old.push(id.clone());
+                }
+            }
+        }
+        for chunk in old.chunks(1_000) {
+            let held = target
+                .nodes
+                .fetch_ids(source, target.index, &[*shard], chunk, Some(&[pk]))
+                .await
+                .map_err(|e| format!("reading shard {} from {source}: {e}", shard.0))?;
+            let held: std::collections::BTreeSet<String> = held
+                .iter()
+                .filter_map(|d| d.get(pk).and_then(compare::id_key))
+                .collect();
+            let missing: Vec<serde_json::Value> = chunk
+                .iter()
+                .filter(|id| compare::id_key(id).is_some_and(|k| !held.contains(&k)))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            gone += missing.len() as u64;
+            target
+                .nodes
+                .apply(
+                    target.base,
+                    target.index,
+                    &IndexChange::DeleteBatch(serde_json::Value::Array(missing)),
+                )
+                .await
+                .map_err(|e| format!("deleting from {}: {e}", target.base))?;
+        }
+    }
+    Ok(gone)
 }
 
 /// Compares every shard with its sources again, from the version the repair read from, and
 /// writes what a concurrent write undid, until a round finds nothing to write.
-async fn recheck(job: &Job, r: &CopyRepair, target: &Target<'_>) -> Result<String, String> {
+async fn recheck(
+    job: &Job,
+    r: &CopyRepair,
+    target: &Target<'_>,
+    tombstones_now: impl Fn() -> Vec<crate::state::tombstones::Tombstone>,
+) -> Result<String, String> {
     for round in 1..=RECHECK_ROUNDS {
         let mut written = 0;
         for (shard, sources, serving) in &job.sources {
@@ -331,6 +434,21 @@ async fn recheck(job: &Job, r: &CopyRepair, target: &Target<'_>) -> Result<Strin
             written,
             "repair re-check rewrote documents a client write undid"
         );
+        wait_queue(target.nodes, target.base).await?;
+        // A document rewritten here may have been deleted meanwhile, its delete already
+        // applied on the copy before this write: the tombstones are applied again.
+        let list = tombstones_now();
+        target
+            .nodes
+            .apply_tombstones(
+                target.base,
+                target.index,
+                target.primary_key,
+                &r.shard_ids(),
+                &list,
+            )
+            .await
+            .map_err(|e| format!("applying tombstones on {}: {e}", target.base))?;
         wait_queue(target.nodes, target.base).await?;
     }
     Err(format!(
