@@ -20,6 +20,20 @@ pub struct Target<'a> {
     pub primary_key: &'a str,
 }
 
+impl Target<'_> {
+    /// Applies `tombstones` to the copy's `shards` (only to documents not newer than each).
+    pub async fn apply_tombstones(
+        &self,
+        shards: &[ShardId],
+        tombstones: &[crate::state::tombstones::Tombstone],
+    ) -> Result<crate::fleet::tombstones::Applied, String> {
+        self.nodes
+            .apply_tombstones(self.base, self.index, self.primary_key, shards, tombstones)
+            .await
+            .map_err(|e| format!("applying tombstones on {}: {e}", self.base))
+    }
+}
+
 /// What bringing a copy up to date with one page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Synced {

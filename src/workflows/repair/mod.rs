@@ -293,17 +293,7 @@ async fn tombstones<C: Cluster>(
     target: &Target<'_>,
 ) -> Result<String, String> {
     let list = c.read(|s| s.tombstones.since(&w.index, r.from(), usize::MAX));
-    let applied = target
-        .nodes
-        .apply_tombstones(
-            target.base,
-            target.index,
-            target.primary_key,
-            &r.shard_ids(),
-            &list,
-        )
-        .await
-        .map_err(|e| format!("applying tombstones on {}: {e}", target.base))?;
+    let applied = target.apply_tombstones(&r.shard_ids(), &list).await?;
     let by_source = deleted_on_source(job, target, &list).await?;
     Ok(format!(
         "{} shards caught up ({} documents written); {} tombstones applied",
@@ -437,18 +427,9 @@ async fn recheck(
         wait_queue(target.nodes, target.base).await?;
         // A document rewritten here may have been deleted meanwhile, its delete already
         // applied on the copy before this write: the tombstones are applied again.
-        let list = tombstones_now();
         target
-            .nodes
-            .apply_tombstones(
-                target.base,
-                target.index,
-                target.primary_key,
-                &r.shard_ids(),
-                &list,
-            )
-            .await
-            .map_err(|e| format!("applying tombstones on {}: {e}", target.base))?;
+            .apply_tombstones(&r.shard_ids(), &tombstones_now())
+            .await?;
         wait_queue(target.nodes, target.base).await?;
     }
     Err(format!(
