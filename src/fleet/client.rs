@@ -70,6 +70,11 @@ impl NodeClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(1))
+            // A request given up on must not reach the node later: without this, TCP goes on
+            // retransmitting it after the call timed out, and once a partition heals it lands
+            // (over a newer version a repair wrote, say). Unacknowledged data is dropped, and
+            // the connection with it, after the node timeout.
+            .tcp_user_timeout(timeout)
             .tcp_nodelay(true)
             .pool_max_idle_per_host(32)
             .build()?;

@@ -248,6 +248,39 @@ impl Db {
         }
     }
 
+    /// Runs an anti-entropy pass in repair mode over `index` and waits (at most `within`) until
+    /// it is done; false if it could not be started or did not finish.
+    pub async fn anti_entropy_pass(&self, index: &str, within: Duration) -> bool {
+        let req = miroir::pb::v1::RunAntiEntropyRequest {
+            index: index.to_string(),
+            shards: vec![],
+            mode: "repair".into(),
+        };
+        let started = self
+            .on_any_coordinator(|mut a| {
+                let req = req.clone();
+                async move { a.run_anti_entropy(req).await }
+            })
+            .await;
+        let Ok((_, w)) = started else {
+            return false;
+        };
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            let got = self
+                .on_any_coordinator(|mut a| async move {
+                    a.get_workflow(miroir::pb::v1::WorkflowRef { id: w.id })
+                        .await
+                })
+                .await;
+            if got.is_ok_and(|(_, w)| w.phase == "done") {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        false
+    }
+
     /// Polls the coordinators until one of them names a leader.
     pub async fn await_leader(&self, within: Duration) -> Result<u64> {
         let deadline = Instant::now() + within;

@@ -122,6 +122,11 @@ async fn final_read(db: &Db, history: &[Op]) -> Result<FinalRead> {
         0 => {}
         n => tracing::warn!("{n} copies still behind after {REPAIR_WAIT:?}; reading anyway"),
     }
+    // Then one anti-entropy pass: a write a router gave up on can still reach a node after a
+    // partition heals (TCP retransmits it) and land over a newer version the repair wrote.
+    if !db.anti_entropy_pass(documents::INDEX, REPAIR_WAIT).await {
+        tracing::warn!("the final anti-entropy pass did not finish; reading anyway");
+    }
     let uids: Vec<u64> = history
         .iter()
         .filter_map(|o| o.value.get("task").and_then(Value::as_u64))
