@@ -154,8 +154,7 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
                 index: &job.index,
                 primary_key: pk,
             };
-            let now = || c.read(|s| s.tombstones.since(&w.index, r.from(), usize::MAX));
-            recheck(&job, r, &target, now).await?
+            recheck(&job, r, &target).await?
         }
         _ => return Ok(()),
     };
@@ -391,12 +390,7 @@ async fn deleted_on_source(
 
 /// Compares every shard with its sources again, from the version the repair read from, and
 /// writes what a concurrent write undid, until a round finds nothing to write.
-async fn recheck(
-    job: &Job,
-    r: &CopyRepair,
-    target: &Target<'_>,
-    tombstones_now: impl Fn() -> Vec<crate::state::tombstones::Tombstone>,
-) -> Result<String, String> {
+async fn recheck(job: &Job, r: &CopyRepair, target: &Target<'_>) -> Result<String, String> {
     for round in 1..=RECHECK_ROUNDS {
         let mut written = 0;
         for (shard, sources, serving) in &job.sources {
@@ -424,12 +418,6 @@ async fn recheck(
             written,
             "repair re-check rewrote documents a client write undid"
         );
-        wait_queue(target.nodes, target.base).await?;
-        // A document rewritten here may have been deleted meanwhile, its delete already
-        // applied on the copy before this write: the tombstones are applied again.
-        target
-            .apply_tombstones(&r.shard_ids(), &tombstones_now())
-            .await?;
         wait_queue(target.nodes, target.base).await?;
     }
     Err(format!(
