@@ -97,11 +97,17 @@ async fn full_read(f: &Fleet, base: &str, index: &str) -> (Vec<Value>, f64) {
 }
 
 /// How many copies are behind now.
-fn behind(f: &Fleet) -> usize {
-    let leader = futures::executor::block_on(f.cluster.leader());
+async fn behind(f: &Fleet) -> usize {
+    let leader = f.cluster.leader().await;
     let out = f.cluster.ctl(leader, &["anti-entropy", "status", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     v["behind"].as_array().map_or(usize::MAX, Vec::len)
+}
+
+/// Writes `docs` through the router and waits for the task.
+async fn write(f: &Fleet, router: &str, docs: Vec<Value>) {
+    let url = format!("{router}/indexes/{INDEX}/documents");
+    task(f, router, Method::POST, &url, Value::from(docs)).await;
 }
 
 #[tokio::main]
@@ -130,14 +136,7 @@ async fn main() {
     .await;
     for chunk in (0..n_docs).collect::<Vec<_>>().chunks(BATCH) {
         let docs: Vec<Value> = chunk.iter().map(|i| doc(*i, 0)).collect();
-        task(
-            &f,
-            &router,
-            Method::POST,
-            &format!("{router}/indexes/{INDEX}/documents"),
-            Value::from(docs),
-        )
-        .await;
+        write(&f, &router, docs).await;
     }
     say!(
         "{n_docs} documents loaded in {:.1} s",
@@ -183,23 +182,16 @@ async fn main() {
                 doc(i, round)
             })
             .collect();
-        task(
-            &f,
-            &router,
-            Method::POST,
-            &format!("{router}/indexes/{INDEX}/documents"),
-            Value::from(docs),
-        )
-        .await;
+        write(&f, &router, docs).await;
         written += 20;
         round += 1;
         tokio::time::sleep_until(next).await;
     }
-    assert!(behind(&f) > 0, "the away node's copies are behind");
+    assert!(behind(&f).await > 0, "the away node's copies are behind");
     f.bring_back(0).await;
     let t0 = Instant::now();
     until("the copies to serve again", || async {
-        (behind(&f) == 0).then_some(())
+        (behind(&f).await == 0).then_some(())
     })
     .await;
     let repair_s = t0.elapsed().as_secs_f64();

@@ -363,21 +363,12 @@ async fn racing_write(recheck: bool) -> (Value, Value) {
         .map(|c| node_index(f, &c.node))
         .collect();
     for (_, _, n) in &f.nodes {
-        idle(f, &n.addr).await;
+        f.idle(&n.addr).await;
     }
     (
         on_node(f, copies[0], stale_id).await.unwrap_or_default(),
         on_node(f, copies[1], stale_id).await.unwrap_or_default(),
     )
-}
-
-async fn idle(f: &Fleet, addr: &str) {
-    eventually("a node's queue to be idle", || async {
-        let url = format!("{addr}/tasks?statuses=enqueued,processing&limit=1");
-        let (_, tasks) = f.call(Method::GET, &url, None).await;
-        (tasks["total"] == 0).then_some(())
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -269,6 +269,16 @@ impl Fleet {
         .await;
     }
 
+    /// Waits until node `addr` has no task enqueued or processing.
+    pub async fn idle(&self, addr: &str) {
+        eventually("a node's queue to be idle", || async {
+            let url = format!("{addr}/tasks?statuses=enqueued,processing&limit=1");
+            let (_, tasks) = self.call(reqwest::Method::GET, &url, None).await;
+            (tasks["total"] == 0).then_some(())
+        })
+        .await;
+    }
+
     /// Starts a router that follows the coordinators; returns its base URL.
     pub async fn start_router(&mut self) -> String {
         self.start_router_with(&[]).await

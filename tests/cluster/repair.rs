@@ -63,7 +63,7 @@ async fn disagreement(f: &Fleet) -> Option<String> {
         p.addr.clone()
     };
     for (_, _, p) in &f.nodes {
-        idle(f, &p.addr).await;
+        f.idle(&p.addr).await;
     }
     for a in &map.shards {
         let mut copies = vec![];
@@ -86,15 +86,6 @@ async fn disagreement(f: &Fleet) -> Option<String> {
         }
     }
     None
-}
-
-async fn idle(f: &Fleet, addr: &str) {
-    eventually("a node's queue to be idle", || async {
-        let url = format!("{addr}/tasks?statuses=enqueued,processing&limit=1");
-        let (_, tasks) = f.call(Method::GET, &url, None).await;
-        (tasks["total"] == 0).then_some(())
-    })
-    .await;
 }
 
 async fn ok(f: &Fleet, router: &str, method: Method, path: &str, body: Value) {
@@ -205,8 +196,8 @@ async fn a_node_away_is_repaired_when_back(nodes: Nodes) {
         "{synonyms:?}"
     );
     // The deletes made while the node was away are not undone by its return.
+    let moved = moved_id(&f, &f.nodes[0].0).await;
     for (_, _, p) in &f.nodes {
-        let moved = moved_id(&f, &f.nodes[0].0).await;
         for id in (10..20).chain(100..110).chain([moved]) {
             let url = format!("{}/indexes/{physical}/documents/{id}", p.addr);
             let (status, d) = f.call(Method::GET, &url, None).await;
