@@ -144,6 +144,17 @@ pub struct CoordinatorArgs {
     /// overwritten by an older version. Exists so a test can show it.
     #[arg(long, env = "MIROIR_UNSAFE_SKIP_RECHECK", hide = true)]
     pub unsafe_skip_recheck: bool,
+    /// TEST ONLY, UNSAFE: migrations switch to the new copies without the
+    /// delta pass and without repairing them, so writes that raced the copy
+    /// are missing from the copies that now serve. Exists so the tests and
+    /// the partition suite can show they catch it.
+    #[arg(long, env = "MIROIR_UNSAFE_SKIP_DELTA_PASS", hide = true)]
+    pub unsafe_skip_delta_pass: bool,
+    /// TEST ONLY, UNSAFE: migrations cut over without waiting for the
+    /// sources' task queues, so the delta pass misses writes still queued
+    /// there. Exists so the tests can show they catch it.
+    #[arg(long, env = "MIROIR_UNSAFE_SKIP_SOURCE_WAIT", hide = true)]
+    pub unsafe_skip_source_wait: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +204,10 @@ pub struct UnsafeSwitches {
     pub serve_unrepaired: bool,
     /// Repairs write without re-checking (see `--unsafe-skip-recheck`).
     pub skip_recheck: bool,
+    /// Cutovers skip the delta pass (see `--unsafe-skip-delta-pass`).
+    pub skip_delta_pass: bool,
+    /// Cutovers do not wait for the sources' queues (see `--unsafe-skip-source-wait`).
+    pub skip_source_wait: bool,
     /// The Admin service's test commands are accepted (see `--test-commands`).
     pub test_commands: bool,
 }
@@ -263,6 +278,8 @@ impl CoordinatorArgs {
                 skip_router_wait: self.unsafe_skip_router_wait,
                 serve_unrepaired: self.unsafe_serve_unrepaired,
                 skip_recheck: self.unsafe_skip_recheck,
+                skip_delta_pass: self.unsafe_skip_delta_pass,
+                skip_source_wait: self.unsafe_skip_source_wait,
                 test_commands: self.test_commands,
             },
             workflow_pauses: crate::workflows::PausePoints::parse(&self.test_pause_workflow_phase)

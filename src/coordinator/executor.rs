@@ -56,4 +56,16 @@ impl Cluster for App {
     fn skip_recheck(&self) -> bool {
         self.unsafe_switches.skip_recheck
     }
+
+    fn node_call_deadline(&self) -> std::time::Duration {
+        self.nodes.timeout()
+    }
+
+    fn unsafe_skip_delta_pass(&self) -> bool {
+        self.unsafe_switches.skip_delta_pass
+    }
+
+    fn unsafe_skip_source_wait(&self) -> bool {
+        self.unsafe_switches.skip_source_wait
+    }
 }

@@ -87,6 +87,11 @@ impl NodeClient {
         })
     }
 
+    /// The cap on one call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The same client, bound to a lease ending at `until`: a request is sent
     /// only while the lease lasts, checked at the moment of sending (not by a
     /// timeout around the call, which would still poll the send once after a

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AdvanceWorkflow, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
+    AddNode, AdvanceWorkflow, ChangeMigration, MoveStep, StartMigration, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
     DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
     RecordPassProgress, RecordRepairProgress, RecordTombstone, RecordWorkflowError, RemoveNode,
     SetConfig, SetCopyRole, SetNodeState, SetPrimaryKey, StartAntiEntropy, StartAntiEntropyRound,
@@ -52,6 +52,9 @@ pub enum Command {
     StartAntiEntropy(StartAntiEntropy),
     StartAntiEntropyRound(StartAntiEntropyRound),
     RecordPassProgress(RecordPassProgress),
+    StartMigration(StartMigration),
+    ChangeMigration(ChangeMigration),
+    MoveStep(MoveStep),
     /// Commands that arrived together, committed as one log entry and applied
     /// in order, each with its own result (group commit).
     Batch(Vec<Command>),
@@ -86,6 +89,7 @@ pub enum CommandResponse {
     },
     Routers(Vec<String>),
     Workflow(Box<super::workflows::Workflow>),
+    Migration(Box<super::migration::Migration>),
     /// Task records committed, and the uids that reached a final status
     /// with this commit (their webhooks fire once, from the committer).
     Committed {
@@ -137,6 +141,9 @@ impl Command {
             Command::StartAntiEntropy(c) => c.validate(),
             Command::StartAntiEntropyRound(c) => c.validate(),
             Command::RecordPassProgress(c) => c.validate(),
+            Command::StartMigration(c) => c.validate(),
+            Command::ChangeMigration(c) => c.validate(),
+            Command::MoveStep(c) => c.validate(),
             Command::Batch(cmds) => cmds.iter().try_for_each(|c| match c {
                 Command::Batch(_) => Err(CommandError::invalid("batches do not nest")),
                 c => c.validate(),
@@ -179,6 +186,9 @@ impl Command {
             Command::StartAntiEntropy(c) => c.apply(state),
             Command::StartAntiEntropyRound(c) => c.apply(state),
             Command::RecordPassProgress(c) => c.apply(state),
+            Command::StartMigration(c) => c.apply(state),
+            Command::ChangeMigration(c) => c.apply(state),
+            Command::MoveStep(c) => c.apply(state),
             Command::Batch(cmds) => Ok(CommandResponse::Batch(
                 cmds.into_iter().map(|c| c.apply(state)).collect(),
             )),

@@ -144,6 +144,18 @@ impl std::fmt::Display for WorkflowId {
     }
 }
 
+/// A migration's id (a change of the fleet: one workflow per index it moves).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct MigrationId(pub u64);
+
+impl std::fmt::Display for MigrationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Moves the entries of `map` kept under the old uids of `moves` (old, new) to their new uids,
 /// all at once (a rename or swap hands a physical index, and what is kept about it, to another
 /// uid).

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod ids;
 pub mod index;
+pub mod migration;
 pub mod node;
 pub mod repair;
 pub mod routers;
@@ -97,6 +98,9 @@ pub struct ClusterState {
     /// Anti-entropy between passes: the schedule's round, cursors, last results.
     #[serde(default)]
     pub anti_entropy: repair::pass::AntiEntropyLog,
+    /// Changes of the fleet (node join and drain, group add and removal, replacement).
+    #[serde(default)]
+    pub migrations: migration::Migrations,
 }
 
 impl ClusterState {

@@ -22,6 +22,8 @@ pub enum Kind {
     /// A 5-field cron expression in UTC (minute hour day-of-month month
     /// day-of-week), or `off`.
     Cron,
+    /// A duration as people write it (`500ms`, `30s`, `5m`, `1h 30m`), within a range.
+    Duration { min_ms: u64, max_ms: u64 },
 }
 
 #[derive(Debug)]
@@ -64,10 +66,28 @@ pub const SPECS: &[Spec] = &[
         description: "how long a delete's tombstone is kept; a copy behind for longer is rebuilt whole (at least the anti-entropy interval)",
     },
     Spec {
-        key: "drain_timeout_s",
-        default: "3600",
-        kind: Kind::Int { min: 10, max: 7 * 86_400 },
-        description: "how long a node drain may run before it is reported stuck",
+        key: "drain_timeout",
+        default: "5m",
+        kind: Kind::Duration { min_ms: 1_000, max_ms: 7 * 86_400_000 },
+        description: "how long a migration's cutover keeps retrying (fence lifted when over its budget, another catch-up round, fence again) before the migration pauses and reports itself stuck",
+    },
+    Spec {
+        key: "fence_budget",
+        default: "1s",
+        kind: Kind::Duration { min_ms: 100, max_ms: 60_000 },
+        description: "how long one cutover may hold a shard's writes (drain in-flight writes, delta pass) before it lifts the fence and retries after another catch-up round",
+    },
+    Spec {
+        key: "migration_delta_pass",
+        default: "on",
+        kind: Kind::OneOf(&["on", "off"]),
+        description: "whether cutover runs a delta pass under the fence (`off`: moved copies start behind and are repaired before the old copies go; refused while anti-entropy is off)",
+    },
+    Spec {
+        key: "migration_docs_per_s",
+        default: "0",
+        kind: Kind::Int { min: 0, max: 10_000_000 },
+        description: "documents per second a migration copies to each new copy (0: no limit); `migrate start --throttle` overrides it per migration",
     },
     Spec {
         key: "anti_entropy_schedule",
@@ -123,8 +143,18 @@ pub const SPECS: &[Spec] = &[
 fn renamed(key: &str) -> Option<&'static str> {
     match key {
         "anti_entropy_interval_s" => Some("anti_entropy_schedule (a cron expression, or `off`)"),
+        "drain_timeout_s" => Some(
+            "drain_timeout (a duration such as 90s or 5m: how long a cutover keeps retrying before the migration reports itself stuck)",
+        ),
         _ => None,
     }
+}
+
+/// A duration setting's value in milliseconds.
+pub fn parse_duration_ms(value: &str) -> Option<u64> {
+    humantime::parse_duration(value.trim())
+        .ok()
+        .and_then(|d| u64::try_from(d.as_millis()).ok())
 }
 
 pub fn spec(key: &str) -> Option<&'static Spec> {
@@ -194,6 +224,14 @@ impl Settings {
                 .map_err(|e| {
                     CommandError::invalid(format!("invalid value `{value}` for {key}: {e}"))
                 }),
+            Kind::Duration { min_ms, max_ms } => match parse_duration_ms(value) {
+                Some(ms) if (min_ms..=max_ms).contains(&ms) => Ok(()),
+                _ => Err(CommandError::invalid(format!(
+                    "invalid value `{value}` for {key}: give a duration from {} to {}, such as 30s or 5m",
+                    humantime::format_duration(std::time::Duration::from_millis(min_ms)),
+                    humantime::format_duration(std::time::Duration::from_millis(max_ms)),
+                ))),
+            },
             Kind::OneOf(words) if words.contains(&value) => Ok(()),
             Kind::OneOf(words) => Err(CommandError::invalid(format!(
                 "invalid value `{value}` for {key}: use one of {}",
@@ -207,6 +245,7 @@ impl Settings {
     /// or a copy repaired after its tombstone expired could bring a deleted
     /// document back.
     pub fn check_together(&self, key: &str, value: &str) -> Result<(), CommandError> {
+        self.check_delta_pass(key, value)?;
         const TOGETHER: [&str; 4] = [
             "tombstone_retention_s",
             "anti_entropy_schedule",
@@ -246,6 +285,22 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// Configuration C (no delta pass) leans on repair and anti-entropy: refused without them.
+    fn check_delta_pass(&self, key: &str, value: &str) -> Result<(), CommandError> {
+        let current = |k: &str| match k == key {
+            true => value.to_string(),
+            false => self.get(k).map(|s| s.value).unwrap_or_default(),
+        };
+        let no_delta = current("migration_delta_pass") == "off";
+        let no_ae = current("anti_entropy_schedule") == "off";
+        match (key, no_delta && no_ae) {
+            ("migration_delta_pass" | "anti_entropy_schedule", true) => Err(CommandError::precondition(
+                "migrations without a delta pass need anti-entropy (moved copies are repaired before they serve, and passes are the second line): keep migration_delta_pass on, or set an anti_entropy_schedule first",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Whether a word-valued setting is `on`.
@@ -315,6 +370,14 @@ impl Settings {
         );
     }
 
+    /// A known duration setting, in milliseconds.
+    pub fn duration_ms(&self, key: &str) -> u64 {
+        let v = self.get(key).map(|s| s.value).unwrap_or_default();
+        parse_duration_ms(&v)
+            .or_else(|| spec(key).and_then(|s| parse_duration_ms(s.default)))
+            .unwrap_or(0)
+    }
+
     /// A known integer setting (always valid, since values are validated on set).
     pub fn int(&self, key: &str) -> u64 {
         let v = self.get(key).map(|s| s.value).unwrap_or_default();
@@ -348,6 +411,27 @@ mod tests {
         assert!(Settings::validate("unavailable_shard_policy", "maybe").is_err());
         assert!(Settings::validate("user.k1", "anything").is_ok());
         assert!(Settings::validate("user.", "x").is_err());
+    }
+
+    /// Durations take the units people write; the old drain key names its replacement; no
+    /// delta pass needs anti-entropy.
+    #[test]
+    fn durations_and_migration_settings() {
+        assert!(Settings::validate("drain_timeout", "90s").is_ok());
+        assert!(Settings::validate("drain_timeout", "1h 30m").is_ok());
+        assert!(Settings::validate("drain_timeout", "10ms").is_err(), "below the range");
+        assert!(Settings::validate("drain_timeout", "soon").is_err());
+        let e = Settings::validate("drain_timeout_s", "3600").unwrap_err().to_string();
+        assert!(e.contains("drain_timeout ("), "{e}");
+        let mut s = Settings::default();
+        assert_eq!(s.duration_ms("fence_budget"), 1_000);
+        s.set("fence_budget", "250ms", 1);
+        assert_eq!(s.duration_ms("fence_budget"), 250);
+        assert!(s.check_together("migration_delta_pass", "off").is_ok());
+        s.set("anti_entropy_schedule", "off", 2);
+        assert!(s.check_together("migration_delta_pass", "off").is_err());
+        s.set("migration_delta_pass", "off", 3);
+        assert!(s.check_together("migration_delta_pass", "on").is_ok());
     }
 
     /// Tombstones outlive the longest gap between passes: a daily schedule

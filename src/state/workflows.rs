@@ -13,6 +13,7 @@ pub use super::ids::WorkflowId;
 use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
 pub use crate::meili::index_swap::Swap;
 use crate::state::repair::pass::AntiEntropyPass;
+use crate::state::migration::IndexMove;
 use crate::state::repair::CopyRepair;
 
 /// Finished workflows kept for operators; the oldest go first beyond this.
@@ -35,14 +36,18 @@ pub enum WorkflowKind {
     /// Comparing every copy of an index's shards, and (in repair mode)
     /// fixing what differs.
     AntiEntropy,
+    /// Moving an index's shard copies for a migration (new copies filled,
+    /// cut over under a fence, old copies cleaned up).
+    ShardMove,
 }
 
 impl WorkflowKind {
-    pub const ALL: [WorkflowKind; 4] = [
+    pub const ALL: [WorkflowKind; 5] = [
         WorkflowKind::IndexDeletion,
         WorkflowKind::IndexSwap,
         WorkflowKind::CopyRepair,
         WorkflowKind::AntiEntropy,
+        WorkflowKind::ShardMove,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +56,7 @@ impl WorkflowKind {
             WorkflowKind::IndexSwap => "index_swap",
             WorkflowKind::CopyRepair => "copy_repair",
             WorkflowKind::AntiEntropy => "anti_entropy",
+            WorkflowKind::ShardMove => "shard_move",
         }
     }
 
@@ -60,7 +66,7 @@ impl WorkflowKind {
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 CommandError::invalid(format!(
-                    "unknown workflow kind `{s}`: use index_deletion, index_swap, copy_repair or anti_entropy"
+                    "unknown workflow kind `{s}`: use index_deletion, index_swap, copy_repair, anti_entropy or shard_move"
                 ))
             })
     }
@@ -68,7 +74,17 @@ impl WorkflowKind {
     /// Whether an index's deletion goes ahead of a running workflow of this
     /// kind (which then finds the index gone and ends).
     pub fn yields_to_deletion(self) -> bool {
-        matches!(self, WorkflowKind::CopyRepair | WorkflowKind::AntiEntropy)
+        matches!(
+            self,
+            WorkflowKind::CopyRepair | WorkflowKind::AntiEntropy | WorkflowKind::ShardMove
+        )
+    }
+
+    /// Whether workflows of these kinds on one index run side by side: a repair brings behind
+    /// copies back (a move waits for that before it drops old copies), a move fills new ones.
+    pub fn runs_beside(self, other: WorkflowKind) -> bool {
+        use WorkflowKind::{CopyRepair, ShardMove};
+        matches!((self, other), (CopyRepair, ShardMove) | (ShardMove, CopyRepair))
     }
 
     /// The phases a workflow of this kind goes through, in order.
@@ -94,7 +110,34 @@ impl WorkflowKind {
             // Index presence and settings first: a node without the index
             // or its settings cannot be compared document by document.
             WorkflowKind::AntiEntropy => &[Phase::IndexCheck, Phase::Scan, Phase::Done],
+            // A fence over budget goes back to `Copy` and an abort to `Undo`, by their own
+            // commands (see [`WorkflowKind::can_return`]).
+            WorkflowKind::ShardMove => &[
+                Phase::AddCopies,
+                Phase::WaitDualWrite,
+                Phase::Copy,
+                Phase::Drain,
+                Phase::DeltaPass,
+                Phase::AwaitRepair,
+                Phase::Release,
+                Phase::Cleanup,
+                Phase::Done,
+            ],
         }
+    }
+
+    /// The moves back a workflow of this kind may make, besides going forward one phase: a
+    /// cutover whose fence went over budget (or that is paused) lifts it and copies again; a
+    /// move aborted before its new copies serve undoes them.
+    pub fn can_return(self, from: Phase, to: Phase) -> bool {
+        self == WorkflowKind::ShardMove
+            && match to {
+                Phase::Copy => matches!(from, Phase::Drain | Phase::DeltaPass),
+                Phase::Undo => from.before_switch() && from != Phase::AddCopies,
+                // Aborted before it added anything: nothing to undo.
+                Phase::Done => from == Phase::AddCopies,
+                _ => false,
+            }
     }
 }
 
@@ -129,11 +172,37 @@ pub enum Phase {
     /// Compare each shard's copies, one shard per step with its cursor
     /// committed; fix what differs and remove strays in repair mode.
     Scan,
+    /// Add the new copies as filling (every write reaches them from the
+    /// next epoch on) and mark the old ones leaving.
+    AddCopies,
+    /// Wait until every router writes to the new copies (or lost its lease).
+    WaitDualWrite,
+    /// Copy the moving shards to the new copies in catch-up rounds, each
+    /// from before the last one's start, until a round is small.
+    Copy,
+    /// The fence is up: wait until every router has finished the moving
+    /// shards' writes in flight (or lost its lease), within the budget.
+    Drain,
+    /// Still fenced: wait for the sources' queues, copy what changed since
+    /// the last round, apply tombstones, wait for the new copies' queues;
+    /// entering `AwaitRepair` switches the new copies on and lifts the fence.
+    DeltaPass,
+    /// Without a delta pass the new copies start behind: wait until the
+    /// repair brought them to serving.
+    AwaitRepair,
+    /// Drop the old copies from the shard map.
+    Release,
+    /// Once no router can still write to the old copies, delete the moved
+    /// shards' documents from them.
+    Cleanup,
+    /// An aborted move: once no router writes to the new copies, delete
+    /// what was copied to them.
+    Undo,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 11] = [
+    pub const ALL: [Phase; 20] = [
         Phase::Fence,
         Phase::WaitRouters,
         Phase::DeleteOnNodes,
@@ -144,6 +213,15 @@ impl Phase {
         Phase::Recheck,
         Phase::IndexCheck,
         Phase::Scan,
+        Phase::AddCopies,
+        Phase::WaitDualWrite,
+        Phase::Copy,
+        Phase::Drain,
+        Phase::DeltaPass,
+        Phase::AwaitRepair,
+        Phase::Release,
+        Phase::Cleanup,
+        Phase::Undo,
         Phase::Done,
     ];
 
@@ -159,8 +237,30 @@ impl Phase {
             Phase::Recheck => "recheck",
             Phase::IndexCheck => "index_check",
             Phase::Scan => "scan",
+            Phase::AddCopies => "add_copies",
+            Phase::WaitDualWrite => "wait_dual_write",
+            Phase::Copy => "copy",
+            Phase::Drain => "drain",
+            Phase::DeltaPass => "delta_pass",
+            Phase::AwaitRepair => "await_repair",
+            Phase::Release => "release",
+            Phase::Cleanup => "cleanup",
+            Phase::Undo => "undo",
             Phase::Done => "done",
         }
+    }
+
+    /// A move's phases before its new copies serve (an abort can still undo them).
+    pub fn before_switch(self) -> bool {
+        matches!(
+            self,
+            Phase::AddCopies | Phase::WaitDualWrite | Phase::Copy | Phase::Drain | Phase::DeltaPass
+        )
+    }
+
+    /// A move's phases that hold the fence up.
+    pub fn fenced(self) -> bool {
+        matches!(self, Phase::Drain | Phase::DeltaPass)
     }
 
     pub fn parse(s: &str) -> Result<Self, CommandError> {
@@ -223,6 +323,9 @@ pub struct Workflow {
     /// An anti-entropy pass's shards, cursor, counts and findings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pass: Option<AntiEntropyPass>,
+    /// A shard move's plan and progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moves: Option<IndexMove>,
 }
 
 impl Workflow {
@@ -254,6 +357,10 @@ impl Workflow {
 
     /// The phase after this one, for this workflow's kind.
     pub fn next_phase(&self) -> Option<Phase> {
+        // An aborted move's undo, off its kind's list, ends it.
+        if self.phase == Phase::Undo {
+            return Some(Phase::Done);
+        }
         let phases = self.kind.phases();
         let at = phases.iter().position(|p| *p == self.phase)?;
         phases.get(at + 1).copied()
@@ -309,6 +416,7 @@ impl Workflows {
         self.running()
             .take_while(|o| o.id < w.id)
             .filter(|o| !(w.kind == WorkflowKind::IndexDeletion && o.kind.yields_to_deletion()))
+            .filter(|o| !w.kind.runs_beside(o.kind))
             .find(|o| o.indexes().iter().any(|u| mine.contains(u)))
     }
 
@@ -404,6 +512,7 @@ impl Workflows {
             rename_by_update: false,
             repair: None,
             pass: None,
+            moves: None,
         };
         w.note(at_ms, "started".into());
         self.all.insert(id, w);
@@ -443,6 +552,46 @@ impl Workflows {
         w.updated_at_ms = at_ms;
         w.note(at_ms, note);
         w
+    }
+
+    /// Moves a workflow back (or aside) to `to`, as its kind allows ([`WorkflowKind::can_return`]);
+    /// `step` is the compare-and-set on its step counter (None: whatever step it is at, for an
+    /// operator's command that names the migration, not the step).
+    pub fn rewind(
+        &mut self,
+        id: WorkflowId,
+        step: Option<u64>,
+        to: Phase,
+        at_ms: u64,
+        note: String,
+    ) -> Result<&mut Workflow, CommandError> {
+        let w = self.all.get_mut(&id).ok_or_else(|| Self::not_found(id))?;
+        if step.is_some_and(|s| s != w.step) {
+            return Err(CommandError::precondition(format!(
+                "workflow {} is at step {}, not {}: another leader moved it on",
+                w.id,
+                w.step,
+                step.unwrap_or_default()
+            )));
+        }
+        if !w.kind.can_return(w.phase, to) {
+            return Err(CommandError::precondition(format!(
+                "workflow {} is in phase {} and cannot go back to {}",
+                w.id,
+                w.phase.as_str(),
+                to.as_str()
+            )));
+        }
+        w.phase = to;
+        w.step += 1;
+        w.updated_at_ms = at_ms;
+        w.note(at_ms, note);
+        Ok(w)
+    }
+
+    /// A workflow to change in place (its step counter is not taken).
+    pub fn get_mut(&mut self, id: WorkflowId) -> Result<&mut Workflow, CommandError> {
+        self.all.get_mut(&id).ok_or_else(|| Self::not_found(id))
     }
 
     /// Another client's task that follows a running workflow.

@@ -14,6 +14,8 @@
 //!   (catch up, wait for the node, re-check), and starting those repairs.
 //! - [`anti_entropy`]: passes that compare every copy of an index's shards
 //!   and fix what differs, and their schedule.
+//! - [`migration`]: moving an index's shard copies for a migration (dual
+//!   write, catch-up rounds, fenced cutover with its budget, cleanup, abort).
 //! - [`nodes`]: what repairs and passes share about the nodes: queue waits,
 //!   settings alignment.
 //! - [`throttle`]: the documents-per-second pace of passes and repairs.
@@ -22,6 +24,7 @@
 
 pub mod anti_entropy;
 pub mod deletion;
+pub mod migration;
 pub mod nodes;
 pub mod pause;
 pub mod repair;
@@ -69,6 +72,19 @@ pub trait Cluster: Clone + Send + Sync + 'static {
     fn skip_recheck(&self) -> bool {
         false
     }
+    /// The longest a node call a router sent may still take to land: cleanup waits it out.
+    fn node_call_deadline(&self) -> Duration {
+        Duration::from_secs(10)
+    }
+    /// TEST ONLY: cutovers switch without the delta pass, new copies serving at once
+    /// (`--unsafe-skip-delta-pass`).
+    fn unsafe_skip_delta_pass(&self) -> bool {
+        false
+    }
+    /// TEST ONLY: cutovers do not wait for the sources' queues (`--unsafe-skip-source-wait`).
+    fn unsafe_skip_source_wait(&self) -> bool {
+        false
+    }
 }
 
 /// Runs the leader's workflows until shutdown; does nothing on followers.
@@ -91,6 +107,14 @@ pub async fn run<C: Cluster>(cluster: C, pauses: PausePoints, shutdown: Cancella
             s.workflows
                 .running()
                 .filter(|w| s.workflows.waits_for(w).is_none())
+                .filter(|w| {
+                    // A paused or stuck migration's moves take no step.
+                    w.moves.as_ref().is_none_or(|m| {
+                        s.migrations
+                            .get(m.migration)
+                            .is_none_or(|mig| mig.status.runs())
+                    })
+                })
                 .cloned()
                 .collect()
         });
@@ -125,6 +149,7 @@ async fn run_steps<C: Cluster>(
             WorkflowKind::IndexSwap => swap::step(cluster, pauses, &w).await,
             WorkflowKind::CopyRepair => repair::step(cluster, pauses, &w).await,
             WorkflowKind::AntiEntropy => anti_entropy::step(cluster, pauses, &w).await,
+            WorkflowKind::ShardMove => migration::step(cluster, pauses, &w).await,
         };
         if let Err(e) = outcome {
             tracing::warn!(workflow = %w.id, phase = w.phase.as_str(), error = %e, "workflow step failed; retrying");
@@ -166,6 +191,7 @@ fn advance(w: &Workflow, to: Phase) -> AdvanceWorkflow {
         note: String::new(),
         deleted_documents: 0,
         swept_later: vec![],
+        written_documents: 0,
     }
 }
 

@@ -73,6 +73,7 @@ impl TryFrom<v1::Workflow> for Workflow {
                 .collect::<Result<_, CommandError>>()?,
             errors: w.errors,
             swaps: w.swaps.into_iter().map(Swap::from).collect(),
+            moves: None,
             rename_by_update: w.rename_by_update,
             repair: w.repair.map(CopyRepair::try_from).transpose()?,
             pass: w.pass.map(AntiEntropyPass::try_from).transpose()?,

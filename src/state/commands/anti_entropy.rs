@@ -216,6 +216,7 @@ mod tests {
                 note: String::new(),
                 deleted_documents: 0,
                 swept_later: vec![],
+                written_documents: 0,
             };
             Command::AdvanceWorkflow(a).apply(&mut s).unwrap();
         }

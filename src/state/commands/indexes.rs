@@ -7,7 +7,6 @@ use crate::state::ids::IndexUid;
 use crate::state::index::{
     validate_primary_key, validate_replication_factor, validate_shards, Index,
 };
-use crate::state::node::{GroupState, NodeState};
 use crate::state::shard_map::{Fence, ShardMap};
 use crate::state::ClusterState;
 
@@ -74,40 +73,17 @@ impl CreateIndex {
     }
 }
 
-/// Computes a fresh shard map over every active group's active nodes.
+/// Computes a fresh shard map over the layout placement uses: every active group's active
+/// nodes, or, while a migration runs, the layout it leads to (an index created meanwhile has
+/// nothing to move).
 fn place(
     state: &mut ClusterState,
     uid: &IndexUid,
     shards: u32,
     rf: u32,
 ) -> Result<ShardMap, CommandError> {
-    let groups: Vec<_> = state
-        .groups
-        .values()
-        .filter(|g| g.state == GroupState::Active)
-        .map(|g| g.id)
-        .collect();
-    if groups.is_empty() {
-        return Err(CommandError::precondition(
-            "no active replica group: add Meilisearch nodes with `miroir-ctl nodes add` first",
-        ));
-    }
-    let mut members = Vec::new();
-    for g in groups {
-        let active: Vec<_> = state
-            .nodes
-            .values()
-            .filter(|n| n.group == g && n.state == NodeState::Active)
-            .map(|n| n.id.clone())
-            .collect();
-        if active.len() < rf as usize {
-            return Err(CommandError::precondition(format!(
-                "replica group {g} has {} active node(s), fewer than the replication factor {rf}: add nodes or lower the replication factor",
-                active.len()
-            )));
-        }
-        members.push(active);
-    }
+    let change = state.migrations.current().map(|m| m.change.clone());
+    let members = crate::state::migration::layout::members(state, change.as_ref(), rf)?;
     let assignments = placement::assign(shards, &members, rf as usize);
     Ok(ShardMap {
         index: uid.clone(),

@@ -4,6 +4,8 @@
 mod anti_entropy;
 mod cluster;
 mod indexes;
+mod migrations;
+mod moves;
 mod nodes;
 mod repair;
 mod roles;
@@ -17,6 +19,8 @@ mod workflows;
 pub use anti_entropy::{RecordPassProgress, StartAntiEntropy, StartAntiEntropyRound};
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
+pub use migrations::{ChangeMigration, MigrationAction, StartMigration};
+pub use moves::{MoveAction, MoveStep};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
 pub use repair::{read_margin, RecordRepairProgress, StartCopyRepair};
 pub use roles::SetCopyRole;

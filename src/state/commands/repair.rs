@@ -202,6 +202,7 @@ mod tests {
                 note: String::new(),
                 deleted_documents: 0,
                 swept_later: vec![],
+                written_documents: 0,
             };
             a.note = to.as_str().into();
             Command::AdvanceWorkflow(a).apply(&mut s).unwrap();

@@ -352,6 +352,7 @@ mod tests {
             note: String::new(),
             deleted_documents: 0,
             swept_later: vec![],
+            written_documents: 0,
         };
         apply(s, Command::AdvanceWorkflow(advance));
     }

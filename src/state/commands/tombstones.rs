@@ -21,6 +21,16 @@ fn cutoff(state: &ClusterState, at_ms: u64) -> Version {
         .filter(|p| !p.rebuild)
         .map(|p| p.from)
         .min();
+    // So does a running move, from its first round on.
+    let moving = state
+        .workflows
+        .running()
+        .filter_map(|w| w.moves.as_ref()?.first_started)
+        .min();
+    let repairing = match (repairing, moving) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     match repairing {
         Some(from) => expired.min(from),
         None => expired,

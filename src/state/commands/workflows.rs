@@ -79,6 +79,9 @@ pub struct AdvanceWorkflow {
     pub deleted_documents: u64,
     /// Entering `Forget`: nodes that were down, to be swept when back.
     pub swept_later: Vec<NodeId>,
+    /// Documents the step wrote (a move's delta pass, entering the switch).
+    #[serde(default)]
+    pub written_documents: u64,
 }
 
 impl AdvanceWorkflow {
@@ -95,7 +98,7 @@ impl AdvanceWorkflow {
             // Every index the workflow changes is fenced under new epochs;
             // routers are then waited for past the newest. An index already
             // gone (forgotten by hand, or not there for a swap) needs none.
-            (_, Phase::WaitRouters) => {
+            (WorkflowKind::IndexDeletion | WorkflowKind::IndexSwap, Phase::WaitRouters) => {
                 let mut fenced = false;
                 for uid in w.indexes() {
                     if state.indexes.contains_key(&uid) {
@@ -164,6 +167,9 @@ impl AdvanceWorkflow {
             }
             _ => {}
         }
+        if w.kind == WorkflowKind::ShardMove {
+            super::moves::enter(state, &w, self.step.to, self.at_ms, self.written_documents)?;
+        }
         let moved = state.workflows.advance(&self.step, self.at_ms, self.note);
         if let Some(e) = fence_epoch {
             moved.fence_epoch = Some(e);
@@ -178,7 +184,11 @@ impl AdvanceWorkflow {
             moved.deleted_documents = self.deleted_documents;
             moved.swept_later = self.swept_later;
         }
-        Ok(CommandResponse::Workflow(Box::new(moved.clone())))
+        let moved = moved.clone();
+        if let (Some(im), Phase::Done) = (&w.moves, self.step.to) {
+            super::migrations::move_done(state, im.migration, self.at_ms);
+        }
+        Ok(CommandResponse::Workflow(Box::new(moved)))
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Reason {
     MissedWrite { task: Option<TaskUid> },
     /// Its node was marked failed.
     NodeFailed,
+    /// Filled by a migration without a delta pass: repaired before it serves.
+    MovedWithoutDelta,
 }
 
 impl Reason {
@@ -27,6 +29,7 @@ impl Reason {
             Reason::MissedWrite { task: Some(t) } => format!("missed the write of task {t}"),
             Reason::MissedWrite { task: None } => "missed a write".into(),
             Reason::NodeFailed => "its node was marked failed".into(),
+            Reason::MovedWithoutDelta => "moved by a migration without a delta pass".into(),
         }
     }
 }
@@ -95,7 +98,7 @@ impl BehindCopies {
             .sum()
     }
 
-    fn remove(&mut self, index: &IndexUid, node: &NodeId, shard: u32) {
+    pub(crate) fn remove(&mut self, index: &IndexUid, node: &NodeId, shard: u32) {
         if let Some(nodes) = self.by_index.get_mut(index) {
             if let Some(shards) = nodes.get_mut(node) {
                 shards.remove(&shard);
@@ -107,6 +110,14 @@ impl BehindCopies {
                 self.by_index.remove(index);
             }
         }
+    }
+
+    /// Forgets a node's records (the node is gone).
+    pub fn forget_node(&mut self, node: &NodeId) {
+        for nodes in self.by_index.values_mut() {
+            nodes.remove(node);
+        }
+        self.by_index.retain(|_, nodes| !nodes.is_empty());
     }
 
     /// Forgets an index's records (the index is gone).
@@ -137,6 +148,7 @@ pub fn mark_behind(
         return vec![];
     };
     let mut changed = vec![];
+    let mut filling = vec![];
     for s in shards {
         let Some(copy) = map
             .shards
@@ -145,9 +157,12 @@ pub fn mark_behind(
         else {
             continue;
         };
-        // Filling copies are left to their own catch-up (which rereads what was
-        // written while it ran), leaving ones to the move replacing them.
+        // Filling copies are left to their move, which rereads the shard from
+        // the missed version before they serve; leaving ones are being dropped.
         if matches!(copy.role, Role::Filling | Role::Leaving) {
+            if copy.role == Role::Filling {
+                filling.push(*s);
+            }
             continue;
         }
         if copy.role != Role::Behind {
@@ -174,7 +189,47 @@ pub fn mark_behind(
         state.last_epoch.0 += 1;
         map.epoch = state.last_epoch;
     }
+    if !filling.is_empty() {
+        crate::state::migration::filling_missed(&mut state.workflows, index, &filling, since);
+    }
     changed
+}
+
+/// Marks a copy a migration filled without a delta pass behind since `since` (it may lack what
+/// was written after that round read the source), so the repair brings it to serving.
+pub fn mark_moved_behind(
+    state: &mut ClusterState,
+    index: &IndexUid,
+    node: &NodeId,
+    shard: ShardId,
+    since: Version,
+    at_ms: u64,
+) {
+    let Some(copy) = state
+        .shard_maps
+        .get_mut(index)
+        .and_then(|m| m.shards.get_mut(shard.0 as usize))
+        .and_then(|a| a.copies.iter_mut().find(|c| &c.node == node))
+    else {
+        return;
+    };
+    copy.role = Role::Behind;
+    let b = state
+        .behind
+        .by_index
+        .entry(index.clone())
+        .or_default()
+        .entry(node.clone())
+        .or_default()
+        .entry(shard.0)
+        .or_insert_with(|| Behind {
+            since,
+            marked_at_ms: at_ms,
+            reason: Reason::MovedWithoutDelta,
+            marks: 0,
+        });
+    b.since = b.since.min(since);
+    b.marks += 1;
 }
 
 /// Every copy a node holds, of every index, marked behind since `since`.

@@ -7,9 +7,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::fleet::{version_of, NodeClient, VersionedDoc, WriteMode};
+use crate::fleet::{version_of, IndexChange, NodeClient, VersionedDoc, VersionedPages, WriteMode};
 use crate::state::fingerprint::{fingerprint, Fingerprint};
-use crate::state::ShardId;
+use crate::state::{ShardId, Version};
+
+/// Documents read or deleted per request.
+const PAGE: usize = 1_000;
 
 /// The copy a repair writes to.
 #[derive(Clone)]
@@ -119,12 +122,78 @@ pub async fn sync_page(
     })
 }
 
+/// Deletes from the copy every document of `shard` at a version not newer than `newest` that
+/// `source` (a serving copy) no longer holds: a delete by filter judged the source's newer
+/// content, which the copy's older content may not match. Returns how many.
+pub async fn delete_absent_on_source(
+    target: &Target<'_>,
+    shard: ShardId,
+    source: &str,
+    newest: Version,
+) -> Result<u64, String> {
+    let pk = target.primary_key;
+    let mut old = vec![];
+    let mut pages = VersionedPages::new(
+        target.nodes,
+        target.base,
+        target.index,
+        &[shard],
+        Version::ZERO,
+        PAGE,
+    )
+    .fields(&[pk]);
+    'read: while let Some(page) = pages
+        .next_page()
+        .await
+        .map_err(|e| format!("reading shard {} from {}: {e}", shard.0, target.base))?
+    {
+        for d in page {
+            if d.version > newest {
+                break 'read;
+            }
+            if let Some(id) = d.doc.get(pk) {
+                old.push(id.clone());
+            }
+        }
+    }
+    let mut gone = 0;
+    for chunk in old.chunks(PAGE) {
+        let held = target
+            .nodes
+            .fetch_ids(source, target.index, &[shard], chunk, Some(&[pk]))
+            .await
+            .map_err(|e| format!("reading shard {} from {source}: {e}", shard.0))?;
+        let held: std::collections::BTreeSet<String> = held
+            .iter()
+            .filter_map(|d| d.get(pk).and_then(id_key))
+            .collect();
+        let missing: Vec<Value> = chunk
+            .iter()
+            .filter(|id| id_key(id).is_some_and(|k| !held.contains(&k)))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        gone += missing.len() as u64;
+        target
+            .nodes
+            .apply(
+                target.base,
+                target.index,
+                &IndexChange::DeleteBatch(Value::Array(missing)),
+            )
+            .await
+            .map_err(|e| format!("deleting from {}: {e}", target.base))?;
+    }
+    Ok(gone)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::state::Version;
 
     fn fp(v: u64, hash: u64) -> Fingerprint {
         Fingerprint {

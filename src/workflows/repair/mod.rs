@@ -325,65 +325,12 @@ async fn deleted_on_source(
     else {
         return Ok(0);
     };
-    let pk = target.primary_key;
     let mut gone = 0;
     for (shard, sources, serving) in &job.sources {
         let (true, Some(source)) = (*serving, sources.first()) else {
             continue;
         };
-        let mut old = vec![];
-        let mut pages = VersionedPages::new(
-            target.nodes,
-            target.base,
-            target.index,
-            &[*shard],
-            Version::ZERO,
-            PAGE,
-        )
-        .fields(&[pk]);
-        'read: while let Some(page) = pages
-            .next_page()
-            .await
-            .map_err(|e| format!("reading shard {} from {}: {e}", shard.0, target.base))?
-        {
-            for d in page {
-                if d.version > newest {
-                    break 'read;
-                }
-                if let Some(id) = d.doc.get(pk) {
-                    old.push(id.clone());
-                }
-            }
-        }
-        for chunk in old.chunks(1_000) {
-            let held = target
-                .nodes
-                .fetch_ids(source, target.index, &[*shard], chunk, Some(&[pk]))
-                .await
-                .map_err(|e| format!("reading shard {} from {source}: {e}", shard.0))?;
-            let held: std::collections::BTreeSet<String> = held
-                .iter()
-                .filter_map(|d| d.get(pk).and_then(compare::id_key))
-                .collect();
-            let missing: Vec<serde_json::Value> = chunk
-                .iter()
-                .filter(|id| compare::id_key(id).is_some_and(|k| !held.contains(&k)))
-                .cloned()
-                .collect();
-            if missing.is_empty() {
-                continue;
-            }
-            gone += missing.len() as u64;
-            target
-                .nodes
-                .apply(
-                    target.base,
-                    target.index,
-                    &IndexChange::DeleteBatch(serde_json::Value::Array(missing)),
-                )
-                .await
-                .map_err(|e| format!("deleting from {}: {e}", target.base))?;
-        }
+        gone += compare::delete_absent_on_source(target, *shard, source, newest).await?;
     }
     Ok(gone)
 }
