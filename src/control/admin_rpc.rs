@@ -5,12 +5,13 @@ use crate::control::admin_types::{
 };
 use crate::control::client::ControlClient;
 use crate::control::error::ControlError;
+use crate::control::migration_types::MigrationView;
 use crate::fleet::index_check::IndexCheck;
 use crate::pb::v1 as pb;
 use crate::pb::v1::admin_client::AdminClient;
 use crate::state::settings::SettingView;
 use crate::state::workflows::{Workflow, WorkflowId};
-use crate::state::{GroupId, Index, Node, NodeId, ShardMap};
+use crate::state::{GroupId, Index, MigrationId, Node, NodeId, ShardMap};
 
 /// One unary Admin call through the failover loop.
 macro_rules! admin {
@@ -201,6 +202,40 @@ impl ControlClient {
             mode: mode.as_str().to_string(),
         };
         domain(admin!(self, run_anti_entropy, req))
+    }
+
+    /// Starts a migration (see [`StartMigration`](crate::pb::v1::StartMigrationRequest)).
+    pub async fn start_migration(
+        &self,
+        req: pb::StartMigrationRequest,
+    ) -> Result<MigrationView, ControlError> {
+        domain(admin!(self, start_migration, req))
+    }
+
+    /// Migrations, newest first.
+    pub async fn list_migrations(&self, limit: u32) -> Result<Vec<MigrationView>, ControlError> {
+        let r = admin!(self, list_migrations, pb::ListMigrationsRequest { limit })?;
+        r.migrations
+            .into_iter()
+            .map(|m| MigrationView::try_from(m).map_err(ControlError::malformed))
+            .collect()
+    }
+
+    pub async fn get_migration(&self, id: MigrationId) -> Result<MigrationView, ControlError> {
+        domain(admin!(self, get_migration, pb::MigrationRef { id: id.0 }))
+    }
+
+    /// `action`: pause, resume, cutover or abort.
+    pub async fn change_migration(
+        &self,
+        id: MigrationId,
+        action: &str,
+    ) -> Result<MigrationView, ControlError> {
+        let req = pb::ChangeMigrationRequest {
+            id: id.0,
+            action: action.to_string(),
+        };
+        domain(admin!(self, change_migration, req))
     }
 
     /// The schedule, the running pass, every index's last pass and the behind copies.

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod client;
 pub mod dial;
 pub mod error;
+pub mod migration_types;
 pub mod repair_types;
 pub mod router_rpc;
 pub mod types;

@@ -67,6 +67,79 @@ pub enum Command {
     /// anti_entropy_schedule "0 3 * * *"`, `anti_entropy_docs_per_s`, ...).
     #[command(subcommand, name = "anti-entropy")]
     AntiEntropy(AntiEntropyCmd),
+    /// Changing the fleet under live traffic: a node joins or is drained, a
+    /// replica group is added or removed, a failed node is replaced. Each
+    /// index's moving shards are copied to their new owners, cut over under
+    /// a short fence (`fence_budget`), and cleaned off the old ones.
+    #[command(subcommand)]
+    Migrate(MigrateCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCmd {
+    /// Start a migration (one runs at a time).
+    Start(MigrateStartArgs),
+    /// A migration and each index's move (the running one, else the newest).
+    Status { id: Option<u64> },
+    /// Migrations, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Follow a migration until it finishes: phase, documents copied, rate.
+    Watch { id: Option<u64> },
+    /// Cut over a migration started with --manual-cutover once it caught up.
+    Cutover { id: Option<u64> },
+    /// Stop taking steps (a fence that is up is lifted first).
+    Pause { id: Option<u64> },
+    /// Go on after a pause, or after the migration reported itself stuck.
+    Resume { id: Option<u64> },
+    /// Undo the migration: every index that has not switched to its new
+    /// copies keeps the old ones, and what was copied is deleted. Refused
+    /// once an index switched (roll back with the reverse migration).
+    Abort { id: Option<u64> },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "change")]
+pub struct ChangeArgs {
+    /// A joining node takes its share of its group's shards.
+    #[arg(long, value_name = "NODE")]
+    pub join: Option<String>,
+    /// A node's shards move to the rest of its group, then it is removed.
+    #[arg(long, value_name = "NODE")]
+    pub drain: Option<String>,
+    /// An initializing replica group is filled, then serves.
+    #[arg(long, value_name = "GROUP")]
+    pub add_group: Option<u32>,
+    /// A replica group's copies are dropped and its nodes removed.
+    #[arg(long, value_name = "GROUP")]
+    pub remove_group: Option<u32>,
+    /// A failed node is replaced by the joining node given with --with.
+    #[arg(long, value_name = "NODE", requires = "with")]
+    pub replace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateStartArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// With --replace: the joining node that takes the failed one's place.
+    #[arg(long, value_name = "NODE")]
+    pub with: Option<String>,
+    /// Cut over only on `migrate cutover`, not as soon as the copy caught up.
+    #[arg(long)]
+    pub manual_cutover: bool,
+    /// Documents per second copied to each new copy (default: the
+    /// `migration_docs_per_s` setting; 0: no limit).
+    #[arg(long)]
+    pub throttle: Option<u64>,
+    /// Start even outside the allowed migration windows.
+    #[arg(long)]
+    pub force: bool,
+    /// Follow the migration until it finishes.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,7 +239,8 @@ pub enum ClusterCmd {
 pub enum NodesCmd {
     /// Nodes and replica groups.
     List,
-    /// Register a Meilisearch node in a replica group.
+    /// Register a Meilisearch node in a replica group; when indexes already
+    /// hold data, a migration starts that gives it its share of the shards.
     Add {
         #[arg(long)]
         id: String,
@@ -175,8 +249,12 @@ pub enum NodesCmd {
         address: String,
         #[arg(long, default_value_t = 0)]
         group: u32,
+        /// Only register it (to replace a failed node, or as part of a new group).
+        #[arg(long)]
+        no_join: bool,
     },
-    /// Start emptying a node.
+    /// Move a node's shards to the rest of its group, then remove it (a
+    /// migration: follow it with `migrate watch`).
     Drain { id: String },
     /// Mark a node failed so routers stop reading from it.
     MarkFailed { id: String },

@@ -37,6 +37,7 @@ pub async fn dispatch(ctl: &Ctl, cmd: Command) -> Result<(), ControlError> {
         Command::Workflows(c) => super::workflows::run(ctl, c).await,
         Command::Tombstones(c) => super::tombstones::run(ctl, c).await,
         Command::AntiEntropy(c) => super::anti_entropy::run(ctl, c).await,
+        Command::Migrate(c) => super::migrate::run(ctl, c).await,
     }
 }
 
@@ -118,6 +119,14 @@ fn status_text(s: &ClusterStatus) -> String {
     out
 }
 
+fn join_request(id: &str) -> crate::pb::v1::StartMigrationRequest {
+    crate::pb::v1::StartMigrationRequest {
+        kind: "join_node".into(),
+        node: id.to_string(),
+        ..Default::default()
+    }
+}
+
 async fn nodes(ctl: &Ctl, cmd: NodesCmd) -> Result<(), ControlError> {
     let c = &ctl.control;
     let node = match cmd {
@@ -153,8 +162,31 @@ async fn nodes(ctl: &Ctl, cmd: NodesCmd) -> Result<(), ControlError> {
             });
             return Ok(());
         }
-        NodesCmd::Add { id, address, group } => c.add_node(&id, &address, GroupId(group)).await?,
-        NodesCmd::Drain { id } => c.drain_node(&id).await?,
+        NodesCmd::Add {
+            id,
+            address,
+            group,
+            no_join,
+        } => {
+            let node = c.add_node(&id, &address, GroupId(group)).await?;
+            if no_join || node.state != crate::state::NodeState::Joining {
+                node
+            } else {
+                let m = c.start_migration(join_request(&id)).await?;
+                emit(ctl.json, &m, super::migrate::describe);
+                return Ok(());
+            }
+        }
+        NodesCmd::Drain { id } => {
+            let req = crate::pb::v1::StartMigrationRequest {
+                kind: "drain_node".into(),
+                node: id,
+                ..Default::default()
+            };
+            let m = c.start_migration(req).await?;
+            emit(ctl.json, &m, super::migrate::describe);
+            return Ok(());
+        }
         NodesCmd::MarkFailed { id } => c.mark_node_failed(&id).await?,
         NodesCmd::Activate { id } => c.activate_node(&id).await?,
         NodesCmd::Remove { id } => {

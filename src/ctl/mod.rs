@@ -13,6 +13,7 @@ mod anti_entropy;
 pub mod cli;
 mod commands;
 mod index_check;
+mod migrate;
 mod output;
 mod tombstones;
 mod workflows;

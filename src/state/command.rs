@@ -6,11 +6,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::commands::{
-    AddNode, AdvanceWorkflow, ChangeMigration, MoveStep, StartMigration, AllocateTaskIds, ClaimRouterId, CommitTasks, CreateIndex,
-    DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, PurgeTombstones, PutWebhook,
-    RecordPassProgress, RecordRepairProgress, RecordTombstone, RecordWorkflowError, RemoveNode,
-    SetConfig, SetCopyRole, SetNodeState, SetPrimaryKey, StartAntiEntropy, StartAntiEntropyRound,
-    StartCopyRepair, StartIndexDeletion, StartIndexSwap, SweepDone, TakeWorkflowFinished,
+    AddNode, AdvanceWorkflow, AllocateTaskIds, ChangeMigration, ClaimRouterId, CommitTasks,
+    CreateIndex, DeleteIndex, DeleteTasks, DeleteWebhook, FenceIndex, InitCluster, MoveStep,
+    PurgeTombstones, PutWebhook, RecordPassProgress, RecordRepairProgress, RecordTombstone,
+    RecordWorkflowError, RemoveNode, SetConfig, SetCopyRole, SetNodeState, SetPrimaryKey,
+    StartAntiEntropy, StartAntiEntropyRound, StartCopyRepair, StartIndexDeletion, StartIndexSwap,
+    StartMigration, SweepDone, TakeWorkflowFinished,
 };
 use super::error::CommandError;
 use super::ids::TaskUid;

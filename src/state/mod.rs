@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 pub use command::{Command, CommandResponse, CommandResult};
 pub use error::CommandError;
-pub use ids::{Epoch, GroupId, IndexUid, NodeId, ShardId, TaskUid};
+pub use ids::{Epoch, GroupId, IndexUid, MigrationId, NodeId, ShardId, TaskUid};
 pub use index::Index;
 pub use node::{GroupState, Node, NodeState, ReplicaGroup};
 pub use settings::Settings;

@@ -419,9 +419,14 @@ mod tests {
     fn durations_and_migration_settings() {
         assert!(Settings::validate("drain_timeout", "90s").is_ok());
         assert!(Settings::validate("drain_timeout", "1h 30m").is_ok());
-        assert!(Settings::validate("drain_timeout", "10ms").is_err(), "below the range");
+        assert!(
+            Settings::validate("drain_timeout", "10ms").is_err(),
+            "below the range"
+        );
         assert!(Settings::validate("drain_timeout", "soon").is_err());
-        let e = Settings::validate("drain_timeout_s", "3600").unwrap_err().to_string();
+        let e = Settings::validate("drain_timeout_s", "3600")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("drain_timeout ("), "{e}");
         let mut s = Settings::default();
         assert_eq!(s.duration_ms("fence_budget"), 1_000);

@@ -12,8 +12,8 @@ use super::error::CommandError;
 pub use super::ids::WorkflowId;
 use super::ids::{Epoch, IndexUid, NodeId, TaskUid};
 pub use crate::meili::index_swap::Swap;
-use crate::state::repair::pass::AntiEntropyPass;
 use crate::state::migration::IndexMove;
+use crate::state::repair::pass::AntiEntropyPass;
 use crate::state::repair::CopyRepair;
 
 /// Finished workflows kept for operators; the oldest go first beyond this.
@@ -84,7 +84,10 @@ impl WorkflowKind {
     /// copies back (a move waits for that before it drops old copies), a move fills new ones.
     pub fn runs_beside(self, other: WorkflowKind) -> bool {
         use WorkflowKind::{CopyRepair, ShardMove};
-        matches!((self, other), (CopyRepair, ShardMove) | (ShardMove, CopyRepair))
+        matches!(
+            (self, other),
+            (CopyRepair, ShardMove) | (ShardMove, CopyRepair)
+        )
     }
 
     /// The phases a workflow of this kind goes through, in order.

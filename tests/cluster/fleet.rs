@@ -147,7 +147,51 @@ pub struct Fleet {
     pub http: reqwest::Client,
 }
 
+/// Starts one node of `kind` named `id` on a free port (not registered).
+fn spawn_node(cluster: &Cluster, kind: &Nodes, id: &str) -> Proc {
+    let port = free_port();
+    let log = std::fs::File::create(cluster.dir.path().join(format!("{id}.log"))).unwrap();
+    let mut p = match kind {
+        Nodes::Meilisearch(bin) => {
+            let dir = cluster.dir.path().join(id);
+            Proc::from_child(meili::spawn(bin, port, &dir, KEY, log))
+        }
+        Nodes::Devnode | Nodes::DelayedDevnode(_) => {
+            let delay = match kind {
+                Nodes::DelayedDevnode(ms) => *ms,
+                _ => 0,
+            };
+            let args = [
+                "--listen".to_string(),
+                format!("127.0.0.1:{port}"),
+                "--master-key".into(),
+                KEY.into(),
+                "--task-delay-ms".into(),
+                delay.to_string(),
+            ];
+            Proc::spawn(env!("CARGO_BIN_EXE_miroir-devnode"), &args, log)
+        }
+    };
+    p.addr = format!("http://127.0.0.1:{port}");
+    p
+}
+
 impl Fleet {
+    /// Starts a new node `id` of the fleet's kind in `group`, not registered yet (a test
+    /// registers it, and so starts its join, with `miroir-ctl nodes add`); returns its index in
+    /// [`Fleet::nodes`].
+    pub async fn spawn_unregistered(&mut self, id: &str, group: u32) -> usize {
+        let p = spawn_node(&self.cluster, &self.kind, id);
+        let url = format!("{}/health", p.addr);
+        eventually("a new node to answer", || async {
+            let ok = self.http.get(&url).send().await.ok()?;
+            ok.status().is_success().then_some(())
+        })
+        .await;
+        self.nodes.push((id.to_string(), group, p));
+        self.nodes.len() - 1
+    }
+
     /// Three coordinators and `groups` × `per_group` devnodes, registered.
     pub async fn start(groups: u32, per_group: u32) -> Self {
         Self::start_on(Nodes::Devnode, groups, per_group).await
@@ -174,31 +218,7 @@ impl Fleet {
         for g in 0..groups {
             for i in 0..per_group {
                 let id = format!("meili-{g}-{i}");
-                let port = free_port();
-                let log =
-                    std::fs::File::create(cluster.dir.path().join(format!("{id}.log"))).unwrap();
-                let mut p = match &kind {
-                    Nodes::Meilisearch(bin) => {
-                        let dir = cluster.dir.path().join(&id);
-                        Proc::from_child(meili::spawn(bin, port, &dir, KEY, log))
-                    }
-                    Nodes::Devnode | Nodes::DelayedDevnode(_) => {
-                        let delay = match kind {
-                            Nodes::DelayedDevnode(ms) => ms,
-                            _ => 0,
-                        };
-                        let args = [
-                            "--listen".to_string(),
-                            format!("127.0.0.1:{port}"),
-                            "--master-key".into(),
-                            KEY.into(),
-                            "--task-delay-ms".into(),
-                            delay.to_string(),
-                        ];
-                        Proc::spawn(env!("CARGO_BIN_EXE_miroir-devnode"), &args, log)
-                    }
-                };
-                p.addr = format!("http://127.0.0.1:{port}");
+                let p = spawn_node(&cluster, &kind, &id);
                 let req = AddNodeRequest {
                     id: id.clone(),
                     address: p.addr.clone(),

@@ -170,8 +170,19 @@ impl Admin for AdminService {
         Ok(Response::new(resp))
     }
 
+    /// Starts the migration that drains the node (its shards move to the rest of its group,
+    /// then it is removed); answers with the node, now draining.
     async fn drain_node(&self, req: Request<NodeRef>) -> Result<Response<Node>, Status> {
-        self.set_state(req, NodeState::Draining).await
+        let id = NodeId::parse(&req.into_inner().id).map_err(AppError::from)?;
+        let start = StartMigrationRequest {
+            kind: "drain_node".into(),
+            node: id.0.clone(),
+            ..Default::default()
+        };
+        super::migrations::start(&self.app, start).await?;
+        let node = self.app.read(move |s| s.nodes.get(&id).cloned()).await?;
+        node.map(|n| Response::new((&n).into()))
+            .ok_or_else(|| Status::not_found("the node was removed: it held no shard"))
     }
 
     async fn mark_node_failed(&self, req: Request<NodeRef>) -> Result<Response<Node>, Status> {
@@ -367,6 +378,34 @@ impl Admin for AdminService {
         _: Request<AntiEntropyStatusRequest>,
     ) -> Result<Response<AntiEntropyStatusResponse>, Status> {
         super::anti_entropy::status(&self.app).await
+    }
+
+    async fn start_migration(
+        &self,
+        req: Request<StartMigrationRequest>,
+    ) -> Result<Response<Migration>, Status> {
+        super::migrations::start(&self.app, req.into_inner()).await
+    }
+
+    async fn list_migrations(
+        &self,
+        req: Request<ListMigrationsRequest>,
+    ) -> Result<Response<ListMigrationsResponse>, Status> {
+        super::migrations::list(&self.app, req.into_inner()).await
+    }
+
+    async fn get_migration(
+        &self,
+        req: Request<MigrationRef>,
+    ) -> Result<Response<Migration>, Status> {
+        super::migrations::get(&self.app, req.into_inner()).await
+    }
+
+    async fn change_migration(
+        &self,
+        req: Request<ChangeMigrationRequest>,
+    ) -> Result<Response<Migration>, Status> {
+        super::migrations::change(&self.app, req.into_inner()).await
     }
 
     async fn list_tombstones(

@@ -6,6 +6,7 @@
 
 pub mod admin_service;
 mod anti_entropy;
+mod migrations;
 pub mod raft_service;
 pub mod router_service;
 mod status;

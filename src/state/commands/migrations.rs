@@ -100,13 +100,9 @@ impl StartMigration {
             .id;
         let mut started = vec![];
         for (uid, physical, moves) in plans {
-            let w = state.workflows.start(
-                WorkflowKind::ShardMove,
-                uid,
-                physical,
-                None,
-                self.at_ms,
-            );
+            let w = state
+                .workflows
+                .start(WorkflowKind::ShardMove, uid, physical, None, self.at_ms);
             w.moves = Some(IndexMove {
                 migration: id,
                 moves,
@@ -215,7 +211,11 @@ fn check_change(state: &ClusterState, change: &Change) -> Result<(), CommandErro
     Ok(())
 }
 
-type Plan = (IndexUid, String, std::collections::BTreeMap<u32, crate::state::migration::ShardMove>);
+type Plan = (
+    IndexUid,
+    String,
+    std::collections::BTreeMap<u32, crate::state::migration::ShardMove>,
+);
 
 /// Every index's moves under `change`, each checked: a copied shard has a copy to fill from, and
 /// a shard keeps a serving copy through the move.

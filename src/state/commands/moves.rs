@@ -222,61 +222,59 @@ impl MoveStep {
         };
         let margin = read_margin(state);
         let (id, at_ms) = (self.id, self.at_ms);
-        let w = state
-            .workflows
-            .progress(id, self.step, phase, at_ms, |w| {
-                let im = w.moves.as_mut().ok_or_else(|| not_a_move(id))?;
-                match self.action {
-                    MoveAction::StartRound { started } => start_round(im, started, margin, at_ms),
-                    MoveAction::Progress {
-                        shard,
-                        cursor,
-                        copied,
-                        written,
-                    } => {
-                        let m = im.moves.get_mut(&shard.0).ok_or_else(|| {
-                            CommandError::not_found(format!(
-                                "workflow {id} does not move shard {}",
-                                shard.0
-                            ))
-                        })?;
-                        m.cursor = cursor;
-                        m.copied = copied;
-                        im.copied += written;
-                        match (phase, im.round.as_mut()) {
-                            (Phase::DeltaPass, _) => im.delta_documents += written,
-                            (_, Some(r)) => r.written += written,
-                            (_, None) => {
-                                return Err(CommandError::precondition(format!(
-                                    "workflow {id} has no copy round under way"
-                                )))
-                            }
-                        }
-                        Ok(())
-                    }
-                    MoveAction::EndRound => {
-                        let Some(r) = im.round else {
+        let w = state.workflows.progress(id, self.step, phase, at_ms, |w| {
+            let im = w.moves.as_mut().ok_or_else(|| not_a_move(id))?;
+            match self.action {
+                MoveAction::StartRound { started } => start_round(im, started, margin, at_ms),
+                MoveAction::Progress {
+                    shard,
+                    cursor,
+                    copied,
+                    written,
+                } => {
+                    let m = im.moves.get_mut(&shard.0).ok_or_else(|| {
+                        CommandError::not_found(format!(
+                            "workflow {id} does not move shard {}",
+                            shard.0
+                        ))
+                    })?;
+                    m.cursor = cursor;
+                    m.copied = copied;
+                    im.copied += written;
+                    match (phase, im.round.as_mut()) {
+                        (Phase::DeltaPass, _) => im.delta_documents += written,
+                        (_, Some(r)) => r.written += written,
+                        (_, None) => {
                             return Err(CommandError::precondition(format!(
                                 "workflow {id} has no copy round under way"
-                            )));
-                        };
-                        if let Some(m) = im.moves.values().find(|m| !m.copied) {
-                            return Err(CommandError::precondition(format!(
-                                "round {} of workflow {id} has not copied shard {} yet",
-                                r.number, m.shard.0
-                            )));
+                            )))
                         }
-                        im.last_round = Some(r);
-                        im.round = None;
-                        Ok(())
                     }
-                    MoveAction::Planned { documents } => {
-                        im.planned_documents = documents;
-                        Ok(())
-                    }
-                    MoveAction::LiftFence { .. } => unreachable!("handled above"),
+                    Ok(())
                 }
-            })?;
+                MoveAction::EndRound => {
+                    let Some(r) = im.round else {
+                        return Err(CommandError::precondition(format!(
+                            "workflow {id} has no copy round under way"
+                        )));
+                    };
+                    if let Some(m) = im.moves.values().find(|m| !m.copied) {
+                        return Err(CommandError::precondition(format!(
+                            "round {} of workflow {id} has not copied shard {} yet",
+                            r.number, m.shard.0
+                        )));
+                    }
+                    im.last_round = Some(r);
+                    im.round = None;
+                    Ok(())
+                }
+                MoveAction::Planned { documents } => {
+                    im.planned_documents = documents;
+                    Ok(())
+                }
+                MoveAction::LiftFence { .. } => unreachable!("handled above"),
+            }
+        })?;
         Ok(CommandResponse::Workflow(Box::new(w.clone())))
     }
 }
@@ -288,11 +286,13 @@ fn start_round(
     at_ms: u64,
 ) -> Result<(), CommandError> {
     if im.round.is_some() {
-        return Err(CommandError::precondition("a copy round is already under way"));
+        return Err(CommandError::precondition(
+            "a copy round is already under way",
+        ));
     }
-    let from = im
-        .last_round
-        .map_or(Version::ZERO, |r| Version(r.started.0.saturating_sub(margin.0)));
+    let from = im.last_round.map_or(Version::ZERO, |r| {
+        Version(r.started.0.saturating_sub(margin.0))
+    });
     im.round = Some(CopyRound {
         number: im.last_round.map_or(1, |r| r.number + 1),
         from,
@@ -320,9 +320,13 @@ pub fn lift_fence(
     why: &str,
 ) -> Result<(), CommandError> {
     let im = w.moves.clone().ok_or_else(|| not_a_move(w.id))?;
-    state
-        .workflows
-        .rewind(w.id, step, Phase::Copy, at_ms, format!("fence lifted: {why}"))?;
+    state.workflows.rewind(
+        w.id,
+        step,
+        Phase::Copy,
+        at_ms,
+        format!("fence lifted: {why}"),
+    )?;
     set_fence(state, &w.index, &im, Fence::Open);
     let e = bump(state, &w.index);
     let timeout = state.settings.duration_ms("drain_timeout");
@@ -356,9 +360,13 @@ pub fn lift_fence(
 pub fn undo(state: &mut ClusterState, w: &Workflow, at_ms: u64) -> Result<(), CommandError> {
     let im = w.moves.clone().ok_or_else(|| not_a_move(w.id))?;
     if w.phase == Phase::AddCopies {
-        state
-            .workflows
-            .rewind(w.id, None, Phase::Done, at_ms, "aborted before it added copies".into())?;
+        state.workflows.rewind(
+            w.id,
+            None,
+            Phase::Done,
+            at_ms,
+            "aborted before it added copies".into(),
+        )?;
         moves_mut(state, w.id)?.aborted = true;
         return Ok(());
     }
@@ -430,7 +438,12 @@ mod tests {
         .apply(s)
     }
 
-    fn joined() -> (ClusterState, IndexUid, WorkflowId, crate::state::ids::MigrationId) {
+    fn joined() -> (
+        ClusterState,
+        IndexUid,
+        WorkflowId,
+        crate::state::ids::MigrationId,
+    ) {
         let (mut s, uid) = cluster_with_index();
         Command::AddNode(AddNode {
             id: NodeId("new".into()),
@@ -455,10 +468,29 @@ mod tests {
     }
 
     fn copy_round(s: &mut ClusterState, id: WorkflowId) {
-        act(s, id, MoveAction::StartRound { started: Version(1 << 30) }).unwrap();
-        let shards: Vec<ShardId> = s.workflows.get(id).unwrap().moves.as_ref().unwrap().shard_ids();
+        act(
+            s,
+            id,
+            MoveAction::StartRound {
+                started: Version(1 << 30),
+            },
+        )
+        .unwrap();
+        let shards: Vec<ShardId> = s
+            .workflows
+            .get(id)
+            .unwrap()
+            .moves
+            .as_ref()
+            .unwrap()
+            .shard_ids();
         for shard in shards {
-            let done = MoveAction::Progress { shard, cursor: None, copied: true, written: 1 };
+            let done = MoveAction::Progress {
+                shard,
+                cursor: None,
+                copied: true,
+                written: 1,
+            };
             act(s, id, done).unwrap();
         }
         act(s, id, MoveAction::EndRound).unwrap();
@@ -473,7 +505,9 @@ mod tests {
         let new = NodeId("new".into());
         assert!(
             Command::StartMigration(StartMigration {
-                change: Change::DrainNode { node: NodeId("g0n0".into()) },
+                change: Change::DrainNode {
+                    node: NodeId("g0n0".into())
+                },
                 manual_cutover: false,
                 docs_per_s: None,
                 forced: false,
@@ -483,27 +517,63 @@ mod tests {
             .is_err(),
             "one migration at a time"
         );
-        let moved: Vec<u32> = s.workflows.get(id).unwrap().moves.as_ref().unwrap().moves.keys().copied().collect();
+        let moved: Vec<u32> = s
+            .workflows
+            .get(id)
+            .unwrap()
+            .moves
+            .as_ref()
+            .unwrap()
+            .moves
+            .keys()
+            .copied()
+            .collect();
         advance(&mut s, id, Phase::WaitDualWrite).unwrap();
         let a = &s.shard_maps[&uid].shards[moved[0] as usize];
         assert_eq!(a.role_of(&new), Some(Role::Filling));
         assert!(a.copies.iter().any(|c| c.role == Role::Leaving));
         advance(&mut s, id, Phase::Copy).unwrap();
-        assert!(advance(&mut s, id, Phase::Drain).is_err(), "no round copied yet");
+        assert!(
+            advance(&mut s, id, Phase::Drain).is_err(),
+            "no round copied yet"
+        );
         copy_round(&mut s, id);
         advance(&mut s, id, Phase::Drain).unwrap();
-        assert_eq!(s.shard_maps[&uid].shards[moved[0] as usize].fence, Fence::Fenced);
-        act(&mut s, id, MoveAction::LiftFence { reason: "over budget".into() }).unwrap();
+        assert_eq!(
+            s.shard_maps[&uid].shards[moved[0] as usize].fence,
+            Fence::Fenced
+        );
+        act(
+            &mut s,
+            id,
+            MoveAction::LiftFence {
+                reason: "over budget".into(),
+            },
+        )
+        .unwrap();
         assert_eq!(s.workflows.get(id).unwrap().phase, Phase::Copy);
-        assert_eq!(s.shard_maps[&uid].shards[moved[0] as usize].fence, Fence::Open);
+        assert_eq!(
+            s.shard_maps[&uid].shards[moved[0] as usize].fence,
+            Fence::Open
+        );
         copy_round(&mut s, id);
         for to in [Phase::Drain, Phase::DeltaPass, Phase::AwaitRepair] {
             advance(&mut s, id, to).unwrap();
         }
         let a = &s.shard_maps[&uid].shards[moved[0] as usize];
-        assert_eq!((a.role_of(&new), a.fence), (Some(Role::Serving), Fence::Open));
-        let abort = ChangeMigration { id: mig, action: MigrationAction::Abort, at_ms: 11 };
-        assert!(Command::ChangeMigration(abort).apply(&mut s).is_err(), "switched: no abort");
+        assert_eq!(
+            (a.role_of(&new), a.fence),
+            (Some(Role::Serving), Fence::Open)
+        );
+        let abort = ChangeMigration {
+            id: mig,
+            action: MigrationAction::Abort,
+            at_ms: 11,
+        };
+        assert!(
+            Command::ChangeMigration(abort).apply(&mut s).is_err(),
+            "switched: no abort"
+        );
         for to in [Phase::Release, Phase::Cleanup, Phase::Done] {
             advance(&mut s, id, to).unwrap();
         }
@@ -528,7 +598,11 @@ mod tests {
         advance(&mut s, id, Phase::Copy).unwrap();
         copy_round(&mut s, id);
         advance(&mut s, id, Phase::Drain).unwrap();
-        let abort = ChangeMigration { id: mig, action: MigrationAction::Abort, at_ms: 11 };
+        let abort = ChangeMigration {
+            id: mig,
+            action: MigrationAction::Abort,
+            at_ms: 11,
+        };
         Command::ChangeMigration(abort).apply(&mut s).unwrap();
         assert_eq!(s.workflows.get(id).unwrap().phase, Phase::Undo);
         assert_eq!(s.shard_maps[&uid].shards, before);
@@ -552,19 +626,32 @@ mod tests {
             id,
             step,
             at_ms: late,
-            action: MoveAction::LiftFence { reason: "slow node".into() },
+            action: MoveAction::LiftFence {
+                reason: "slow node".into(),
+            },
         })
         .apply(&mut s)
         .unwrap();
         assert_eq!(s.migrations.get(mig).unwrap().status.as_str(), "stuck");
-        let resume = ChangeMigration { id: mig, action: MigrationAction::Resume, at_ms: late };
+        let resume = ChangeMigration {
+            id: mig,
+            action: MigrationAction::Resume,
+            at_ms: late,
+        };
         Command::ChangeMigration(resume).apply(&mut s).unwrap();
         copy_round(&mut s, id);
         advance(&mut s, id, Phase::Drain).unwrap();
-        let pause = ChangeMigration { id: mig, action: MigrationAction::Pause, at_ms: late };
+        let pause = ChangeMigration {
+            id: mig,
+            action: MigrationAction::Pause,
+            at_ms: late,
+        };
         Command::ChangeMigration(pause).apply(&mut s).unwrap();
         let w = s.workflows.get(id).unwrap();
         assert_eq!(w.phase, Phase::Copy);
-        assert!(s.shard_maps[&uid].shards.iter().all(|a| a.fence == Fence::Open));
+        assert!(s.shard_maps[&uid]
+            .shards
+            .iter()
+            .all(|a| a.fence == Fence::Open));
     }
 }

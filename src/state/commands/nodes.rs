@@ -84,6 +84,19 @@ impl SetNodeState {
     }
 
     pub fn apply(self, state: &mut ClusterState) -> CommandResult {
+        // A node a migration moves shards to or from changes state with the migration (marking
+        // it failed stays possible: it may have died).
+        if let Some(m) = state.migrations.current() {
+            if self.state != NodeState::Failed && m.change.involves(&self.id, state) {
+                return Err(CommandError::precondition(format!(
+                    "node {} is part of migration {} ({}); wait for it or abort it (`miroir-ctl migrate abort {}`)",
+                    self.id,
+                    m.id,
+                    m.change.describe(),
+                    m.id
+                )));
+            }
+        }
         let node = state.node_mut(&self.id)?;
         if !node.state.can_become(self.state) {
             return Err(CommandError::precondition(format!(

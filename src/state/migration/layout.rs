@@ -28,7 +28,8 @@ pub fn target_groups(state: &ClusterState, change: Option<&Change>) -> Vec<(Grou
                 .values()
                 .filter(|n| n.group == g.id)
                 .filter(|n| {
-                    let drained = matches!(change, Some(Change::DrainNode { node }) if *node == n.id);
+                    let drained =
+                        matches!(change, Some(Change::DrainNode { node }) if *node == n.id);
                     let incoming = change.and_then(Change::incoming) == Some(&n.id);
                     (n.state == NodeState::Active && !drained)
                         || incoming
@@ -158,7 +159,10 @@ mod tests {
         };
         let map = &s.shard_maps[&IndexUid("m".into())];
         let moves = plan(map, &members(&s, Some(&join), 1).unwrap(), 1);
-        assert!(!moves.is_empty() && moves.len() < 32, "about a quarter of 64 moves");
+        assert!(
+            !moves.is_empty() && moves.len() < 32,
+            "about a quarter of 64 moves"
+        );
         for m in moves.values() {
             assert_eq!(m.to, vec![NodeId("new".into())]);
             assert_eq!(m.from.len(), 1);
@@ -173,7 +177,9 @@ mod tests {
             .filter(|a| a.holds(&NodeId("g0n1".into())))
             .count();
         assert_eq!(moves.len(), held);
-        assert!(moves.values().all(|m| m.from == vec![NodeId("g0n1".into())]));
+        assert!(moves
+            .values()
+            .all(|m| m.from == vec![NodeId("g0n1".into())]));
     }
 
     /// Removing a group drops its copies and copies nothing; a layout too small is refused.

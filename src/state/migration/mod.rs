@@ -50,7 +50,20 @@ impl Change {
             Change::DrainNode { node } => format!("node {node} is drained and removed"),
             Change::AddGroup { group } => format!("replica group {group} is added"),
             Change::RemoveGroup { group } => format!("replica group {group} is removed"),
-            Change::ReplaceNode { failed, with } => format!("node {with} replaces failed node {failed}"),
+            Change::ReplaceNode { failed, with } => {
+                format!("node {with} replaces failed node {failed}")
+            }
+        }
+    }
+
+    /// Whether the change is about `node` (or its group).
+    pub fn involves(&self, node: &NodeId, state: &crate::state::ClusterState) -> bool {
+        match self {
+            Change::JoinNode { node: n } | Change::DrainNode { node: n } => n == node,
+            Change::ReplaceNode { failed, with } => failed == node || with == node,
+            Change::AddGroup { group } | Change::RemoveGroup { group } => {
+                state.nodes.get(node).is_some_and(|n| n.group == *group)
+            }
         }
     }
 
@@ -72,7 +85,9 @@ pub enum MigrationStatus {
     Paused,
     /// Paused by itself: cutover kept failing its fence budget for longer than
     /// `drain_timeout`; resumed by an operator once the cause is fixed.
-    Stuck { reason: String },
+    Stuck {
+        reason: String,
+    },
     Done,
     /// Aborted before any index switched: the old placement serves, the copies made are removed.
     Aborted,
@@ -190,7 +205,10 @@ impl Migrations {
             .filter(|m| m.status.is_finished())
             .map(|m| m.id)
             .collect();
-        for old in finished.iter().take(finished.len().saturating_sub(KEEP_FINISHED)) {
+        for old in finished
+            .iter()
+            .take(finished.len().saturating_sub(KEEP_FINISHED))
+        {
             self.all.remove(old);
         }
         self.all.get_mut(&id).expect("just inserted")
@@ -297,9 +315,9 @@ impl IndexMove {
     /// Where the delta pass reads a shard from: before the last round's start by the margin
     /// for writes in flight, or from an earlier write that missed a new copy.
     pub fn delta_from(&self, shard: ShardId, margin: Version) -> Version {
-        let from = self
-            .last_round
-            .map_or(Version::ZERO, |r| Version(r.started.0.saturating_sub(margin.0)));
+        let from = self.last_round.map_or(Version::ZERO, |r| {
+            Version(r.started.0.saturating_sub(margin.0))
+        });
         match self.moves.get(&shard.0).and_then(|m| m.missed_since) {
             Some(missed) => missed.min(from),
             None => from,

@@ -89,23 +89,24 @@ async fn copy_shard<C: Cluster>(
         move_step(c, w, w.step, done).await?;
         return Ok(());
     };
-    let source = job
-        .sources
-        .get(&shard.0)
-        .ok_or_else(|| format!("shard {} has no serving copy on a live node to copy from", shard.0))?;
+    let source = job.sources.get(&shard.0).ok_or_else(|| {
+        format!(
+            "shard {} has no serving copy on a live node to copy from",
+            shard.0
+        )
+    })?;
     let base = job.addr(source)?;
-    let targets: Vec<Target<'_>> = m
-        .to
-        .iter()
-        .map(|n| {
-            Ok(Target {
-                nodes: c.nodes(),
-                base: job.addr(n)?,
-                index: &job.index,
-                primary_key: pk,
+    let targets: Vec<Target<'_>> =
+        m.to.iter()
+            .map(|n| {
+                Ok(Target {
+                    nodes: c.nodes(),
+                    base: job.addr(n)?,
+                    index: &job.index,
+                    primary_key: pk,
+                })
             })
-        })
-        .collect::<Result<_, String>>()?;
+            .collect::<Result<_, String>>()?;
     let from = m.cursor.unwrap_or_else(|| job.im.read_from(shard));
     let mut pages = VersionedPages::new(c.nodes(), base, &job.index, &[shard], from, PAGE);
     let mut throttle = Throttle::new(job.migration.options.docs_per_s);

@@ -49,7 +49,8 @@ pub async fn drain<C: Cluster>(c: &C, w: &Workflow, job: &Job) -> Result<(), Str
                 "writes in flight drained {} ms into the fence",
                 held_ms(job)
             );
-            metrics::histogram!("miroir_migration_drain_seconds").record(held_ms(job) as f64 / 1000.0);
+            metrics::histogram!("miroir_migration_drain_seconds")
+                .record(held_ms(job) as f64 / 1000.0);
             crate::workflows::commit(c, a).await
         }
         Ok(Err(e)) => lift(c, w, job, format!("routers did not drain: {e}")).await,

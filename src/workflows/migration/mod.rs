@@ -87,11 +87,7 @@ fn source_of(
     from: &[NodeId],
 ) -> Option<NodeId> {
     let a = s.shard_maps.get(&w.index)?.shards.get(shard.0 as usize)?;
-    let live = |n: &NodeId| {
-        s.nodes
-            .get(n)
-            .is_some_and(|n| n.state != NodeState::Failed)
-    };
+    let live = |n: &NodeId| s.nodes.get(n).is_some_and(|n| n.state != NodeState::Failed);
     let readable: Vec<&NodeId> = a
         .copies
         .iter()
@@ -164,10 +160,16 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
         return super::commit(c, advance).await;
     }
     advance.note = match w.phase {
-        Phase::AddCopies => describe_plan(&job.im),
+        Phase::AddCopies => {
+            prepare_targets(c, &job).await?;
+            describe_plan(&job.im)
+        }
         Phase::WaitDualWrite => {
             c.routers_past(job.im.epoch).await?;
-            format!("every router writes to the new copies (epoch {})", job.im.epoch)
+            format!(
+                "every router writes to the new copies (epoch {})",
+                job.im.epoch
+            )
         }
         Phase::Copy => return copy::step(c, w, &job).await,
         Phase::Drain => return cutover::drain(c, w, &job).await,
@@ -183,6 +185,26 @@ pub async fn step<C: Cluster>(c: &C, pauses: &PausePoints, w: &Workflow) -> Resu
         _ => return Ok(()),
     };
     super::commit(c, advance).await
+}
+
+/// Creates the index on every node that receives copies, with Miroir's settings and the
+/// index's own (read from a source), before any write reaches it: a node must never create it
+/// by itself from a document write.
+async fn prepare_targets<C: Cluster>(c: &C, job: &Job) -> Result<(), String> {
+    let nodes = c.nodes();
+    let source = job.source_nodes().into_iter().next();
+    for n in job.targets().keys() {
+        let base = job.addr(n)?;
+        nodes
+            .prepare_index(base, &job.index, job.primary_key.as_deref())
+            .await
+            .map_err(|e| format!("creating the index on {n}: {e}"))?;
+        super::nodes::wait_queue(nodes, base).await?;
+        if let Some(src) = &source {
+            super::nodes::align_settings(nodes, &job.index, job.addr(src)?, base).await?;
+        }
+    }
+    Ok(())
 }
 
 fn describe_plan(im: &IndexMove) -> String {
@@ -208,10 +230,7 @@ fn behind_targets<C: Cluster>(c: &C, w: &Workflow) -> usize {
             .values()
             .flat_map(|m| m.to.iter().map(move |n| (m.shard, n)))
             .filter(|(sh, n)| {
-                map.shards
-                    .get(sh.0 as usize)
-                    .and_then(|a| a.role_of(n))
-                    == Some(Role::Behind)
+                map.shards.get(sh.0 as usize).and_then(|a| a.role_of(n)) == Some(Role::Behind)
             })
             .count()
     })

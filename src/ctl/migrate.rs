@@ -1,0 +1,237 @@
+//! `miroir-ctl migrate`: starting a migration, following it, and an operator's cutover, pause,
+//! resume and abort.
+
+use std::time::{Duration, Instant};
+
+use super::cli::{MigrateCmd, MigrateStartArgs};
+use super::output::{emit, Table};
+use super::Ctl;
+use crate::control::migration_types::MigrationView;
+use crate::control::ControlError;
+use crate::pb::v1 as pb;
+use crate::state::MigrationId;
+
+/// How often a migration being followed is asked about.
+const POLL: Duration = Duration::from_millis(500);
+
+pub async fn run(ctl: &Ctl, cmd: MigrateCmd) -> Result<(), ControlError> {
+    match cmd {
+        MigrateCmd::Start(a) => start(ctl, a).await,
+        MigrateCmd::Status { id } => {
+            let m = pick(ctl, id).await?;
+            emit(ctl.json, &m, describe);
+            Ok(())
+        }
+        MigrateCmd::List { limit } => {
+            let all = ctl.control.list_migrations(limit).await?;
+            emit(ctl.json, &all, |all| {
+                let mut t = Table::new(&["ID", "KIND", "STATUS", "INDEXES", "COPIED", "WHAT"]);
+                for m in all {
+                    t.row(vec![
+                        m.id.to_string(),
+                        m.kind.clone(),
+                        m.status.clone(),
+                        m.moves.len().to_string(),
+                        m.moves.iter().map(|v| v.copied).sum::<u64>().to_string(),
+                        m.description.clone(),
+                    ]);
+                }
+                t.render()
+            });
+            Ok(())
+        }
+        MigrateCmd::Watch { id } => {
+            let m = pick(ctl, id).await?;
+            watch(ctl, m.id).await
+        }
+        MigrateCmd::Cutover { id } => change(ctl, id, "cutover").await,
+        MigrateCmd::Pause { id } => change(ctl, id, "pause").await,
+        MigrateCmd::Resume { id } => change(ctl, id, "resume").await,
+        MigrateCmd::Abort { id } => change(ctl, id, "abort").await,
+    }
+}
+
+/// The migration `id`, or the running one, else the newest.
+async fn pick(ctl: &Ctl, id: Option<u64>) -> Result<MigrationView, ControlError> {
+    if let Some(id) = id {
+        return ctl.control.get_migration(MigrationId(id)).await;
+    }
+    let all = ctl.control.list_migrations(50).await?;
+    let running = all.iter().find(|m| !m.is_finished()).cloned();
+    running.or_else(|| all.into_iter().next()).ok_or_else(|| {
+        ControlError::NotFound(
+            "no migration has run yet: start one with `miroir-ctl migrate start`".into(),
+        )
+    })
+}
+
+async fn change(ctl: &Ctl, id: Option<u64>, action: &str) -> Result<(), ControlError> {
+    let id = match id {
+        Some(id) => MigrationId(id),
+        None => pick(ctl, None).await?.id,
+    };
+    let m = ctl.control.change_migration(id, action).await?;
+    emit(ctl.json, &m, describe);
+    Ok(())
+}
+
+pub fn start_request(a: &MigrateStartArgs) -> pb::StartMigrationRequest {
+    let c = &a.change;
+    let (kind, node, group) = match (&c.join, &c.drain, c.add_group, c.remove_group, &c.replace) {
+        (Some(n), ..) => ("join_node", n.clone(), 0),
+        (_, Some(n), ..) => ("drain_node", n.clone(), 0),
+        (_, _, Some(g), ..) => ("add_group", String::new(), g),
+        (_, _, _, Some(g), _) => ("remove_group", String::new(), g),
+        (.., Some(n)) => ("replace_node", n.clone(), 0),
+        _ => ("", String::new(), 0),
+    };
+    pb::StartMigrationRequest {
+        kind: kind.into(),
+        node,
+        group,
+        with: a.with.clone().unwrap_or_default(),
+        manual_cutover: a.manual_cutover,
+        docs_per_s: a.throttle,
+        force: a.force,
+    }
+}
+
+async fn start(ctl: &Ctl, a: MigrateStartArgs) -> Result<(), ControlError> {
+    let m = ctl.control.start_migration(start_request(&a)).await?;
+    if !a.watch || ctl.json {
+        emit(ctl.json, &m, describe);
+        return if a.watch {
+            watch(ctl, m.id).await
+        } else {
+            Ok(())
+        };
+    }
+    print!("{}", describe(&m));
+    watch(ctl, m.id).await
+}
+
+/// Prints a progress line per change until the migration finishes; exits 1 if it was aborted
+/// or is stuck.
+async fn watch(ctl: &Ctl, id: MigrationId) -> Result<(), ControlError> {
+    let began = Instant::now();
+    let mut last_line = String::new();
+    let mut first_copied = None;
+    loop {
+        let m = ctl.control.get_migration(id).await?;
+        let copied: u64 = m.moves.iter().map(|v| v.copied).sum();
+        let base = *first_copied.get_or_insert(copied);
+        let secs = began.elapsed().as_secs_f64().max(0.001);
+        let rate = (copied - base) as f64 / secs;
+        let line = progress_line(&m, copied, rate);
+        if line != last_line && !ctl.json {
+            println!("{line}");
+            last_line = line;
+        }
+        if m.is_finished() || m.status == "stuck" || m.status == "paused" {
+            if ctl.json {
+                emit(true, &m, |_| String::new());
+            } else {
+                print!("{}", describe(&m));
+            }
+            return match m.status.as_str() {
+                "done" => Ok(()),
+                s => Err(ControlError::FailedPrecondition(format!(
+                    "migration {} is {s}",
+                    m.id
+                ))),
+            };
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn progress_line(m: &MigrationView, copied: u64, rate: f64) -> String {
+    let total = m.moves.len().max(1);
+    let done = m
+        .moves
+        .iter()
+        .filter(|v| v.phase.as_str() == "done")
+        .count();
+    let width = 30;
+    let filled = done * width / total;
+    let phases: Vec<String> = m
+        .moves
+        .iter()
+        .filter(|v| v.phase.as_str() != "done")
+        .map(|v| format!("{}:{}", v.index, v.phase.as_str()))
+        .take(3)
+        .collect();
+    format!(
+        "[{}{}] {done}/{total} indexes  {copied} documents copied  {:.0} docs/s  {}  {}",
+        "#".repeat(filled),
+        "-".repeat(width - filled),
+        rate,
+        m.status,
+        phases.join(" ")
+    )
+}
+
+pub fn describe(m: &MigrationView) -> String {
+    let mut out = format!("migration {}: {} ({})\n", m.id, m.description, m.status);
+    if let Some(r) = &m.stuck_reason {
+        out += &format!("stuck: {r}\n");
+    }
+    for w in &m.warnings {
+        out += &format!("warning: {w}\n");
+    }
+    let mode = match (m.delta_pass, m.manual_cutover) {
+        (true, false) => "delta pass, automatic cutover",
+        (true, true) => "delta pass, manual cutover",
+        (false, false) => "no delta pass (copies repaired before they serve), automatic cutover",
+        (false, true) => "no delta pass (copies repaired before they serve), manual cutover",
+    };
+    out += &format!("mode: {mode}\n");
+    if m.moves.is_empty() {
+        out += "no index has shards to move\n";
+        return out;
+    }
+    let mut t = Table::new(&[
+        "INDEX",
+        "PHASE",
+        "SHARDS",
+        "ROUND",
+        "COPIED",
+        "DELTA",
+        "CUTOVERS",
+        "LAST FENCE",
+        "TO",
+        "FROM",
+    ]);
+    for v in &m.moves {
+        t.row(vec![
+            v.index.to_string(),
+            v.phase.as_str().to_string(),
+            format!("{}/{}", v.shards_copied, v.shards),
+            v.round.to_string(),
+            v.copied.to_string(),
+            v.delta_documents.to_string(),
+            v.cutover_attempts.to_string(),
+            v.fence_ms
+                .last()
+                .map_or("-".into(), |ms| format!("{ms} ms")),
+            names(&v.to_nodes),
+            names(&v.from_nodes),
+        ]);
+    }
+    out += &t.render();
+    for v in m.moves.iter().filter(|v| v.last_error.is_some()) {
+        out += &format!(
+            "{}: last error: {}\n",
+            v.index,
+            v.last_error.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+fn names(n: &[crate::state::NodeId]) -> String {
+    match n.is_empty() {
+        true => "-".into(),
+        false => n.iter().map(|n| n.0.as_str()).collect::<Vec<_>>().join(","),
+    }
+}

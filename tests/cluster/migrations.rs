@@ -1,0 +1,321 @@
+//! Migrations under live traffic (DESIGN section 9): while clients add, partially update and
+//! delete documents through two routers, a node joins and another is drained. Afterwards every
+//! acknowledged write is on every owner of its shard once, at its latest version, no deleted
+//! document is back, no node holds a shard it does not own, and only the shards rendezvous
+//! placement gives to (or takes from) the changed node moved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use miroir::pb::v1::{IndexRef, ShardMap};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fleet::*;
+use crate::router_writes::{add_documents, create_index};
+use crate::util::*;
+
+const INDEX: &str = "moving";
+
+async fn shard_map(f: &Fleet) -> ShardMap {
+    let leader = f.cluster.leader().await;
+    let mut admin = f.cluster.admin(leader).await;
+    let req = f.cluster.req(IndexRef { uid: INDEX.into() });
+    admin.get_shard_map(req).await.unwrap().into_inner()
+}
+
+/// Owners of each shard (every copy, by node id).
+fn owners(map: &ShardMap) -> BTreeMap<u32, BTreeSet<String>> {
+    map.shards
+        .iter()
+        .map(|a| (a.shard, a.copies.iter().map(|c| c.node.clone()).collect()))
+        .collect()
+}
+
+/// What clients were told: per id, the latest acknowledged content (None: deleted); ids whose
+/// last write was not acknowledged are uncertain and not checked.
+#[derive(Default)]
+struct Model {
+    docs: BTreeMap<u64, Option<u64>>,
+    uncertain: BTreeSet<u64>,
+}
+
+/// Writes through the routers in turn until stopped: new documents, partial updates of older
+/// ones (`PUT`), deletes by id; each acknowledged (task succeeded) write goes into the model.
+async fn clients(f: Arc<Fleet>, routers: Vec<String>, stop: Arc<AtomicBool>) -> Model {
+    let mut m = Model::default();
+    let mut next = 1_000u64;
+    let mut round = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let r = &routers[(round as usize) % routers.len()];
+        let (ids, body, method, path, outcome): (
+            Vec<u64>,
+            Value,
+            Method,
+            &str,
+            Option<Option<u64>>,
+        ) = match round % 3 {
+            0 => {
+                let ids: Vec<u64> = (next..next + 20).collect();
+                next += 20;
+                let docs: Vec<Value> = ids.iter().map(|i| json!({"id": i, "n": round})).collect();
+                (
+                    ids,
+                    Value::from(docs),
+                    Method::POST,
+                    "documents",
+                    Some(Some(round)),
+                )
+            }
+            1 => {
+                let ids: Vec<u64> = (0..10).map(|k| (round * 7 + k * 13) % next).collect();
+                let docs: Vec<Value> = ids.iter().map(|i| json!({"id": i, "n": round})).collect();
+                (
+                    ids,
+                    Value::from(docs),
+                    Method::PUT,
+                    "documents",
+                    Some(Some(round)),
+                )
+            }
+            _ => {
+                let ids: Vec<u64> = (0..5).map(|k| (round * 11 + k * 17) % next).collect();
+                (
+                    ids.clone(),
+                    json!(ids),
+                    Method::POST,
+                    "documents/delete-batch",
+                    Some(None),
+                )
+            }
+        };
+        let url = format!("{r}/indexes/{INDEX}/{path}");
+        let (status, t) = f.call(method, &url, Some(&body)).await;
+        let ok = status == 202 && {
+            let done = crate::router_writes::finished(&f, r, &t).await;
+            done["status"] == "succeeded"
+        };
+        for id in ids {
+            match (ok, outcome) {
+                (true, Some(Some(n)))
+                    if method_is_update(round) && m.docs.get(&id).copied().flatten().is_none() =>
+                {
+                    // A partial update of a missing document creates it with what was sent.
+                    m.docs.insert(id, Some(n));
+                    m.uncertain.remove(&id);
+                }
+                (true, Some(v)) => {
+                    m.docs.insert(id, v);
+                    m.uncertain.remove(&id);
+                }
+                _ => {
+                    m.uncertain.insert(id);
+                }
+            }
+        }
+    }
+    m
+}
+
+fn method_is_update(round: u64) -> bool {
+    round % 3 == 1
+}
+
+/// Every document each node holds of `INDEX`, by shard, as (id, n).
+async fn holdings(f: &Fleet, addr: &str) -> BTreeMap<u32, BTreeMap<u64, u64>> {
+    let body = json!({"limit": 1_000_000, "fields": ["id", "n", "_miroir_shard"]});
+    let url = format!("{addr}/indexes/{INDEX}/documents/fetch");
+    let (status, page) = f.call(Method::POST, &url, Some(&body)).await;
+    let mut out: BTreeMap<u32, BTreeMap<u64, u64>> = BTreeMap::new();
+    if status == 404 {
+        return out;
+    }
+    assert_eq!(status, 200, "{page}");
+    for d in page["results"].as_array().unwrap() {
+        let shard = d["_miroir_shard"].as_u64().unwrap() as u32;
+        let id = d["id"].as_u64().unwrap();
+        let prev = out
+            .entry(shard)
+            .or_default()
+            .insert(id, d["n"].as_u64().unwrap());
+        assert!(prev.is_none(), "document {id} twice on {addr}");
+    }
+    out
+}
+
+/// The model and the nodes agree: each owner of a shard holds exactly the acknowledged
+/// documents of that shard (uncertain ones may be either way), and no node holds documents of a
+/// shard it does not own.
+async fn check(f: &Fleet, m: &Model) {
+    let map = shard_map(f).await;
+    let shards = map.shards.len() as u32;
+    let owned = owners(&map);
+    for (node, _, p) in &f.nodes {
+        for n in f.nodes.iter().map(|(_, _, p)| p.addr.clone()) {
+            f.idle(&n).await;
+        }
+        let held = holdings(f, &p.addr).await;
+        for (shard, docs) in &held {
+            assert!(
+                owned[shard].contains(node),
+                "node {node} holds {} documents of shard {shard}, which it does not own",
+                docs.len()
+            );
+        }
+        for (shard, who) in &owned {
+            if !who.contains(node) {
+                continue;
+            }
+            let empty = BTreeMap::new();
+            let have = held.get(shard).unwrap_or(&empty);
+            for (id, want) in &m.docs {
+                if m.uncertain.contains(id) {
+                    continue;
+                }
+                let key = miroir::placement::PrimaryKeyValue::Integer(*id as i128);
+                if miroir::placement::shard_for_key(&key, shards).0 != *shard {
+                    continue;
+                }
+                match want {
+                    Some(n) => assert_eq!(
+                        have.get(id),
+                        Some(n),
+                        "node {node}, shard {shard}: document {id} should be at n={n}"
+                    ),
+                    None => assert!(
+                        !have.contains_key(id),
+                        "node {node}, shard {shard}: deleted document {id} is back"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Waits until the newest migration is done; returns its JSON.
+async fn migration_done(f: &Fleet) -> Value {
+    eventually("the migration to finish", || async {
+        let out = f.cluster.ctl(1, &["--json", "migrate", "status"]);
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        match v["status"].as_str()? {
+            "done" => Some(v),
+            "running" => None,
+            other => panic!("migration is {other}: {v}"),
+        }
+    })
+    .await
+}
+
+/// A node joins, then another is drained, under live writes through two routers; only the
+/// shards rendezvous placement moves change owners, and nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn join_and_drain_under_live_writes() {
+    let kind = Nodes::best_available();
+    eprintln!("nodes: {}", kind.describe());
+    let mut f = Fleet::start_on(kind, 1, 2).await;
+    let r1 = f.start_router().await;
+    let r2 = f.start_router().await;
+    let (s, t) = f
+        .call(
+            Method::POST,
+            &format!("{r1}/indexes"),
+            Some(&json!({"uid": INDEX, "primaryKey": "id"})),
+        )
+        .await;
+    assert_eq!(s, 202, "{t}");
+    crate::router_writes::finished(&f, &r1, &t).await;
+    let _ = create_index;
+    let seed: Vec<Value> = (0..1_000u64).map(|i| json!({"id": i, "n": 0})).collect();
+    add_documents(&f, &r1, INDEX, seed).await;
+    let before = owners(&shard_map(&f).await);
+
+    let new = f.spawn_unregistered("meili-0-new", 0).await;
+    let new_addr = f.nodes[new].2.addr.clone();
+    let f = Arc::new(f);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = tokio::spawn(clients(
+        f.clone(),
+        vec![r1.clone(), r2.clone()],
+        stop.clone(),
+    ));
+
+    let out = f.cluster.ctl(
+        1,
+        &[
+            "nodes",
+            "add",
+            "--id",
+            "meili-0-new",
+            "--address",
+            &new_addr,
+            "--group",
+            "0",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("node meili-0-new joins"), "{text}");
+    let done = migration_done(&f).await;
+    let after = owners(&shard_map(&f).await);
+    let shards = before.len() as u32;
+    let moved: Vec<u32> = (0..shards).filter(|s| before[s] != after[s]).collect();
+    for s in &moved {
+        assert!(
+            after[s].contains("meili-0-new"),
+            "shard {s} moved elsewhere than the new node"
+        );
+        assert_eq!(after[s].len(), 1, "one copy per shard");
+    }
+    let on_new = after.values().filter(|o| o.contains("meili-0-new")).count();
+    assert_eq!(moved.len(), on_new, "only the new node's shards moved");
+    assert!(
+        on_new > 0 && on_new < shards as usize,
+        "the new node took a share: {on_new}"
+    );
+    let fences: Vec<u64> = done["moves"][0]["fence_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!fences.is_empty(), "a cutover fenced writes: {done}");
+
+    // Drain one of the first nodes: its shards go to the other two.
+    let out = f.cluster.ctl(1, &["nodes", "drain", "meili-0-0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    migration_done(&f).await;
+    let drained = owners(&shard_map(&f).await);
+    assert!(
+        drained.values().all(|o| !o.contains("meili-0-0")),
+        "the drained node holds nothing"
+    );
+    for s in 0..shards {
+        if !after[&s].contains("meili-0-0") {
+            assert_eq!(
+                after[&s], drained[&s],
+                "shard {s} moved though its node stayed"
+            );
+        }
+    }
+    let nodes = f.cluster.ctl(1, &["--json", "nodes", "list"]);
+    let nodes: Value = serde_json::from_slice(&nodes.stdout).unwrap();
+    assert!(
+        !nodes.to_string().contains("\"meili-0-0\""),
+        "the drained node is removed: {nodes}"
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    let model = writers.await.unwrap();
+    assert!(model.docs.len() > 1_000, "clients wrote throughout");
+    check(&f, &model).await;
+}
