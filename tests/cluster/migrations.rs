@@ -44,7 +44,11 @@ struct Model {
 /// Writes through the routers in turn until stopped: new documents, partial updates of older
 /// ones (`PUT`), deletes by id; each acknowledged (task succeeded) write goes into the model.
 async fn clients(f: Arc<Fleet>, routers: Vec<String>, stop: Arc<AtomicBool>) -> Model {
-    let mut m = Model::default();
+    // The seed documents `loaded` wrote.
+    let mut m = Model {
+        docs: (0..1_000u64).map(|i| (i, Some(0))).collect(),
+        ..Model::default()
+    };
     let mut next = 1_000u64;
     let mut round = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -148,18 +152,23 @@ async fn holdings(f: &Fleet, addr: &str) -> BTreeMap<u32, BTreeMap<u64, u64>> {
 /// The model and the nodes agree: each owner of a shard holds exactly the acknowledged
 /// documents of that shard (uncertain ones may be either way), and no node holds documents of a
 /// shard it does not own.
-async fn check(f: &Fleet, m: &Model) {
+async fn check(f: &Fleet, m: &Model, down: &[&str]) {
     let map = shard_map(f).await;
     let shards = map.shards.len() as u32;
     let owned = owners(&map);
-    for (node, _, p) in &f.nodes {
-        for n in f.nodes.iter().map(|(_, _, p)| p.addr.clone()) {
-            f.idle(&n).await;
-        }
+    let up: Vec<&(String, u32, Proc)> = f
+        .nodes
+        .iter()
+        .filter(|(n, _, _)| !down.contains(&n.as_str()))
+        .collect();
+    for (_, _, p) in &up {
+        f.idle(&p.addr).await;
+    }
+    for (node, _, p) in up {
         let held = holdings(f, &p.addr).await;
         for (shard, docs) in &held {
             assert!(
-                owned[shard].contains(node),
+                owned.get(shard).is_some_and(|o| o.contains(node)),
                 "node {node} holds {} documents of shard {shard}, which it does not own",
                 docs.len()
             );
@@ -208,41 +217,72 @@ async fn migration_done(f: &Fleet) -> Value {
     .await
 }
 
+/// Runs `miroir-ctl` and insists it succeeded; its standard output.
+fn ctl_ok(f: &Fleet, args: &[&str]) -> String {
+    let out = f.cluster.ctl(1, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fleet with an index of 1,000 documents and two routers.
+async fn loaded(kind: Nodes, groups: u32, per_group: u32) -> (Fleet, Vec<String>) {
+    eprintln!("nodes: {}", kind.describe());
+    let mut f = Fleet::start_on(kind, groups, per_group).await;
+    let r1 = f.start_router().await;
+    let r2 = f.start_router().await;
+    create_index(&f, &r1, INDEX, Some("id")).await;
+    let seed: Vec<Value> = (0..1_000u64).map(|i| json!({"id": i, "n": 0})).collect();
+    add_documents(&f, &r1, INDEX, seed).await;
+    (f, vec![r1, r2])
+}
+
+/// Clients writing through the routers until stopped.
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<Model>,
+}
+
+impl Traffic {
+    fn start(f: &Arc<Fleet>, routers: &[String]) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(clients(f.clone(), routers.to_vec(), stop.clone()));
+        Traffic { stop, task }
+    }
+
+    async fn stop(self) -> Model {
+        self.stop.store(true, Ordering::Relaxed);
+        let model = self.task.await.unwrap();
+        let written = model
+            .docs
+            .values()
+            .filter(|v| v.is_some_and(|n| n > 0))
+            .count();
+        let deleted = model.docs.values().filter(|v| v.is_none()).count();
+        assert!(
+            written > 20 && deleted > 0,
+            "clients wrote throughout: {written} written, {deleted} deleted"
+        );
+        model
+    }
+}
+
 /// A node joins, then another is drained, under live writes through two routers; only the
 /// shards rendezvous placement moves change owners, and nothing acknowledged is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn join_and_drain_under_live_writes() {
-    let kind = Nodes::best_available();
-    eprintln!("nodes: {}", kind.describe());
-    let mut f = Fleet::start_on(kind, 1, 2).await;
-    let r1 = f.start_router().await;
-    let r2 = f.start_router().await;
-    let (s, t) = f
-        .call(
-            Method::POST,
-            &format!("{r1}/indexes"),
-            Some(&json!({"uid": INDEX, "primaryKey": "id"})),
-        )
-        .await;
-    assert_eq!(s, 202, "{t}");
-    crate::router_writes::finished(&f, &r1, &t).await;
-    let _ = create_index;
-    let seed: Vec<Value> = (0..1_000u64).map(|i| json!({"id": i, "n": 0})).collect();
-    add_documents(&f, &r1, INDEX, seed).await;
+    let (mut f, routers) = loaded(Nodes::best_available(), 1, 2).await;
     let before = owners(&shard_map(&f).await);
-
     let new = f.spawn_unregistered("meili-0-new", 0).await;
     let new_addr = f.nodes[new].2.addr.clone();
     let f = Arc::new(f);
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers = tokio::spawn(clients(
-        f.clone(),
-        vec![r1.clone(), r2.clone()],
-        stop.clone(),
-    ));
+    let traffic = Traffic::start(&f, &routers);
 
-    let out = f.cluster.ctl(
-        1,
+    let text = ctl_ok(
+        &f,
         &[
             "nodes",
             "add",
@@ -254,12 +294,6 @@ async fn join_and_drain_under_live_writes() {
             "0",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("node meili-0-new joins"), "{text}");
     let done = migration_done(&f).await;
     let after = owners(&shard_map(&f).await);
@@ -278,21 +312,11 @@ async fn join_and_drain_under_live_writes() {
         on_new > 0 && on_new < shards as usize,
         "the new node took a share: {on_new}"
     );
-    let fences: Vec<u64> = done["moves"][0]["fence_ms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
+    let fences = done["moves"][0]["fence_ms"].as_array().unwrap();
     assert!(!fences.is_empty(), "a cutover fenced writes: {done}");
 
     // Drain one of the first nodes: its shards go to the other two.
-    let out = f.cluster.ctl(1, &["nodes", "drain", "meili-0-0"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ctl_ok(&f, &["nodes", "drain", "meili-0-0"]);
     migration_done(&f).await;
     let drained = owners(&shard_map(&f).await);
     assert!(
@@ -307,15 +331,137 @@ async fn join_and_drain_under_live_writes() {
             );
         }
     }
-    let nodes = f.cluster.ctl(1, &["--json", "nodes", "list"]);
-    let nodes: Value = serde_json::from_slice(&nodes.stdout).unwrap();
+    let nodes = ctl_ok(&f, &["--json", "nodes", "list"]);
     assert!(
-        !nodes.to_string().contains("\"meili-0-0\""),
+        !nodes.contains("\"meili-0-0\""),
         "the drained node is removed: {nodes}"
     );
 
-    stop.store(true, Ordering::Relaxed);
-    let model = writers.await.unwrap();
-    assert!(model.docs.len() > 1_000, "clients wrote throughout");
-    check(&f, &model).await;
+    let model = traffic.stop().await;
+    check(&f, &model, &[]).await;
+}
+
+/// A second replica group is added (written at once, filled, then serving), then the first one
+/// is removed, under live writes; afterwards every shard lives in the new group only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_added_and_the_old_one_removed_under_live_writes() {
+    let (mut f, routers) = loaded(Nodes::best_available(), 1, 2).await;
+    let mut added = vec![];
+    for i in 0..2 {
+        let id = format!("meili-1-{i}");
+        let n = f.spawn_unregistered(&id, 1).await;
+        added.push((id, f.nodes[n].2.addr.clone()));
+    }
+    let f = Arc::new(f);
+    let traffic = Traffic::start(&f, &routers);
+    for (id, addr) in &added {
+        ctl_ok(
+            &f,
+            &[
+                "nodes",
+                "add",
+                "--id",
+                id,
+                "--address",
+                addr,
+                "--group",
+                "1",
+                "--no-join",
+            ],
+        );
+    }
+    let text = ctl_ok(&f, &["migrate", "start", "--add-group", "1"]);
+    assert!(text.contains("replica group 1 is added"), "{text}");
+    migration_done(&f).await;
+    let both = owners(&shard_map(&f).await);
+    for (s, o) in &both {
+        assert_eq!(o.len(), 2, "shard {s} has a copy in each group: {o:?}");
+        assert!(
+            o.iter().any(|n| n.starts_with("meili-1-")),
+            "shard {s}: {o:?}"
+        );
+    }
+    ctl_ok(&f, &["migrate", "start", "--remove-group", "0"]);
+    migration_done(&f).await;
+    let last = owners(&shard_map(&f).await);
+    for (s, o) in &last {
+        assert_eq!(o.len(), 1, "shard {s}: {o:?}");
+        assert!(
+            o.iter().all(|n| n.starts_with("meili-1-")),
+            "shard {s}: {o:?}"
+        );
+        let kept: BTreeSet<String> = both[s]
+            .iter()
+            .filter(|n| n.starts_with("meili-1-"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            o, &kept,
+            "shard {s} kept the copy it was given in the new group"
+        );
+    }
+    let nodes = ctl_ok(&f, &["--json", "nodes", "list"]);
+    assert!(
+        !nodes.contains("\"meili-0-0\"") && !nodes.contains("\"meili-0-1\""),
+        "{nodes}"
+    );
+
+    let model = traffic.stop().await;
+    check(&f, &model, &[]).await;
+}
+
+/// A failed node is replaced by a new one: the copies it held are restored from the other
+/// group, under live writes, and the failed node is forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_node_is_replaced_under_live_writes() {
+    let (mut f, routers) = loaded(Nodes::best_available(), 2, 2).await;
+    f.nodes[0].2.kill();
+    let n = f.spawn_unregistered("meili-0-2", 0).await;
+    let addr = f.nodes[n].2.addr.clone();
+    let f = Arc::new(f);
+    let traffic = Traffic::start(&f, &routers);
+    ctl_ok(&f, &["nodes", "mark-failed", "meili-0-0"]);
+    ctl_ok(
+        &f,
+        &[
+            "nodes",
+            "add",
+            "--id",
+            "meili-0-2",
+            "--address",
+            &addr,
+            "--group",
+            "0",
+            "--no-join",
+        ],
+    );
+    let text = ctl_ok(
+        &f,
+        &[
+            "migrate",
+            "start",
+            "--replace",
+            "meili-0-0",
+            "--with",
+            "meili-0-2",
+        ],
+    );
+    assert!(text.contains("replaces failed node meili-0-0"), "{text}");
+    migration_done(&f).await;
+    let map = owners(&shard_map(&f).await);
+    for (s, o) in &map {
+        assert!(
+            !o.contains("meili-0-0"),
+            "shard {s} still on the failed node"
+        );
+        assert_eq!(o.len(), 2, "shard {s} has a copy per group again: {o:?}");
+    }
+    let nodes = ctl_ok(&f, &["--json", "nodes", "list"]);
+    assert!(
+        !nodes.contains("\"meili-0-0\""),
+        "the failed node is forgotten: {nodes}"
+    );
+
+    let model = traffic.stop().await;
+    check(&f, &model, &["meili-0-0"]).await;
 }
