@@ -9,6 +9,7 @@ mod fleet;
 mod fleet_layer;
 mod grpc_docs;
 mod membership;
+mod migration_faults;
 mod migrations;
 mod minority;
 mod node_rules;
