@@ -94,6 +94,9 @@ pub enum MigrateCmd {
     Pause { id: Option<u64> },
     /// Go on after a pause, or after the migration reported itself stuck.
     Resume { id: Option<u64> },
+    /// Whether a migration may start now (the `migration_window` setting, in
+    /// UTC): exit 0 inside the window, 1 outside (with when it next opens).
+    CheckWindow,
     /// Undo the migration: every index that has not switched to its new
     /// copies keeps the old ones, and what was copied is deleted. Refused
     /// once an index switched (roll back with the reverse migration).

@@ -172,7 +172,12 @@ async fn nodes(ctl: &Ctl, cmd: NodesCmd) -> Result<(), ControlError> {
             if no_join || node.state != crate::state::NodeState::Joining {
                 node
             } else {
-                let m = c.start_migration(join_request(&id)).await?;
+                let m = c.start_migration(join_request(&id)).await.map_err(|e| {
+                    ControlError::FailedPrecondition(format!(
+                        "node {id} is registered (joining) but its join did not start: {}; start it with `miroir-ctl migrate start --join {id}`",
+                        e.detail()
+                    ))
+                })?;
                 emit(ctl.json, &m, super::migrate::describe);
                 return Ok(());
             }

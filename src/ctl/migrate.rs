@@ -48,6 +48,50 @@ pub async fn run(ctl: &Ctl, cmd: MigrateCmd) -> Result<(), ControlError> {
         MigrateCmd::Pause { id } => change(ctl, id, "pause").await,
         MigrateCmd::Resume { id } => change(ctl, id, "resume").await,
         MigrateCmd::Abort { id } => change(ctl, id, "abort").await,
+        MigrateCmd::CheckWindow => check_window(ctl).await,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct WindowOut {
+    window: String,
+    now_unix_ms: u64,
+    inside: bool,
+    next_opens_unix_ms: Option<u64>,
+}
+
+/// Evaluates the window with this machine's clock (UTC), as the coordinators will at start.
+async fn check_window(ctl: &Ctl) -> Result<(), ControlError> {
+    let setting = ctl.control.get_config(Some("migration_window")).await?;
+    let expr = setting.first().map(|s| s.value.clone()).unwrap_or_default();
+    let window = crate::state::schedule::Schedule::parse(&expr).map_err(ControlError::malformed)?;
+    let now = crate::workflows::now_ms();
+    let out = WindowOut {
+        inside: window.matches(now),
+        next_opens_unix_ms: window.next_after(now),
+        window: expr,
+        now_unix_ms: now,
+    };
+    emit(ctl.json, &out, |o| match (o.inside, o.next_opens_unix_ms) {
+        (true, _) => format!(
+            "inside the migration window `{}` (UTC): a migration may start now\n",
+            o.window
+        ),
+        (false, Some(next)) => format!(
+            "outside the migration window `{}` (UTC); it next opens at {} (start anyway with `migrate start --force`)\n",
+            o.window,
+            crate::state::schedule::utc(next)
+        ),
+        (false, None) => format!(
+            "the migration window is `{}`: no migration starts without --force\n",
+            o.window
+        ),
+    });
+    match out.inside {
+        true => Ok(()),
+        false => Err(ControlError::FailedPrecondition(
+            "outside the migration window".into(),
+        )),
     }
 }
 

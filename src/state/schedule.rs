@@ -11,6 +11,14 @@ const GAP_SCAN: usize = 20_000;
 /// How far ahead gaps are looked for: a year and a bit, so yearly schedules show theirs.
 const GAP_HORIZON_MS: u64 = 400 * 86_400_000;
 
+/// A Unix-millisecond time as people read it, in UTC (`2026-12-08 01:00 UTC`).
+pub fn utc(ms: u64) -> String {
+    Utc.timestamp_millis_opt(ms as i64)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
 #[derive(Debug, Clone)]
 pub struct Schedule {
     expression: String,
@@ -64,6 +72,18 @@ impl Schedule {
         u64::try_from(next.timestamp_millis()).ok()
     }
 
+    /// Whether the minute holding `at_ms` matches the expression (for windows: `* 1-4 * * *` is
+    /// every minute from 01:00 to 04:59 UTC). Never when off.
+    pub fn matches(&self, at_ms: u64) -> bool {
+        let Some(cron) = self.cron.as_ref() else {
+            return false;
+        };
+        let minute = at_ms - at_ms % 60_000;
+        Utc.timestamp_millis_opt(minute as i64)
+            .single()
+            .is_some_and(|t| cron.is_time_matching(&t).unwrap_or(false))
+    }
+
     /// Whether a pass is due at `now_ms` when the last one started at `last_ms`.
     pub fn due(&self, last_ms: u64, now_ms: u64) -> bool {
         self.next_after(last_ms).is_some_and(|n| n <= now_ms)
@@ -94,6 +114,19 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A window is the minutes its expression matches.
+    #[test]
+    fn windows_match_their_minutes() {
+        let w = Schedule::parse("* 1-4 * * *").unwrap();
+        let day = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        assert!(!w.matches(day + 59 * 60_000));
+        assert!(w.matches(day + 60 * 60_000));
+        assert!(w.matches(day + 5 * 3_600_000 - 1));
+        assert!(!w.matches(day + 5 * 3_600_000));
+        assert!(!Schedule::off().matches(day));
+        assert_eq!(w.next_after(day), Some(day + 3_600_000));
+    }
 
     const DAY_MS: u64 = 86_400_000;
 

@@ -84,6 +84,12 @@ pub const SPECS: &[Spec] = &[
         description: "whether cutover runs a delta pass under the fence (`off`: moved copies start behind and are repaired before the old copies go; refused while anti-entropy is off)",
     },
     Spec {
+        key: "migration_window",
+        default: "* * * * *",
+        kind: Kind::Cron,
+        description: "when a migration may start: the minutes a 5-field cron expression in UTC matches (`* 1-4 * * 1-5`: 01:00 to 04:59 on weekdays; default: any time), or `off` (never, unless started with --force)",
+    },
+    Spec {
         key: "migration_docs_per_s",
         default: "0",
         kind: Kind::Int { min: 0, max: 10_000_000 },
@@ -306,6 +312,12 @@ impl Settings {
     /// Whether a word-valued setting is `on`.
     pub fn on(&self, key: &str) -> bool {
         self.get(key).is_some_and(|s| s.value == "on")
+    }
+
+    /// A cron-valued setting (always valid, since values are validated on set).
+    pub fn cron(&self, key: &str) -> super::schedule::Schedule {
+        let v = self.get(key).map(|s| s.value).unwrap_or_default();
+        super::schedule::Schedule::parse(&v).unwrap_or_else(|_| super::schedule::Schedule::off())
     }
 
     /// The anti-entropy schedule (always valid, since values are validated on set).

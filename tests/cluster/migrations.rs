@@ -465,3 +465,34 @@ async fn a_failed_node_is_replaced_under_live_writes() {
     let model = traffic.stop().await;
     check(&f, &model, &["meili-0-0"]).await;
 }
+
+/// A migration outside `migration_window` is refused (and `check-window` says so); with
+/// `--force` it runs, and says it was forced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_outside_its_window_needs_force() {
+    let (mut f, _routers) = loaded(Nodes::Devnode, 1, 1).await;
+    let n = f.spawn_unregistered("meili-0-new", 0).await;
+    let addr = f.nodes[n].2.addr.clone();
+    f.set_config("migration_window", "off").await;
+    let out = f.cluster.ctl(1, &["migrate", "check-window"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no migration starts without --force"));
+    let out = f.cluster.ctl(
+        1,
+        &["nodes", "add", "--id", "meili-0-new", "--address", &addr, "--group", "0"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("outside the migration window") && err.contains("--force"), "{err}");
+    assert!(err.contains("registered (joining)"), "{err}");
+    let list = ctl_ok(&f, &["--json", "migrate", "list"]);
+    assert_eq!(list.trim(), "[]", "nothing started");
+    // A window that is open now (every minute of every day).
+    f.set_config("migration_window", "* * * * *").await;
+    ctl_ok(&f, &["migrate", "check-window"]);
+    f.set_config("migration_window", "off").await;
+    let text = ctl_ok(&f, &["migrate", "start", "--join", "meili-0-new", "--force"]);
+    assert!(text.contains("started with --force"), "{text}");
+    let done = migration_done(&f).await;
+    assert_eq!(done["forced"], true, "{done}");
+}

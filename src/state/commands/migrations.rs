@@ -57,6 +57,17 @@ impl StartMigration {
                 m.id
             )));
         }
+        let window = state.settings.cron("migration_window");
+        if !self.forced && !window.matches(self.at_ms) {
+            let next = window
+                .next_after(self.at_ms)
+                .map(|ms| format!("; it next opens at {}", crate::state::schedule::utc(ms)))
+                .unwrap_or_default();
+            return Err(CommandError::precondition(format!(
+                "now is outside the migration window `{}` (UTC){next}: wait for it, or start with --force",
+                window.expression()
+            )));
+        }
         check_change(state, &self.change)?;
         let delta_pass = state.settings.on("migration_delta_pass");
         let anti_entropy = !state.settings.schedule().is_off();
@@ -72,7 +83,7 @@ impl StartMigration {
             );
         }
         if self.forced {
-            warnings.push("started outside the allowed migration windows (--force)".to_string());
+            warnings.push("started with --force (outside the migration window allowed)".to_string());
         }
         let plans = plan_all(state, &self.change)?;
         let docs_per_s = self
