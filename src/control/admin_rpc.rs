@@ -212,6 +212,14 @@ impl ControlClient {
         domain(admin!(self, start_migration, req))
     }
 
+    /// What a migration would move, changing nothing.
+    pub async fn simulate_migration(
+        &self,
+        req: pb::StartMigrationRequest,
+    ) -> Result<crate::control::migration_types::PlanView, ControlError> {
+        domain(admin!(self, simulate_migration, req))
+    }
+
     /// Migrations, newest first.
     pub async fn list_migrations(&self, limit: u32) -> Result<Vec<MigrationView>, ControlError> {
         let r = admin!(self, list_migrations, pb::ListMigrationsRequest { limit })?;

@@ -101,3 +101,75 @@ impl TryFrom<v1::Migration> for MigrationView {
         })
     }
 }
+
+/// What a migration would move (`SimulateMigration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanView {
+    pub description: String,
+    pub indexes: Vec<IndexPlanView>,
+    pub documents: u64,
+    pub bytes: u64,
+    pub stored_documents: u64,
+    pub stored_documents_during: u64,
+    pub copies: u64,
+    pub copies_during: u64,
+    pub docs_per_s: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndexPlanView {
+    pub index: IndexUid,
+    pub shards_moving: u32,
+    pub documents: u64,
+    pub bytes: u64,
+    /// `shard: from -> to`.
+    pub moves: Vec<String>,
+}
+
+impl PlanView {
+    /// Documents stored while it runs over documents stored now.
+    pub fn storage_amplification(&self) -> f64 {
+        self.stored_documents_during as f64 / self.stored_documents.max(1) as f64
+    }
+
+    /// Copies a write reaches while it runs over copies now.
+    pub fn write_amplification(&self) -> f64 {
+        self.copies_during as f64 / self.copies.max(1) as f64
+    }
+
+    /// The copy's time at the throttle, in seconds (None: no throttle).
+    pub fn estimated_s(&self) -> Option<u64> {
+        (self.docs_per_s > 0).then(|| self.documents.div_ceil(self.docs_per_s))
+    }
+}
+
+impl TryFrom<v1::MigrationPlan> for PlanView {
+    type Error = CommandError;
+
+    fn try_from(p: v1::MigrationPlan) -> Result<Self, CommandError> {
+        let indexes = p
+            .indexes
+            .into_iter()
+            .map(|i| {
+                Ok(IndexPlanView {
+                    index: IndexUid::parse(&i.index_uid)?,
+                    shards_moving: i.shards_moving,
+                    documents: i.documents,
+                    bytes: i.bytes,
+                    moves: i.moves,
+                })
+            })
+            .collect::<Result<_, CommandError>>()?;
+        Ok(PlanView {
+            description: p.description,
+            indexes,
+            documents: p.documents,
+            bytes: p.bytes,
+            stored_documents: p.stored_documents,
+            stored_documents_during: p.stored_documents_during,
+            copies: p.copies,
+            copies_during: p.copies_during,
+            docs_per_s: p.docs_per_s,
+        })
+    }
+}

@@ -79,6 +79,10 @@ pub enum Command {
 pub enum MigrateCmd {
     /// Start a migration (one runs at a time).
     Start(MigrateStartArgs),
+    /// What a migration would move, without starting it: shards, documents
+    /// and bytes per index, storage and write amplification while it runs,
+    /// and its time at the throttle.
+    Simulate(MigrateSimulateArgs),
     /// A migration and each index's move (the running one, else the newest).
     Status { id: Option<u64> },
     /// Migrations, newest first.
@@ -121,6 +125,20 @@ pub struct ChangeArgs {
     /// A failed node is replaced by the joining node given with --with.
     #[arg(long, value_name = "NODE", requires = "with")]
     pub replace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateSimulateArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    #[arg(long, value_name = "NODE")]
+    pub with: Option<String>,
+    /// Documents per second per new copy to estimate with (default: the setting).
+    #[arg(long)]
+    pub throttle: Option<u64>,
+    /// List every moving shard with its old and new owners.
+    #[arg(long)]
+    pub detailed: bool,
 }
 
 #[derive(Debug, Args)]

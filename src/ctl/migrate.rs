@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::cli::{MigrateCmd, MigrateStartArgs};
+use crate::control::migration_types::PlanView;
 use super::output::{emit, Table};
 use super::Ctl;
 use crate::control::migration_types::MigrationView;
@@ -17,6 +18,19 @@ const POLL: Duration = Duration::from_millis(500);
 pub async fn run(ctl: &Ctl, cmd: MigrateCmd) -> Result<(), ControlError> {
     match cmd {
         MigrateCmd::Start(a) => start(ctl, a).await,
+        MigrateCmd::Simulate(a) => {
+            let start = MigrateStartArgs {
+                change: a.change,
+                with: a.with,
+                manual_cutover: false,
+                throttle: a.throttle,
+                force: false,
+                watch: false,
+            };
+            let plan = ctl.control.simulate_migration(start_request(&start)).await?;
+            emit(ctl.json, &plan, |p| simulated(p, a.detailed));
+            Ok(())
+        }
         MigrateCmd::Status { id } => {
             let m = pick(ctl, id).await?;
             emit(ctl.json, &m, describe);
@@ -213,6 +227,48 @@ fn progress_line(m: &MigrationView, copied: u64, rate: f64) -> String {
         m.status,
         phases.join(" ")
     )
+}
+
+fn simulated(p: &PlanView, detailed: bool) -> String {
+    let size = |b: u64| {
+        byte_unit::Byte::from_u64(b)
+            .get_appropriate_unit(byte_unit::UnitType::Binary)
+            .to_string()
+    };
+    let mut out = format!("if started: {}\n", p.description);
+    let mut t = Table::new(&["INDEX", "SHARDS MOVING", "DOCUMENTS", "SIZE"]);
+    for i in &p.indexes {
+        t.row(vec![
+            i.index.to_string(),
+            i.shards_moving.to_string(),
+            i.documents.to_string(),
+            size(i.bytes),
+        ]);
+    }
+    out += &t.render();
+    out += &format!(
+        "to copy: {} documents ({})\nstorage while it runs: {:.2}x ({} documents stored, {} during)\nwrite amplification while it runs: {:.2}x ({} copies written, {} during)\n",
+        p.documents,
+        size(p.bytes),
+        p.storage_amplification(),
+        p.stored_documents,
+        p.stored_documents_during,
+        p.write_amplification(),
+        p.copies,
+        p.copies_during,
+    );
+    out += &match p.estimated_s() {
+        Some(s) => format!("copy time at {} documents/s per copy: about {s} s\n", p.docs_per_s),
+        None => "copy time: unthrottled (set migration_docs_per_s or --throttle for an estimate)\n".into(),
+    };
+    if detailed {
+        for i in &p.indexes {
+            for m in &i.moves {
+                out += &format!("{} shard {m}\n", i.index);
+            }
+        }
+    }
+    out
 }
 
 pub fn describe(m: &MigrationView) -> String {

@@ -487,6 +487,15 @@ async fn a_migration_outside_its_window_needs_force() {
     assert!(err.contains("registered (joining)"), "{err}");
     let list = ctl_ok(&f, &["--json", "migrate", "list"]);
     assert_eq!(list.trim(), "[]", "nothing started");
+    // What the join would move, before it starts.
+    let before = owners(&shard_map(&f).await);
+    let plan = ctl_ok(&f, &["--json", "migrate", "simulate", "--join", "meili-0-new"]);
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let moving = plan["indexes"][0]["shards_moving"].as_u64().unwrap();
+    let docs = plan["documents"].as_u64().unwrap();
+    assert!(moving > 0 && docs > 0 && docs < 1_000, "{plan}");
+    assert_eq!(plan["stored_documents"], 1_000, "{plan}");
+    assert_eq!(plan["stored_documents_during"].as_u64(), Some(1_000 + docs), "{plan}");
     // A window that is open now (every minute of every day).
     f.set_config("migration_window", "* * * * *").await;
     ctl_ok(&f, &["migrate", "check-window"]);
@@ -495,4 +504,7 @@ async fn a_migration_outside_its_window_needs_force() {
     assert!(text.contains("started with --force"), "{text}");
     let done = migration_done(&f).await;
     assert_eq!(done["forced"], true, "{done}");
+    let after = owners(&shard_map(&f).await);
+    let moved = before.iter().filter(|(s, o)| after[*s] != **o).count() as u64;
+    assert_eq!(moved, moving, "the simulation named the shards that moved");
 }

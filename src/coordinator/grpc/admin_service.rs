@@ -401,6 +401,13 @@ impl Admin for AdminService {
         super::migrations::get(&self.app, req.into_inner()).await
     }
 
+    async fn simulate_migration(
+        &self,
+        req: Request<StartMigrationRequest>,
+    ) -> Result<Response<MigrationPlan>, Status> {
+        super::migrations::simulate(&self.app, req.into_inner()).await
+    }
+
     async fn change_migration(
         &self,
         req: Request<ChangeMigrationRequest>,

@@ -194,3 +194,114 @@ fn view(s: &ClusterState, m: &Migration) -> v1::Migration {
         .collect();
     out
 }
+
+/// What a migration would move, with counts read from each moving shard's source.
+pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Response<v1::MigrationPlan>, Status> {
+    let change = change_of(&r).map_err(AppError::from)?;
+    let c = change.clone();
+    let (plans, sources, copies, docs_per_s) = app
+        .read(move |s| {
+            let plans = crate::state::commands::preview(s, &c)?;
+            let mut sources = vec![];
+            for (uid, physical, moves) in &plans {
+                for m in moves.values().filter(|m| m.copies()) {
+                    let src = crate::state::migration::layout::source_of(s, uid, m.shard)
+                        .and_then(|n| s.nodes.get(&n))
+                        .map(|n| n.address.clone());
+                    sources.push((uid.clone(), physical.clone(), m.shard, src, m.to.len() as u64));
+                }
+            }
+            let copies: u64 = s
+                .shard_maps
+                .values()
+                .flat_map(|m| m.shards.iter())
+                .map(|a| a.copies.len() as u64)
+                .sum();
+            let rate = r
+                .docs_per_s
+                .unwrap_or_else(|| s.settings.int("migration_docs_per_s"));
+            Ok::<_, CommandError>((plans, sources, copies, rate))
+        })
+        .await?
+        .map_err(AppError::from)?;
+    let nodes = &app.nodes;
+    // Per (index, shard): documents on its source, and bytes at the source index's mean size.
+    let mut counted: std::collections::BTreeMap<(String, u32), (u64, u64)> = Default::default();
+    for (uid, physical, shard, src, targets) in &sources {
+        let Some(base) = src else { continue };
+        let mut body = serde_json::Map::new();
+        body.insert("filter".into(), serde_json::json!(crate::fleet::shard_filter(&[*shard])));
+        body.insert("limit".into(), serde_json::json!(0));
+        let docs = nodes
+            .fetch_documents(base, physical, body)
+            .await
+            .map(|p| p.total)
+            .unwrap_or(0);
+        let stats = nodes.index_stats(base, physical).await.unwrap_or_default();
+        let (n, raw) = (
+            stats["numberOfDocuments"].as_u64().unwrap_or(0),
+            stats["rawDocumentDbSize"].as_u64().unwrap_or(0),
+        );
+        let bytes = match n {
+            0 => 0,
+            n => docs * raw / n,
+        };
+        counted.insert((uid.0.clone(), shard.0), (docs * targets, bytes * targets));
+    }
+    let mut out = v1::MigrationPlan {
+        description: change.describe(),
+        docs_per_s,
+        copies,
+        copies_during: copies,
+        ..Default::default()
+    };
+    for (uid, _, moves) in &plans {
+        let mut ip = v1::IndexPlan {
+            index_uid: uid.0.clone(),
+            shards_moving: moves.len() as u32,
+            ..Default::default()
+        };
+        for m in moves.values() {
+            let (d, b) = counted.get(&(uid.0.clone(), m.shard.0)).copied().unwrap_or((0, 0));
+            ip.documents += d;
+            ip.bytes += b;
+            out.copies_during += m.to.len() as u64;
+            let names = |v: &[NodeId]| v.iter().map(|n| n.0.as_str()).collect::<Vec<_>>().join(",");
+            ip.moves.push(format!(
+                "{}: {} -> {}",
+                m.shard.0,
+                if m.from.is_empty() { "-".into() } else { names(&m.from) },
+                if m.to.is_empty() { "-".into() } else { names(&m.to) }
+            ));
+        }
+        out.documents += ip.documents;
+        out.bytes += ip.bytes;
+        out.indexes.push(ip);
+    }
+    // Stored now: every node's documents of every index; during: plus what is copied.
+    let held = app
+        .read(|s| {
+            let mut pairs = vec![];
+            for m in s.shard_maps.values() {
+                let mut on: Vec<&NodeId> = m.shards.iter().flat_map(|a| a.writers()).collect();
+                on.sort();
+                on.dedup();
+                for n in on {
+                    if let Some(node) = s.nodes.get(n) {
+                        pairs.push((node.address.clone(), m.physical().to_string()));
+                    }
+                }
+            }
+            pairs
+        })
+        .await?;
+    let mut stored = 0;
+    for (base, physical) in held {
+        let stats = nodes.index_stats(&base, &physical).await.unwrap_or_default();
+        stored += stats["numberOfDocuments"].as_u64().unwrap_or(0);
+    }
+    out.stored_documents = stored;
+    let stored = stored + out.documents;
+    out.stored_documents_during = stored;
+    Ok(Response::new(out))
+}

@@ -222,11 +222,18 @@ fn check_change(state: &ClusterState, change: &Change) -> Result<(), CommandErro
     Ok(())
 }
 
-type Plan = (
+pub type Plan = (
     IndexUid,
     String,
     std::collections::BTreeMap<u32, crate::state::migration::ShardMove>,
 );
+
+/// What starting `change` would move, index by index (physical name and moves), with every
+/// check `StartMigration` makes except the one-at-a-time and window rules; changes nothing.
+pub fn preview(state: &ClusterState, change: &Change) -> Result<Vec<Plan>, CommandError> {
+    check_change(state, change)?;
+    plan_all(state, change)
+}
 
 /// Every index's moves under `change`, each checked: a copied shard has a copy to fill from, and
 /// a shard keeps a serving copy through the move.

@@ -19,7 +19,7 @@ mod workflows;
 pub use anti_entropy::{RecordPassProgress, StartAntiEntropy, StartAntiEntropyRound};
 pub use cluster::{InitCluster, SetConfig};
 pub use indexes::{CreateIndex, DeleteIndex, FenceIndex, SetPrimaryKey};
-pub use migrations::{ChangeMigration, MigrationAction, StartMigration};
+pub use migrations::{preview, ChangeMigration, MigrationAction, StartMigration};
 pub use moves::{MoveAction, MoveStep};
 pub use nodes::{AddNode, RemoveNode, SetNodeState};
 pub use repair::{read_margin, RecordRepairProgress, StartCopyRepair};
