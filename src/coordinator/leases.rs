@@ -98,6 +98,19 @@ impl LeaseTable {
         }
     }
 
+    /// Each router holding a live lease, with the epoch it acknowledged.
+    pub fn live(&self, now: Instant) -> Vec<(String, u64)> {
+        let t = self.inner.lock().expect("lease table lock");
+        let mut out: Vec<(String, u64)> = t
+            .routers
+            .iter()
+            .filter(|(_, g)| g.expires > now)
+            .map(|(r, g)| (r.clone(), g.epoch))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Ok (with the routers on `epoch` or later) once no router can still
     /// write under an older epoch; otherwise what is still pending.
     pub fn settled(&self, epoch: u64, now: Instant) -> Result<Vec<String>, Pending> {

@@ -74,3 +74,60 @@ pub async fn export_repair_metrics(app: App, shutdown: CancellationToken) {
         });
     }
 }
+
+/// Migration gauges, every two seconds on the leader: whether one runs (and is stuck), each
+/// index's phase, documents copied and copy rate, how long a fence has been up, and how far
+/// each router's acknowledged epoch lags the newest.
+pub async fn export_migration_metrics(app: App, shutdown: CancellationToken) {
+    let every = Duration::from_secs(2);
+    let mut tick = tokio::time::interval(every);
+    let mut last: std::collections::BTreeMap<String, u64> = Default::default();
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.cancelled() => return,
+        }
+        if app.ensure_leader().is_err() {
+            continue;
+        }
+        let now = crate::workflows::now_ms();
+        let epoch = app.state.read(|s| {
+            let current = s.migrations.current();
+            let running = current.is_some_and(|m| m.status.runs());
+            let stuck = current.is_some_and(|m| m.status.as_str() == "stuck");
+            metrics::gauge!("miroir_migration_running").set(f64::from(u8::from(running)));
+            metrics::gauge!("miroir_migration_stuck").set(f64::from(u8::from(stuck)));
+            for w in current
+                .iter()
+                .flat_map(|m| m.workflows.iter())
+                .filter_map(|id| s.workflows.get(*id))
+            {
+                let Some(im) = w.moves.as_ref() else { continue };
+                let i = w.index.0.clone();
+                let position = w
+                    .kind
+                    .phases()
+                    .iter()
+                    .position(|p| *p == w.phase)
+                    .unwrap_or(0);
+                metrics::gauge!("miroir_migration_phase", "index" => i.clone())
+                    .set(position as f64);
+                metrics::gauge!("miroir_migration_documents_copied", "index" => i.clone())
+                    .set(im.copied as f64);
+                let before = last.insert(i.clone(), im.copied).unwrap_or(im.copied);
+                let rate = im.copied.saturating_sub(before) as f64 / every.as_secs_f64();
+                metrics::gauge!("miroir_migration_copy_rate", "index" => i.clone()).set(rate);
+                metrics::gauge!("miroir_migration_cutover_attempts", "index" => i.clone())
+                    .set(f64::from(im.cutover_attempts));
+                let held = im.fenced_at_ms.map_or(0, |f| now.saturating_sub(f));
+                metrics::gauge!("miroir_migration_fence_held_seconds", "index" => i)
+                    .set(held as f64 / 1000.0);
+            }
+            s.last_epoch.0
+        });
+        for (router, acked) in app.leases.live(std::time::Instant::now()) {
+            metrics::gauge!("miroir_router_epoch_lag", "router" => router)
+                .set(epoch.saturating_sub(acked) as f64);
+        }
+    }
+}

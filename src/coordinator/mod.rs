@@ -138,6 +138,10 @@ pub async fn run(
         app.clone(),
         shutdown.clone(),
     ));
+    tokio::spawn(metrics::export_migration_metrics(
+        app.clone(),
+        shutdown.clone(),
+    ));
     {
         let a = app.clone();
         tokio::spawn(confirm::run(

@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use super::cli::{MigrateCmd, MigrateStartArgs};
-use crate::control::migration_types::PlanView;
 use super::output::{emit, Table};
 use super::Ctl;
 use crate::control::migration_types::MigrationView;
+use crate::control::migration_types::PlanView;
 use crate::control::ControlError;
 use crate::pb::v1 as pb;
 use crate::state::MigrationId;
@@ -27,7 +27,10 @@ pub async fn run(ctl: &Ctl, cmd: MigrateCmd) -> Result<(), ControlError> {
                 force: false,
                 watch: false,
             };
-            let plan = ctl.control.simulate_migration(start_request(&start)).await?;
+            let plan = ctl
+                .control
+                .simulate_migration(start_request(&start))
+                .await?;
             emit(ctl.json, &plan, |p| simulated(p, a.detailed));
             Ok(())
         }
@@ -86,7 +89,8 @@ async fn check_window(ctl: &Ctl) -> Result<(), ControlError> {
         window: expr,
         now_unix_ms: now,
     };
-    emit(ctl.json, &out, |o| match (o.inside, o.next_opens_unix_ms) {
+    emit(ctl.json, &out, |o| {
+        match (o.inside, o.next_opens_unix_ms) {
         (true, _) => format!(
             "inside the migration window `{}` (UTC): a migration may start now\n",
             o.window
@@ -100,6 +104,7 @@ async fn check_window(ctl: &Ctl) -> Result<(), ControlError> {
             "the migration window is `{}`: no migration starts without --force\n",
             o.window
         ),
+    }
     });
     match out.inside {
         true => Ok(()),
@@ -258,8 +263,12 @@ fn simulated(p: &PlanView, detailed: bool) -> String {
         p.copies_during,
     );
     out += &match p.estimated_s() {
-        Some(s) => format!("copy time at {} documents/s per copy: about {s} s\n", p.docs_per_s),
-        None => "copy time: unthrottled (set migration_docs_per_s or --throttle for an estimate)\n".into(),
+        Some(s) => format!(
+            "copy time at {} documents/s per copy: about {s} s\n",
+            p.docs_per_s
+        ),
+        None => "copy time: unthrottled (set migration_docs_per_s or --throttle for an estimate)\n"
+            .into(),
     };
     if detailed {
         for i in &p.indexes {

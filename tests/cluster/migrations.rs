@@ -479,28 +479,50 @@ async fn a_migration_outside_its_window_needs_force() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("no migration starts without --force"));
     let out = f.cluster.ctl(
         1,
-        &["nodes", "add", "--id", "meili-0-new", "--address", &addr, "--group", "0"],
+        &[
+            "nodes",
+            "add",
+            "--id",
+            "meili-0-new",
+            "--address",
+            &addr,
+            "--group",
+            "0",
+        ],
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("outside the migration window") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("outside the migration window") && err.contains("--force"),
+        "{err}"
+    );
     assert!(err.contains("registered (joining)"), "{err}");
     let list = ctl_ok(&f, &["--json", "migrate", "list"]);
     assert_eq!(list.trim(), "[]", "nothing started");
     // What the join would move, before it starts.
     let before = owners(&shard_map(&f).await);
-    let plan = ctl_ok(&f, &["--json", "migrate", "simulate", "--join", "meili-0-new"]);
+    let plan = ctl_ok(
+        &f,
+        &["--json", "migrate", "simulate", "--join", "meili-0-new"],
+    );
     let plan: Value = serde_json::from_str(&plan).unwrap();
     let moving = plan["indexes"][0]["shards_moving"].as_u64().unwrap();
     let docs = plan["documents"].as_u64().unwrap();
     assert!(moving > 0 && docs > 0 && docs < 1_000, "{plan}");
     assert_eq!(plan["stored_documents"], 1_000, "{plan}");
-    assert_eq!(plan["stored_documents_during"].as_u64(), Some(1_000 + docs), "{plan}");
+    assert_eq!(
+        plan["stored_documents_during"].as_u64(),
+        Some(1_000 + docs),
+        "{plan}"
+    );
     // A window that is open now (every minute of every day).
     f.set_config("migration_window", "* * * * *").await;
     ctl_ok(&f, &["migrate", "check-window"]);
     f.set_config("migration_window", "off").await;
-    let text = ctl_ok(&f, &["migrate", "start", "--join", "meili-0-new", "--force"]);
+    let text = ctl_ok(
+        &f,
+        &["migrate", "start", "--join", "meili-0-new", "--force"],
+    );
     assert!(text.contains("started with --force"), "{text}");
     let done = migration_done(&f).await;
     assert_eq!(done["forced"], true, "{done}");

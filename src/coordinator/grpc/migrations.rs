@@ -196,7 +196,10 @@ fn view(s: &ClusterState, m: &Migration) -> v1::Migration {
 }
 
 /// What a migration would move, with counts read from each moving shard's source.
-pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Response<v1::MigrationPlan>, Status> {
+pub async fn simulate(
+    app: &App,
+    r: v1::StartMigrationRequest,
+) -> Result<Response<v1::MigrationPlan>, Status> {
     let change = change_of(&r).map_err(AppError::from)?;
     let c = change.clone();
     let (plans, sources, copies, docs_per_s) = app
@@ -208,7 +211,13 @@ pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Respons
                     let src = crate::state::migration::layout::source_of(s, uid, m.shard)
                         .and_then(|n| s.nodes.get(&n))
                         .map(|n| n.address.clone());
-                    sources.push((uid.clone(), physical.clone(), m.shard, src, m.to.len() as u64));
+                    sources.push((
+                        uid.clone(),
+                        physical.clone(),
+                        m.shard,
+                        src,
+                        m.to.len() as u64,
+                    ));
                 }
             }
             let copies: u64 = s
@@ -230,7 +239,10 @@ pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Respons
     for (uid, physical, shard, src, targets) in &sources {
         let Some(base) = src else { continue };
         let mut body = serde_json::Map::new();
-        body.insert("filter".into(), serde_json::json!(crate::fleet::shard_filter(&[*shard])));
+        body.insert(
+            "filter".into(),
+            serde_json::json!(crate::fleet::shard_filter(&[*shard])),
+        );
         body.insert("limit".into(), serde_json::json!(0));
         let docs = nodes
             .fetch_documents(base, physical, body)
@@ -262,7 +274,10 @@ pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Respons
             ..Default::default()
         };
         for m in moves.values() {
-            let (d, b) = counted.get(&(uid.0.clone(), m.shard.0)).copied().unwrap_or((0, 0));
+            let (d, b) = counted
+                .get(&(uid.0.clone(), m.shard.0))
+                .copied()
+                .unwrap_or((0, 0));
             ip.documents += d;
             ip.bytes += b;
             out.copies_during += m.to.len() as u64;
@@ -270,8 +285,16 @@ pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Respons
             ip.moves.push(format!(
                 "{}: {} -> {}",
                 m.shard.0,
-                if m.from.is_empty() { "-".into() } else { names(&m.from) },
-                if m.to.is_empty() { "-".into() } else { names(&m.to) }
+                if m.from.is_empty() {
+                    "-".into()
+                } else {
+                    names(&m.from)
+                },
+                if m.to.is_empty() {
+                    "-".into()
+                } else {
+                    names(&m.to)
+                }
             ));
         }
         out.documents += ip.documents;
@@ -297,7 +320,10 @@ pub async fn simulate(app: &App, r: v1::StartMigrationRequest) -> Result<Respons
         .await?;
     let mut stored = 0;
     for (base, physical) in held {
-        let stats = nodes.index_stats(&base, &physical).await.unwrap_or_default();
+        let stats = nodes
+            .index_stats(&base, &physical)
+            .await
+            .unwrap_or_default();
         stored += stats["numberOfDocuments"].as_u64().unwrap_or(0);
     }
     out.stored_documents = stored;

@@ -61,6 +61,7 @@ impl Drop for InFlight<'_> {
                 w.remove(&self.epoch);
             }
         }
+        metrics::gauge!("miroir_router_writes_in_flight").set(w.values().sum::<usize>() as f64);
         drop(w);
         self.holder.drained.notify_waiters();
     }
@@ -84,6 +85,7 @@ impl LeaseHolder {
         let mut w = self.inflight.lock().expect("inflight lock");
         let t = cache.snapshot();
         *w.entry(t.epoch).or_default() += 1;
+        metrics::gauge!("miroir_router_writes_in_flight").set(w.values().sum::<usize>() as f64);
         (
             InFlight {
                 holder: self,

@@ -454,8 +454,9 @@ impl Writer<'_> {
 
 /// The copies of `shards` whose node did not acknowledge a write of
 /// `version` (no answer, a refusal, too late, or not sent): each one, with
-/// the shards of the write it holds. Filling copies are left out (their
-/// catch-up rereads what was written while it ran).
+/// the shards of the write it holds. Filling copies are reported too: the
+/// move filling them reads those shards again from this version before they
+/// serve (a miss older than its last round would otherwise be lost).
 pub(crate) fn missed_copies(
     map: &ShardMap,
     shards: &BTreeSet<u32>,
@@ -468,7 +469,10 @@ pub(crate) fn missed_copies(
             continue;
         };
         for c in &a.copies {
-            if c.role != crate::state::Role::Filling && !acked.contains(&c.node) {
+            if !acked.contains(&c.node) {
+                if c.role == crate::state::Role::Filling {
+                    metrics::counter!("miroir_router_dual_write_failures_total").increment(1);
+                }
                 by_node.entry(c.node.clone()).or_default().push(a.shard);
             }
         }

@@ -83,7 +83,8 @@ impl StartMigration {
             );
         }
         if self.forced {
-            warnings.push("started with --force (outside the migration window allowed)".to_string());
+            warnings
+                .push("started with --force (outside the migration window allowed)".to_string());
         }
         let plans = plan_all(state, &self.change)?;
         let docs_per_s = self
