@@ -147,6 +147,20 @@ pub struct Fleet {
     pub http: reqwest::Client,
 }
 
+/// Whether a node answers `GET /health` within 300 ms.
+fn answers(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+    if s.write_all(b"GET /health HTTP/1.0\r\nHost: node\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if n > 0)
+}
+
 /// Starts one node of `kind` named `id` on a free port (not registered).
 fn spawn_node(cluster: &Cluster, kind: &Nodes, id: &str) -> Proc {
     let port = free_port();
@@ -258,7 +272,16 @@ impl Fleet {
     pub fn take_away(&mut self, i: usize) {
         match self.kind {
             Nodes::Meilisearch(_) => self.nodes[i].2.kill(),
-            _ => self.nodes[i].2.pause(),
+            _ => {
+                self.nodes[i].2.pause();
+                // `kill -STOP` returns once the signal is sent; on a loaded machine a thread of the
+                // node can still answer (and enqueue a write) for a moment. Only once a request
+                // goes unanswered is the node away.
+                let addr = self.nodes[i].2.addr.trim_start_matches("http://").to_string();
+                while answers(&addr) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
         }
     }
 
