@@ -87,12 +87,14 @@ bench: deps-bench ## Benchmarks, full size: coordinators against etcd, routers a
 	$(CARGO) bench --bench state
 	$(CARGO) bench --bench router
 	$(CARGO) bench --bench repair
+	$(CARGO) bench --bench migration
 
 bench-smoke: deps-bench ## A short run of each benchmark
 	$(CARGO) bench --bench coordinator -- --quick
 	$(CARGO) bench --bench state -- --quick
 	$(CARGO) bench --bench router -- --quick
 	$(CARGO) bench --bench repair -- --quick
+	$(CARGO) bench --bench migration -- --quick
 
 demo: build ## Start a local 3-coordinator cluster and show it (left running)
 	@scripts/demo.sh start

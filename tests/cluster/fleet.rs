@@ -154,7 +154,9 @@ fn answers(addr: &str) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
-    if s.write_all(b"GET /health HTTP/1.0\r\nHost: node\r\n\r\n").is_err() {
+    if s.write_all(b"GET /health HTTP/1.0\r\nHost: node\r\n\r\n")
+        .is_err()
+    {
         return false;
     }
     let mut buf = [0u8; 16];
@@ -277,7 +279,11 @@ impl Fleet {
                 // `kill -STOP` returns once the signal is sent; on a loaded machine a thread of the
                 // node can still answer (and enqueue a write) for a moment. Only once a request
                 // goes unanswered is the node away.
-                let addr = self.nodes[i].2.addr.trim_start_matches("http://").to_string();
+                let addr = self.nodes[i]
+                    .2
+                    .addr
+                    .trim_start_matches("http://")
+                    .to_string();
                 while answers(&addr) {
                     std::thread::sleep(Duration::from_millis(20));
                 }

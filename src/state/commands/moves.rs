@@ -176,9 +176,10 @@ pub fn enter(
 pub enum MoveAction {
     /// A catch-up round begins (the sources' queues were waited for at `started`).
     StartRound { started: Version },
-    /// How far one shard's copy got in the round (or the delta pass).
+    /// How far the copy of some shards (read together from one source) got in the round (or
+    /// the delta pass).
     Progress {
-        shard: ShardId,
+        shards: Vec<ShardId>,
         cursor: Option<Version>,
         copied: bool,
         written: u64,
@@ -227,19 +228,22 @@ impl MoveStep {
             match self.action {
                 MoveAction::StartRound { started } => start_round(im, started, margin, at_ms),
                 MoveAction::Progress {
-                    shard,
+                    shards,
                     cursor,
                     copied,
                     written,
                 } => {
-                    let m = im.moves.get_mut(&shard.0).ok_or_else(|| {
-                        CommandError::not_found(format!(
+                    if let Some(s) = shards.iter().find(|s| !im.moves.contains_key(&s.0)) {
+                        return Err(CommandError::not_found(format!(
                             "workflow {id} does not move shard {}",
-                            shard.0
-                        ))
-                    })?;
-                    m.cursor = cursor;
-                    m.copied = copied;
+                            s.0
+                        )));
+                    }
+                    for shard in &shards {
+                        let m = im.moves.get_mut(&shard.0).expect("checked");
+                        m.cursor = cursor;
+                        m.copied = copied;
+                    }
                     im.copied += written;
                     match (phase, im.round.as_mut()) {
                         (Phase::DeltaPass, _) => im.delta_documents += written,
@@ -486,7 +490,7 @@ mod tests {
             .shard_ids();
         for shard in shards {
             let done = MoveAction::Progress {
-                shard,
+                shards: vec![shard],
                 cursor: None,
                 copied: true,
                 written: 1,

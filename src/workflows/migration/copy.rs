@@ -65,23 +65,26 @@ pub async fn step<C: Cluster>(c: &C, w: &Workflow, job: &Job) -> Result<(), Stri
         return Ok(());
     };
     match job.im.moves.values().find(|m| !m.copied) {
-        Some(m) => copy_shard(c, w, job, m).await,
+        Some(m) => copy_group(c, w, job, m).await,
         None => end_round(c, w, job, &round).await,
     }
 }
 
-/// Copies one shard from where this round's cursor got to, a page at a time.
-async fn copy_shard<C: Cluster>(
+/// Copies the shards of `m`'s group (not copied yet this round, read from the same source,
+/// written to the same new copies) together, from where their cursor got to, a page at a time:
+/// one read per page for all of them, not one per shard.
+async fn copy_group<C: Cluster>(
     c: &C,
     w: &Workflow,
     job: &Job,
     m: &ShardMove,
 ) -> Result<(), String> {
-    let shard = m.shard;
+    let group = super::group_of(job, m, |o| !o.copied);
+    let shards: Vec<ShardId> = group.iter().map(|g| g.shard).collect();
     let Some(pk) = job.primary_key.as_deref() else {
         // No document was ever placed: nothing to copy.
         let done = MoveAction::Progress {
-            shard,
+            shards,
             cursor: None,
             copied: true,
             written: 0,
@@ -89,10 +92,10 @@ async fn copy_shard<C: Cluster>(
         move_step(c, w, w.step, done).await?;
         return Ok(());
     };
-    let source = job.sources.get(&shard.0).ok_or_else(|| {
+    let source = job.sources.get(&m.shard.0).ok_or_else(|| {
         format!(
             "shard {} has no serving copy on a live node to copy from",
-            shard.0
+            m.shard.0
         )
     })?;
     let base = job.addr(source)?;
@@ -107,8 +110,13 @@ async fn copy_shard<C: Cluster>(
                 })
             })
             .collect::<Result<_, String>>()?;
-    let from = m.cursor.unwrap_or_else(|| job.im.read_from(shard));
-    let mut pages = VersionedPages::new(c.nodes(), base, &job.index, &[shard], from, PAGE);
+    // Shards that resume read from the lowest place any of them got to (reading again is harmless).
+    let from = group
+        .iter()
+        .map(|g| g.cursor.unwrap_or_else(|| job.im.read_from(g.shard)))
+        .min()
+        .unwrap_or(Version::ZERO);
+    let mut pages = VersionedPages::new(c.nodes(), base, &job.index, &shards, from, PAGE);
     let mut throttle = Throttle::new(job.migration.options.docs_per_s);
     let until = tokio::time::Instant::now() + STEP_BUDGET;
     let mut step = w.step;
@@ -116,10 +124,10 @@ async fn copy_shard<C: Cluster>(
         let page = pages
             .next_page()
             .await
-            .map_err(|e| format!("reading shard {} from {base}: {e}", shard.0))?;
+            .map_err(|e| format!("reading shards {} from {base}: {e}", names(&shards)))?;
         let Some(page) = page else {
             let done = MoveAction::Progress {
-                shard,
+                shards,
                 cursor: None,
                 copied: true,
                 written: 0,
@@ -130,7 +138,7 @@ async fn copy_shard<C: Cluster>(
         let n = page.len() as u64;
         let mut written = 0;
         for t in &targets {
-            written += sync_page(t, shard, page.clone(), true).await?.written;
+            written += sync_page(t, &shards, page.clone(), true).await?.written;
         }
         metrics::counter!("miroir_migration_documents_copied_total").increment(written);
         let cursor = match pages.cursor() {
@@ -138,7 +146,7 @@ async fn copy_shard<C: Cluster>(
             _ => None,
         };
         let progress = MoveAction::Progress {
-            shard,
+            shards: shards.clone(),
             cursor,
             copied: false,
             written,
@@ -149,6 +157,14 @@ async fn copy_shard<C: Cluster>(
             return Ok(());
         }
     }
+}
+
+fn names(shards: &[ShardId]) -> String {
+    shards
+        .iter()
+        .map(|s| s.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Ends a round: waits until the new copies processed what was written to them, applies the

@@ -119,10 +119,22 @@ async fn delta_pass<C: Cluster>(c: &C, job: &Job) -> Result<u64, String> {
     }
     let mut written = 0;
     let mut lowest = None::<Version>;
+    let mut done: Vec<ShardId> = vec![];
     for m in job.im.moves.values().filter(|m| m.copies()) {
-        let from = job.im.delta_from(m.shard, job.margin);
+        if done.contains(&m.shard) {
+            continue;
+        }
+        // The shards that share a source and new copies are read together.
+        let group = super::group_of(job, m, |o| o.copies() && !done.contains(&o.shard));
+        let shards: Vec<ShardId> = group.iter().map(|g| g.shard).collect();
+        let from = group
+            .iter()
+            .map(|g| job.im.delta_from(g.shard, job.margin))
+            .min()
+            .unwrap_or(Version::ZERO);
         lowest = Some(lowest.map_or(from, |l| l.min(from)));
-        written += copy_since(c, job, pk, m.shard, &m.to, from).await?;
+        written += copy_since(c, job, pk, &shards, &m.to, from).await?;
+        done.extend(shards);
     }
     if let Some(from) = lowest {
         let from = from.max(job.im.first_started.unwrap_or(Version::ZERO));
@@ -131,25 +143,25 @@ async fn delta_pass<C: Cluster>(c: &C, job: &Job) -> Result<u64, String> {
     Ok(written)
 }
 
-/// Writes to the new copies of `shard` what the source changed since `from`.
+/// Writes to the new copies of `shards` (one source) what the source changed since `from`.
 async fn copy_since<C: Cluster>(
     c: &C,
     job: &Job,
     pk: &str,
-    shard: ShardId,
+    shards: &[ShardId],
     to: &[crate::state::NodeId],
     from: Version,
 ) -> Result<u64, String> {
-    let Some(source) = job.sources.get(&shard.0) else {
-        return Err(format!("shard {} has no serving copy to read", shard.0));
+    let Some(source) = shards.first().and_then(|s| job.sources.get(&s.0)) else {
+        return Err("a moving shard has no serving copy to read".into());
     };
     let base = job.addr(source)?;
-    let mut pages = VersionedPages::new(c.nodes(), base, &job.index, &[shard], from, PAGE);
+    let mut pages = VersionedPages::new(c.nodes(), base, &job.index, shards, from, PAGE);
     let mut written = 0;
     while let Some(page) = pages
         .next_page()
         .await
-        .map_err(|e| format!("reading shard {} from {base}: {e}", shard.0))?
+        .map_err(|e| format!("reading moving shards from {base}: {e}"))?
     {
         for n in to {
             let target = Target {
@@ -158,7 +170,9 @@ async fn copy_since<C: Cluster>(
                 index: &job.index,
                 primary_key: pk,
             };
-            written += sync_page(&target, shard, page.clone(), true).await?.written;
+            written += sync_page(&target, shards, page.clone(), true)
+                .await?
+                .written;
         }
     }
     Ok(written)

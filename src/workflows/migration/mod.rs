@@ -78,6 +78,21 @@ impl Job {
     }
 }
 
+/// The moves copied together with `m`: those `keep` selects that read from the same source and
+/// write to the same new copies (`m` first).
+pub fn group_of<'a>(
+    job: &'a Job,
+    m: &'a crate::state::migration::ShardMove,
+    keep: impl Fn(&crate::state::migration::ShardMove) -> bool,
+) -> Vec<&'a crate::state::migration::ShardMove> {
+    let source = job.sources.get(&m.shard.0);
+    let mut group = vec![m];
+    group.extend(job.im.moves.values().filter(|o| {
+        o.shard != m.shard && keep(o) && o.to == m.to && job.sources.get(&o.shard.0) == source
+    }));
+    group
+}
+
 /// The copy of `shard` to read from: one of the old copies if it serves on a live node, else
 /// any copy routers read.
 fn source_of(

@@ -78,10 +78,10 @@ pub(crate) fn writable(mut doc: Value) -> Value {
     doc
 }
 
-/// Writes to `target` what of `page` (documents of `shard` read from another copy) it lacks.
+/// Writes to `target` what of `page` (documents of `shards` read from another copy) it lacks.
 pub async fn sync_page(
     target: &Target<'_>,
-    shard: ShardId,
+    shards: &[ShardId],
     page: Vec<VersionedDoc>,
     source_wins_ties: bool,
 ) -> Result<Synced, String> {
@@ -89,7 +89,7 @@ pub async fn sync_page(
     let ids: Vec<Value> = page.iter().filter_map(|d| d.doc.get(pk).cloned()).collect();
     let held = target
         .nodes
-        .fetch_ids(target.base, target.index, &[shard], &ids, None)
+        .fetch_ids(target.base, target.index, shards, &ids, None)
         .await
         .map_err(|e| format!("reading the copy on {}: {e}", target.base))?;
     let held: BTreeMap<String, Fingerprint> = held

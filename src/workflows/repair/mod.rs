@@ -227,7 +227,7 @@ async fn catch_up<C: Cluster>(
             .await
             .map_err(|e| format!("reading shard {} from {base}: {e}", shard.0))?
         {
-            unreported += sync_page(target, shard, page, serving).await?.written;
+            unreported += sync_page(target, &[shard], page, serving).await?.written;
             if resume {
                 if let crate::fleet::Cursor::From(v) = pages.cursor() {
                     last = Some(v);
@@ -351,7 +351,7 @@ async fn recheck(job: &Job, r: &CopyRepair, target: &Target<'_>) -> Result<Strin
                     .await
                     .map_err(|e| format!("re-reading shard {} from {base}: {e}", shard.0))?
                 {
-                    written += sync_page(target, *shard, page, *serving).await?.written;
+                    written += sync_page(target, &[*shard], page, *serving).await?.written;
                 }
             }
         }
