@@ -329,7 +329,7 @@ async fn main() {
     // Documents in all; a join to two nodes moves about a third of them.
     let (sizes, cycles, n_search): (Vec<usize>, usize, usize) = match quick {
         true => (vec![3_000], 1, 50),
-        false => (vec![30_000, 600_000], 4, 300),
+        false => (vec![30_000, 600_000], 2, 300),
     };
     say!(
         "migration benchmark ({}), nodes: {}",

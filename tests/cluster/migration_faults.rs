@@ -3,13 +3,14 @@
 //! aborted during its copy or during its cutover leaves the old placement serving with nothing
 //! lost and nothing left on the node it was moving to.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use miroir::pb::v1::{IndexRef, ShardMap};
+use miroir::pb::v1::ShardMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fleet::*;
+use crate::migrations::{owners, shard_map_of};
 use crate::router_writes::{add_documents, create_index};
 use crate::util::*;
 
@@ -37,17 +38,7 @@ const PAUSES: &[&str] = &[
 ];
 
 async fn shard_map(f: &Fleet) -> ShardMap {
-    let leader = f.cluster.leader().await;
-    let mut admin = f.cluster.admin(leader).await;
-    let req = f.cluster.req(IndexRef { uid: INDEX.into() });
-    admin.get_shard_map(req).await.unwrap().into_inner()
-}
-
-fn owners(map: &ShardMap) -> BTreeMap<u32, BTreeSet<String>> {
-    map.shards
-        .iter()
-        .map(|a| (a.shard, a.copies.iter().map(|c| c.node.clone()).collect()))
-        .collect()
+    shard_map_of(f, INDEX).await
 }
 
 /// `miroir-ctl` through any running coordinator; its output when it succeeded.
@@ -68,6 +59,12 @@ fn ctl_ok(f: &Fleet, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Registers the spare node, which starts its join.
+fn add_new(f: &Fleet, addr: &str) -> String {
+    let args = ["nodes", "add", "--id", "meili-0-new", "--address", addr, "--group", "0"];
+    ctl_ok(f, &args)
 }
 
 fn status(f: &Fleet) -> Option<Value> {
@@ -152,19 +149,7 @@ async fn a_new_leader_resumes_a_migration_at_every_phase() {
     for (i, phase) in phases.iter().enumerate() {
         let joining = i % 2 == 0;
         match joining {
-            true => ctl_ok(
-                &f,
-                &[
-                    "nodes",
-                    "add",
-                    "--id",
-                    "meili-0-new",
-                    "--address",
-                    &addr,
-                    "--group",
-                    "0",
-                ],
-            ),
+            true => add_new(&f, &addr),
             false => ctl_ok(&f, &["nodes", "drain", "meili-0-new"]),
         };
         until_phase(&f, phase).await;
@@ -200,19 +185,7 @@ async fn an_abort_during_copy_or_cutover_restores_the_old_placement() {
     let (f, router, addr) = setup(Nodes::best_available()).await;
     let before = owners(&shard_map(&f).await);
     let expected: BTreeMap<u64, u64> = (0..300u64).map(|i| (i, i)).collect();
-    ctl_ok(
-        &f,
-        &[
-            "nodes",
-            "add",
-            "--id",
-            "meili-0-new",
-            "--address",
-            &addr,
-            "--group",
-            "0",
-        ],
-    );
+    add_new(&f, &addr);
     for (i, phase) in ["copy", "drain"].iter().enumerate() {
         if i > 0 {
             ctl_ok(&f, &["migrate", "start", "--join", "meili-0-new"]);

@@ -18,15 +18,20 @@ use crate::util::*;
 
 const INDEX: &str = "moving";
 
-async fn shard_map(f: &Fleet) -> ShardMap {
+/// The shard map of `uid`, from the leader.
+pub async fn shard_map_of(f: &Fleet, uid: &str) -> ShardMap {
     let leader = f.cluster.leader().await;
     let mut admin = f.cluster.admin(leader).await;
-    let req = f.cluster.req(IndexRef { uid: INDEX.into() });
+    let req = f.cluster.req(IndexRef { uid: uid.into() });
     admin.get_shard_map(req).await.unwrap().into_inner()
 }
 
+async fn shard_map(f: &Fleet) -> ShardMap {
+    shard_map_of(f, INDEX).await
+}
+
 /// Owners of each shard (every copy, by node id).
-fn owners(map: &ShardMap) -> BTreeMap<u32, BTreeSet<String>> {
+pub fn owners(map: &ShardMap) -> BTreeMap<u32, BTreeSet<String>> {
     map.shards
         .iter()
         .map(|a| (a.shard, a.copies.iter().map(|c| c.node.clone()).collect()))
