@@ -63,7 +63,16 @@ fn ctl_ok(f: &Fleet, args: &[&str]) -> String {
 
 /// Registers the spare node, which starts its join.
 fn add_new(f: &Fleet, addr: &str) -> String {
-    let args = ["nodes", "add", "--id", "meili-0-new", "--address", addr, "--group", "0"];
+    let args = [
+        "nodes",
+        "add",
+        "--id",
+        "meili-0-new",
+        "--address",
+        addr,
+        "--group",
+        "0",
+    ];
     ctl_ok(f, &args)
 }
 

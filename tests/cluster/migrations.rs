@@ -535,3 +535,72 @@ async fn a_migration_outside_its_window_needs_force() {
     let moved = before.iter().filter(|(s, o)| after[*s] != **o).count() as u64;
     assert_eq!(moved, moving, "the simulation named the shards that moved");
 }
+
+/// A router stopped (SIGSTOP) across a whole join — dual write, copy, cutover and cleanup go
+/// on without it once its lease runs out — and resumed afterwards: its next writes follow the
+/// new shard map, so the old owners of the moved shards receive nothing from it, and nothing
+/// it acknowledges is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_router_paused_across_a_cutover_writes_only_to_the_new_owners() {
+    let (mut f, routers) = loaded(Nodes::best_available(), 1, 2).await;
+    let before = owners(&shard_map(&f).await);
+    let new = f.spawn_unregistered("meili-0-new", 0).await;
+    let new_addr = f.nodes[new].2.addr.clone();
+    // Both routers have written under the old map (so both hold its lease).
+    let (s, t) = f
+        .call(
+            Method::POST,
+            &format!("{}/indexes/{INDEX}/documents", routers[1]),
+            Some(&json!([{"id": 5_000, "n": 1}])),
+        )
+        .await;
+    assert_eq!(s, 202, "{t}");
+    crate::router_writes::finished(&f, &routers[1], &t).await;
+    f.routers[1].pause();
+    ctl_ok(
+        &f,
+        &[
+            "nodes",
+            "add",
+            "--id",
+            "meili-0-new",
+            "--address",
+            &new_addr,
+            "--group",
+            "0",
+        ],
+    );
+    migration_done(&f).await;
+    let after = owners(&shard_map(&f).await);
+    let moved: Vec<u32> = after
+        .keys()
+        .copied()
+        .filter(|s| before[s] != after[s])
+        .collect();
+    assert!(!moved.is_empty());
+    f.routers[1].resume();
+    // Documents for every shard, through the router that slept through the migration.
+    let docs: Vec<Value> = (6_000..6_400u64)
+        .map(|i| json!({"id": i, "n": 2}))
+        .collect();
+    let url = format!("{}/indexes/{INDEX}/documents", routers[1]);
+    let done = eventually("the resumed router to write", || async {
+        let (s, t) = f
+            .call(Method::POST, &url, Some(&Value::from(docs.clone())))
+            .await;
+        (s == 202).then_some(t)
+    })
+    .await;
+    let done = crate::router_writes::finished(&f, &routers[1], &done).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let mut model = Model {
+        docs: (0..1_000u64).map(|i| (i, Some(0))).collect(),
+        ..Model::default()
+    };
+    model.docs.insert(5_000, Some(1));
+    for i in 6_000..6_400u64 {
+        model.docs.insert(i, Some(2));
+    }
+    // No node holds a document of a shard it does not own, and every write is on its owners.
+    check(&f, &model, &[]).await;
+}
