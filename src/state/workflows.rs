@@ -592,6 +592,30 @@ impl Workflows {
         Ok(w)
     }
 
+    /// A write missed a filling copy of `shards` of `index`: the move filling it reads those
+    /// shards again from `since` before the copy serves.
+    pub fn filling_missed(
+        &mut self,
+        index: &IndexUid,
+        shards: &[crate::state::ids::ShardId],
+        since: crate::state::version::Version,
+    ) {
+        let Some(id) = self
+            .running_on(WorkflowKind::ShardMove, index)
+            .map(|w| w.id)
+        else {
+            return;
+        };
+        let Some(m) = self.all.get_mut(&id).and_then(|w| w.moves.as_mut()) else {
+            return;
+        };
+        for s in shards {
+            if let Some(mv) = m.moves.get_mut(&s.0) {
+                mv.missed_since = Some(mv.missed_since.map_or(since, |v| v.min(since)));
+            }
+        }
+    }
+
     /// A workflow to change in place (its step counter is not taken).
     pub fn get_mut(&mut self, id: WorkflowId) -> Result<&mut Workflow, CommandError> {
         self.all.get_mut(&id).ok_or_else(|| Self::not_found(id))

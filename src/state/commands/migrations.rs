@@ -10,7 +10,7 @@ use crate::state::ids::{GroupId, IndexUid, MigrationId, NodeId};
 use crate::state::migration::layout;
 use crate::state::migration::{Change, IndexMove, Migration, MigrationOptions, MigrationStatus};
 use crate::state::node::{GroupState, NodeState};
-use crate::state::shard_map::{Fence, Role};
+use crate::state::shard_map::Role;
 use crate::state::workflows::WorkflowKind;
 use crate::state::ClusterState;
 
@@ -506,16 +506,5 @@ fn forget_node(state: &mut ClusterState, node: &NodeId) {
     state.behind.forget_node(node);
     if !state.nodes.values().any(|o| o.group == n.group) {
         state.groups.remove(&n.group);
-    }
-}
-
-/// Fences every moving shard of a move's index (the cutover's drain).
-pub(super) fn set_fence(state: &mut ClusterState, uid: &IndexUid, im: &IndexMove, fence: Fence) {
-    if let Some(map) = state.shard_maps.get_mut(uid) {
-        for s in im.moves.keys() {
-            if let Some(a) = map.shards.get_mut(*s as usize) {
-                a.fence = fence;
-            }
-        }
     }
 }

@@ -14,8 +14,18 @@ use crate::state::version::Version;
 use crate::state::workflows::{Phase, Workflow};
 use crate::state::ClusterState;
 
-use super::migrations::set_fence;
 use super::read_margin;
+
+/// Fences every moving shard of a move's index (the cutover's drain).
+pub(super) fn set_fence(state: &mut ClusterState, uid: &IndexUid, im: &IndexMove, fence: Fence) {
+    if let Some(map) = state.shard_maps.get_mut(uid) {
+        for s in im.moves.keys() {
+            if let Some(a) = map.shards.get_mut(*s as usize) {
+                a.fence = fence;
+            }
+        }
+    }
+}
 
 fn not_a_move(id: WorkflowId) -> CommandError {
     CommandError::precondition(format!("workflow {id} is not a shard move"))

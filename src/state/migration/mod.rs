@@ -344,28 +344,3 @@ impl IndexMove {
         }
     }
 }
-
-/// A write missed a filling copy of `shards` of `index`: the move filling it reads those shards
-/// again from `since` before the copy serves.
-pub fn filling_missed(
-    workflows: &mut crate::state::workflows::Workflows,
-    index: &crate::state::ids::IndexUid,
-    shards: &[ShardId],
-    since: Version,
-) {
-    let kind = crate::state::workflows::WorkflowKind::ShardMove;
-    let Some(id) = workflows.running_on(kind, index).map(|w| w.id) else {
-        return;
-    };
-    let Ok(w) = workflows.get_mut(id) else {
-        return;
-    };
-    let Some(m) = w.moves.as_mut() else {
-        return;
-    };
-    for s in shards {
-        if let Some(mv) = m.moves.get_mut(&s.0) {
-            mv.missed_since = Some(mv.missed_since.map_or(since, |v| v.min(since)));
-        }
-    }
-}

@@ -190,7 +190,7 @@ pub fn mark_behind(
         map.epoch = state.last_epoch;
     }
     if !filling.is_empty() {
-        crate::state::migration::filling_missed(&mut state.workflows, index, &filling, since);
+        state.workflows.filling_missed(index, &filling, since);
     }
     changed
 }
